@@ -1,0 +1,39 @@
+#pragma once
+// Memory-mapped safetensors files. Every header is validated before any tensor is used:
+// the file is untrusted input.
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/dtype.h"
+#include "runtime/mapped_file.h"
+
+namespace qwen3c {
+
+inline constexpr std::uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
+
+struct TensorView {
+  std::string name;
+  DType dtype;
+  std::vector<std::int64_t> shape;
+  std::span<const std::uint8_t> bytes;  // points into the mapped file
+  std::string file;                     // the file it came from, for messages
+};
+
+class SafetensorsFile {
+ public:
+  // Maps and validates `path`. Throws qwen3c::Error naming the file and the problem.
+  explicit SafetensorsFile(const std::string& path);
+
+  const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  const std::string& path() const { return file_.path(); }
+
+ private:
+  MappedFile file_;
+  std::map<std::string, TensorView> tensors_;
+};
+
+}  // namespace qwen3c

@@ -1,0 +1,27 @@
+//===- Q3Types.td - q3 types -----------------------------------*- tablegen -*-===//
+
+#ifndef QWEN3C_IR_Q3TYPES_TD
+#define QWEN3C_IR_Q3TYPES_TD
+
+include "ir/Q3Dialect.td"
+
+def Q3_KVCacheType : Q3_Type<"KVCache", "kv_cache"> {
+  let summary = "The key/value cache of every attention layer";
+  let description = [{
+    State carried between forward steps: for each of `layers` attention layers, the keys
+    and values of every past position, `kv_heads` heads of `head_dim` elements each. Its
+    length (the past length) is dynamic; the runtime chooses the maximum context.
+
+    Example: `!q3.kv_cache<layers = 36, kv_heads = 8, head_dim = 128, element_type = f32>`
+  }];
+  let parameters = (ins
+    "int64_t":$layers,
+    "int64_t":$kv_heads,
+    "int64_t":$head_dim,
+    "::mlir::Type":$element_type
+  );
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // QWEN3C_IR_Q3TYPES_TD
