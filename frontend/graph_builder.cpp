@@ -59,6 +59,8 @@ class GraphBuilder {
         return b_.getF16Type();
       case DType::F32:
         return b_.getF32Type();
+      case DType::I64:
+        break;
     }
     return {};
   }

@@ -27,7 +27,8 @@ std::uint64_t read_u64_le(const std::uint8_t* p) {
   return v;
 }
 
-Entry parse_entry(const std::string& path, const std::string& name, const json& info) {
+Entry parse_entry(const std::string& path, const std::string& name, const json& info,
+                  bool allow_i64) {
   auto fail = [&](const std::string& what) -> void {
     throw Error(path + ": tensor '" + name + "': " + what);
   };
@@ -39,7 +40,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   if (dtype_it == info.end() || !dtype_it->is_string()) fail("missing or non-string 'dtype'");
   const std::string& dtype_name = dtype_it->get_ref<const std::string&>();
   auto dtype = dtype_from_name(dtype_name);
-  if (!dtype) fail("unsupported dtype '" + dtype_name + "' (supported: BF16, F16, F32)");
+  if (!dtype || (*dtype == DType::I64 && !allow_i64)) {
+    fail("unsupported dtype '" + dtype_name + "' (supported: BF16, F16, F32)");
+  }
   e.dtype = *dtype;
 
   auto shape_it = info.find("shape");
@@ -75,7 +78,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
 
 }  // namespace
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
+SafetensorsFile::SafetensorsFile(const std::string& path, bool allow_i64) : file_(path) {
   const std::size_t size = file_.size();
   if (size < 8) {
     throw Error(path + ": truncated: " + std::to_string(size) +
@@ -103,7 +106,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
       if (!info.is_object()) throw Error(path + ": '__metadata__' must be an object");
       continue;
     }
-    entries.push_back(parse_entry(path, name, info));
+    entries.push_back(parse_entry(path, name, info, allow_i64));
   }
 
   // The tensors must tile the data section exactly: no overlaps, no holes, nothing past it.

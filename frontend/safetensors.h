@@ -26,7 +26,8 @@ struct TensorView {
 class SafetensorsFile {
  public:
   // Maps and validates `path`. Throws qwen3c::Error naming the file and the problem.
-  explicit SafetensorsFile(const std::string& path);
+  // Model weights are BF16, F16 or F32; `allow_i64` also admits I64 (token ids in goldens).
+  explicit SafetensorsFile(const std::string& path, bool allow_i64 = false);
 
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::string& path() const { return file_.path(); }

@@ -7,7 +7,8 @@
 
 namespace qwen3c {
 
-enum class DType { BF16, F16, F32 };
+// Weights are BF16, F16 or F32; I64 appears only in token-id tensors (goldens, eval output).
+enum class DType { BF16, F16, F32, I64 };
 
 inline std::size_t dtype_size(DType t) {
   switch (t) {
@@ -16,6 +17,8 @@ inline std::size_t dtype_size(DType t) {
       return 2;
     case DType::F32:
       return 4;
+    case DType::I64:
+      return 8;
   }
   return 0;
 }
@@ -29,6 +32,8 @@ inline std::string_view dtype_name(DType t) {
       return "F16";
     case DType::F32:
       return "F32";
+    case DType::I64:
+      return "I64";
   }
   return "?";
 }
@@ -37,7 +42,10 @@ inline std::optional<DType> dtype_from_name(std::string_view name) {
   if (name == "BF16") return DType::BF16;
   if (name == "F16") return DType::F16;
   if (name == "F32") return DType::F32;
+  if (name == "I64") return DType::I64;
   return std::nullopt;
 }
+
+inline bool is_float_dtype(DType t) { return t != DType::I64; }
 
 }  // namespace qwen3c

@@ -8,7 +8,7 @@ PACKAGES=(
   llvm-19-dev libmlir-19-dev mlir-19-tools clang-19
   libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev spirv-tools glslc
   libgtest-dev libgmock-dev libbenchmark-dev
-  libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
+  libxxhash-dev libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
   python3
 )
 

@@ -256,6 +256,8 @@ const std::vector<BadInputCase>& cases() {
   return all;
 }
 
+void PrintTo(const BadInputCase& c, std::ostream* os) { *os << c.label; }
+
 class BadInput : public ::testing::TestWithParam<BadInputCase> {
  protected:
   void SetUp() override { GetParam().make(dir_.path()); }

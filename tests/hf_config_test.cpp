@@ -94,6 +94,8 @@ struct BadConfigCase {
   std::string expected;  // substring of the error
 };
 
+void PrintTo(const BadConfigCase& c, std::ostream* os) { *os << c.label; }
+
 class BadConfig : public ::testing::TestWithParam<BadConfigCase> {};
 
 TEST_P(BadConfig, IsRejectedNamingFileAndField) {

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   qwen3c::cli::add_compile_command(app);
   qwen3c::cli::add_inspect_command(app);
+  qwen3c::cli::add_eval_command(app);
 
   try {
     app.parse(argc, argv);

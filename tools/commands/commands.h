@@ -8,5 +8,6 @@ namespace qwen3c::cli {
 
 void add_compile_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace qwen3c::cli

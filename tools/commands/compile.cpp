@@ -1,9 +1,15 @@
-// qwen3c compile MODEL_DIR|config.json --emit ir [-o FILE]
+// qwen3c compile MODEL_DIR|config.json [--emit ir|artifact] [--target cpu] -o FILE
 
-#include <fstream>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 
+#include "backends/backend.h"
 #include "frontend/checkpoint.h"
 #include "frontend/graph_builder.h"
 #include "ir/module_info.h"
@@ -12,6 +18,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "runtime/error.h"
+#include "runtime/mapped_file.h"
+#include "runtime/model_config_json.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
 
@@ -19,49 +27,123 @@ namespace qwen3c::cli {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 struct CompileOptions {
   std::string model;
-  std::string emit;
+  std::string emit = "artifact";
   std::string output;
+  std::string target = "cpu";
+  std::string cpu;
+  bool random_weights = false;
+  std::uint64_t seed = 0;
+  std::string dtype;  // random weights only: bf16 | f32
 };
 
+class CheckpointWeights : public WeightSource {
+ public:
+  explicit CheckpointWeights(const Checkpoint* checkpoint) : checkpoint_(checkpoint) {}
+  bool generated() const override { return checkpoint_ == nullptr; }
+  const TensorView& tensor(const std::string& name) const override { return checkpoint_->tensor(name); }
+
+ private:
+  const Checkpoint* checkpoint_;
+};
+
+// "[#######.............]  12/398 model.layers.0.mlp.up_proj.weight" on a terminal.
+void show_progress(std::size_t done, std::size_t total, const std::string& name) {
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * done / std::max<std::size_t>(total, 1));
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu %-60.60s", std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, '.').c_str(), done, total, name.c_str());
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+// tokenizer.json and tokenizer_config.json from the model folder, when present.
+void embed_tokenizer(const std::string& model, ArtifactWriter& writer) {
+  if (!fs::is_directory(model)) return;
+  nlohmann::json section = nlohmann::json::object();
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) {
+    const fs::path path = fs::path(model) / file;
+    if (!fs::exists(path)) continue;
+    MappedFile mapped(path.string());
+    section[file] = ArtifactWriter::range_to_json(writer.add_data(mapped.bytes()));
+  }
+  if (!section.empty()) writer.manifest()["tokenizer"] = section;
+}
+
 void run_compile(const CompileOptions& opts) {
-  ModelSource source = open_model_source(opts.model, /*load_weights=*/true);
+  const auto start = std::chrono::steady_clock::now();
+  const bool artifact = opts.emit == "artifact";
+  if (artifact && opts.output.empty()) throw Error("compile: -o FILE is required to write an artifact");
+  if (!opts.dtype.empty() && !opts.random_weights) throw Error("compile: --dtype applies only with --random-weights");
+  const bool load_weights = !(opts.random_weights || !artifact);
+  ModelSource source = open_model_source(opts.model, load_weights);
+  if (artifact && !opts.random_weights && !source.checkpoint) {
+    throw Error(opts.model + ": a bare config.json has no weights; use --random-weights or a model folder");
+  }
+
   std::map<std::string, DType> dtypes;
   if (source.checkpoint) {
     for (const auto& [name, view] : source.checkpoint->tensors()) dtypes[name] = view.dtype;
+  }
+  ModelConfig config = source.config;
+  if (opts.random_weights) {
+    if (opts.dtype == "f32") config.dtype = DType::F32;
+    else if (opts.dtype == "bf16" || config.dtype != DType::F32) config.dtype = DType::BF16;
   }
 
   mlir::DialectRegistry registry;
   q3::register_dialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
-  auto module = build_qwen3_module(context, source.config, dtypes);
+  auto module = build_qwen3_module(context, config, dtypes);
   if (mlir::failed(mlir::verify(*module))) {
     throw Error("internal error: the generated q3 module does not verify");
   }
+  q3::ModuleInfo info = q3::summarize(*module);
 
-  if (opts.output.empty() || opts.output == "-") {
-    module->print(llvm::outs());
-    llvm::outs() << "\n";
-    llvm::outs().flush();
-  } else {
+  if (!artifact) {
     std::error_code ec;
-    llvm::raw_fd_ostream out(opts.output, ec);
+    llvm::raw_fd_ostream out(opts.output.empty() ? "-" : opts.output, ec);
     if (ec) throw Error(opts.output + ": cannot write: " + ec.message());
     module->print(out);
     out << "\n";
     out.close();
     if (out.has_error()) throw Error(opts.output + ": write failed");
+    std::cerr << "q3 IR for " << source.config_path << ": " << config.num_layers << " layers, "
+              << info.weight_count << " weights, " << info.parameter_count << " parameters ("
+              << human_count(info.parameter_count) << "), " << info.op_counts["q3.linear"]
+              << " linear ops";
+    if (!opts.output.empty() && opts.output != "-") std::cerr << ", written to " << opts.output;
+    std::cerr << "\n";
+    return;
   }
 
-  q3::ModuleInfo info = q3::summarize(*module);
-  std::cerr << "q3 IR for " << source.config_path << ": " << source.config.num_layers
-            << " layers, " << info.weight_count << " weights, " << info.parameter_count
-            << " parameters (" << human_count(info.parameter_count) << "), "
-            << info.op_counts["q3.linear"] << " linear ops";
-  if (!opts.output.empty() && opts.output != "-") std::cerr << ", written to " << opts.output;
-  std::cerr << "\n";
+  std::unique_ptr<Backend> backend = create_backend(opts.target);
+  ArtifactWriter writer(opts.output);
+  writer.manifest()["model"] = model_config_to_json(config);
+  writer.manifest()["weights"] =
+      opts.random_weights ? nlohmann::json{{"source", "random"}, {"seed", opts.seed}}
+                          : nlohmann::json{{"source", "stored"}};
+  BackendOptions backend_options;
+  backend_options.target_cpu = opts.cpu;
+  if (::isatty(STDERR_FILENO)) backend_options.progress = show_progress;
+  CheckpointWeights weights(source.checkpoint.get());
+  backend->lower(*module, backend_options, weights, writer);
+  embed_tokenizer(opts.model, writer);
+  writer.finish();
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << "compiled " << source.config_path << " for " << opts.target << ": "
+            << human_count(info.parameter_count) << " parameters, "
+            << (opts.random_weights ? "random weights (seed " + std::to_string(opts.seed) + ")"
+                                    : std::string("weights stored"))
+            << ", " << human_bytes(static_cast<std::int64_t>(fs::file_size(opts.output)))
+            << " written to " << opts.output << " in " << std::fixed << std::setprecision(1)
+            << seconds << " s\n";
 }
 
 }  // namespace
@@ -72,10 +154,17 @@ void add_compile_command(CLI::App& app) {
       "compile", "Compile a Hugging Face Qwen3 model folder (or a bare config.json)");
   cmd->add_option("model", opts->model, "Model folder (config.json + safetensors) or config.json")
       ->required();
-  cmd->add_option("--emit", opts->emit, "What to produce: 'ir' prints the q3 MLIR graph")
-      ->required()
-      ->check(CLI::IsMember({"ir"}));
-  cmd->add_option("-o,--output", opts->output, "Output file (default: standard output)");
+  cmd->add_option("--emit", opts->emit, "What to produce: an artifact (default) or the q3 IR")
+      ->check(CLI::IsMember({"artifact", "ir"}));
+  cmd->add_option("-o,--output", opts->output, "Output file (IR: default standard output)");
+  cmd->add_option("--target", opts->target, "Backend to compile for (cpu)");
+  cmd->add_option("--cpu", opts->cpu,
+                  "CPU to compile for, as LLVM names it (x86-64-v3, znver3, ...); default: this machine");
+  cmd->add_flag("--random-weights", opts->random_weights,
+                "Random weights of the config's shapes, generated at load from --seed (benchmarks)");
+  cmd->add_option("--seed", opts->seed, "Seed of --random-weights (default 0)");
+  cmd->add_option("--dtype", opts->dtype, "Weight dtype with --random-weights")
+      ->check(CLI::IsMember({"bf16", "f32"}));
   cmd->callback([opts] { run_compile(*opts); });
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+// Writes a .q3c artifact (format in runtime/artifact_format.h) as a stream: data is appended
+// tensor by tensor, so peak memory stays near one tensor; the manifest and header are
+// written last. The file appears under its name only when finish() succeeds.
+
+#include <cstdint>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/artifact.h"
+#include "runtime/dtype.h"
+
+namespace qwen3c {
+
+class ArtifactWriter {
+ public:
+  explicit ArtifactWriter(const std::string& path);
+  ~ArtifactWriter();  // removes the partial file unless finish() ran
+  ArtifactWriter(const ArtifactWriter&) = delete;
+  ArtifactWriter& operator=(const ArtifactWriter&) = delete;
+
+  // Appends 64-byte aligned data; returns where it went, with its checksum.
+  ArtifactRange add_data(std::span<const std::uint8_t> bytes);
+  // A weight tensor, in the tensor table in call order.
+  void add_tensor(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                  std::span<const std::uint8_t> bytes);
+  // A weight the runtime generates from the manifest's seed (random-weight artifacts).
+  void add_generated_tensor(const std::string& name, DType dtype,
+                            const std::vector<std::int64_t>& shape);
+
+  // Top-level manifest sections ("model", "backend", "weights", "tokenizer", ...).
+  nlohmann::json& manifest() { return manifest_; }
+  static nlohmann::json range_to_json(const ArtifactRange& range);
+
+  void finish();
+
+ private:
+  void write(const void* data, std::size_t size);
+
+  std::string path_;
+  std::string partial_path_;
+  std::FILE* file_ = nullptr;
+  std::uint64_t offset_ = 0;
+  nlohmann::json manifest_ = nlohmann::json::object();
+  bool finished_ = false;
+};
+
+}  // namespace qwen3c

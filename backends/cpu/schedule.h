@@ -1,0 +1,55 @@
+#pragma once
+// Lowering of a q3 forward function to a flat schedule of CPU kernel calls, with every
+// activation assigned an offset in one arena by liveness. Independent of LLVM: codegen.h
+// turns a schedule into machine code.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mlir/IR/BuiltinOps.h"
+
+namespace qwen3c::cpu {
+
+struct Operand {
+  enum class Kind {
+    Buffer,     // an activation: value = arena offset, width = floats per token row
+    Weight,     // value = index in the tensor table
+    TokenIds,   // the step's token ids
+    Positions,  // the step's positions
+    KCache,     // value = layer
+    VCache,     // value = layer
+    Scratch,
+    Logits,     // the output
+    Rows,       // the number of token rows processed (all, or the logit rows in the tail) * value
+    Past,       // positions already in the cache
+    Int,        // constant int64 value
+    Float,      // constant f32 real
+  };
+  Kind kind;
+  std::int64_t value = 0;
+  std::int64_t width = 0;
+  // A Buffer produced before the tail and read inside it: only its last rows are used.
+  bool last_rows_only = false;
+  double real = 0;
+};
+
+struct KernelCall {
+  std::string kernel;  // a q3k_* function of the kernel library
+  std::vector<Operand> args;
+  // After the last attention op every op is row-local, so only the rows whose logits are
+  // wanted are computed there.
+  bool tail = false;
+};
+
+struct Schedule {
+  std::vector<KernelCall> calls;
+  std::int64_t arena_floats_per_token = 0;
+  std::vector<std::string> weights;  // tensor-table order: the module's q3.weight symbols
+};
+
+// Throws qwen3c::Error naming the op when the module holds something the CPU backend cannot
+// run. Weights are read as bf16 when declared bf16, as f32 otherwise (f16 is widened).
+Schedule plan_schedule(mlir::ModuleOp module);
+
+}  // namespace qwen3c::cpu

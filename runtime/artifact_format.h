@@ -1,0 +1,37 @@
+#pragma once
+// The .q3c artifact file format, shared by the writer (compiler) and the reader (runtime).
+//
+//   [0, 64)                 ArtifactHeader (little-endian)
+//   [64, manifest_offset)   data: tensors and backend blobs, each 64-byte aligned
+//   [manifest_offset, +size) manifest: UTF-8 JSON (model config, backend, tensor table,
+//                           blobs, weight source), last in the file
+//
+// Every byte range carries an XXH3-64 checksum: the header its own, the manifest in the
+// header, each tensor and blob in the manifest.
+
+#include <cstdint>
+
+namespace qwen3c {
+
+inline constexpr char kArtifactMagic[8] = {'Q', '3', 'C', 'A', 'R', 'T', '\r', '\n'};
+inline constexpr std::uint32_t kArtifactVersion = 1;
+inline constexpr std::uint64_t kArtifactAlignment = 64;
+inline constexpr std::uint64_t kArtifactHeaderSize = 64;
+inline constexpr std::uint64_t kMaxManifestBytes = 256ull << 20;
+
+struct ArtifactHeader {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t header_size;
+  std::uint64_t file_size;
+  std::uint64_t manifest_offset;
+  std::uint64_t manifest_size;
+  std::uint64_t manifest_checksum;
+  std::uint64_t reserved;
+  std::uint64_t header_checksum;  // XXH3-64 of the 56 bytes before it
+};
+static_assert(sizeof(ArtifactHeader) == kArtifactHeaderSize);
+
+std::uint64_t checksum(const void* data, std::uint64_t size);
+
+}  // namespace qwen3c

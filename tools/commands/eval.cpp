@@ -1,0 +1,77 @@
+// qwen3c eval ART --ids 1,2,3 --steps N --out FILE.safetensors
+//
+// Prefills the ids, then decodes N greedy steps, and writes what the reference fixtures
+// hold: prefill.logits [T,V] f32, greedy.tokens [N] i64 (token s is the argmax of the
+// logits before it), greedy.step_logits [N,V] f32 (logits after feeding token s).
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include "frontend/safetensors_writer.h"
+#include "runtime/error.h"
+#include "runtime/session.h"
+#include "tools/commands/commands.h"
+
+namespace qwen3c::cli {
+
+namespace {
+
+struct EvalOptions {
+  std::string artifact;
+  std::vector<std::int64_t> ids;
+  std::int64_t steps = 0;
+  std::string out;
+};
+
+std::int64_t argmax(const float* logits, std::int64_t n) {
+  return std::max_element(logits, logits + n) - logits;  // first maximum, as torch.argmax
+}
+
+template <class T>
+std::span<const std::uint8_t> bytes_of(const std::vector<T>& v) {
+  return {reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * sizeof(T)};
+}
+
+void run_eval(const EvalOptions& opts) {
+  if (opts.ids.empty()) throw Error("eval: --ids needs at least one token id");
+  auto model = Model::load(opts.artifact);
+  const std::int64_t vocab = model->config().vocab_size;
+  const auto prompt = static_cast<std::int64_t>(opts.ids.size());
+  Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings));
+
+  std::vector<float> prefill = session.forward(opts.ids, /*all_logits=*/true);
+  std::vector<std::int64_t> tokens;
+  std::vector<float> step_logits;
+  std::int64_t next = argmax(prefill.data() + (prompt - 1) * vocab, vocab);
+  for (std::int64_t s = 0; s < opts.steps; ++s) {
+    tokens.push_back(next);
+    const std::int64_t id = next;
+    std::vector<float> logits = session.forward(std::span<const std::int64_t>(&id, 1));
+    step_logits.insert(step_logits.end(), logits.begin(), logits.end());
+    next = argmax(logits.data(), vocab);
+  }
+  write_safetensors_file(opts.out, {
+      {"prefill.logits", DType::F32, {prompt, vocab}, bytes_of(prefill)},
+      {"greedy.tokens", DType::I64, {opts.steps}, bytes_of(tokens)},
+      {"greedy.step_logits", DType::F32, {opts.steps, vocab}, bytes_of(step_logits)},
+  });
+  std::cerr << "eval: " << prompt << " prompt tokens, " << opts.steps << " greedy steps, written to "
+            << opts.out << "\n";
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto opts = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "Prefill token ids, decode greedily, and write the logits (for correctness checks)");
+  cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
+  cmd->add_option("--ids", opts->ids, "Prompt token ids, comma separated")->required()->delimiter(',');
+  cmd->add_option("--steps", opts->steps, "Greedy decoding steps after the prompt")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  cmd->add_option("--out", opts->out, "Output safetensors file")->required();
+  cmd->callback([opts] { run_eval(*opts); });
+}
+
+}  // namespace qwen3c::cli
