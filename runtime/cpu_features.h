@@ -7,8 +7,9 @@
 
 namespace qwen3c {
 
-// The features in `required` that this CPU lacks. Names the runtime cannot check are
-// ignored (they do not change which instructions x86 code generation may use).
+// The features in `required` that this CPU lacks, judged by CPUID. Names outside
+// the runtime's table are not checked (they do not decide which instructions x86 code
+// generation may use).
 std::vector<std::string> missing_cpu_features(const std::vector<std::string>& required);
 
 }  // namespace qwen3c

@@ -81,6 +81,7 @@ class CpuExecutor : public Executor {
 
   ~CpuExecutor() override {
     if (library_ != nullptr) ::dlclose(library_);
+    if (code_fd_ >= 0) ::close(code_fd_);
   }
 
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
@@ -108,22 +109,20 @@ class CpuExecutor : public Executor {
   }
 
  private:
-  // dlopen needs a file: the code lives in an anonymous in-memory one.
+  // dlopen needs a file: the code lives in an anonymous in-memory one. The descriptor stays
+  // open while the library is loaded: glibc identifies libraries by path, and a reused
+  // /proc/self/fd/N would hand a second model the first one's code.
   void load_code(const Artifact& artifact, const std::vector<std::uint8_t>& code, const std::string& entry) {
-    int fd = ::memfd_create("qwen3c-cpu-code", MFD_CLOEXEC);
-    if (fd < 0) throw Error(std::string("memfd_create failed: ") + std::strerror(errno));
+    code_fd_ = ::memfd_create("qwen3c-cpu-code", MFD_CLOEXEC);
+    if (code_fd_ < 0) throw Error(std::string("memfd_create failed: ") + std::strerror(errno));
     std::size_t written = 0;
     while (written < code.size()) {
-      ssize_t n = ::write(fd, code.data() + written, code.size() - written);
-      if (n <= 0) {
-        ::close(fd);
-        throw Error("cannot stage the artifact's code in memory");
-      }
+      ssize_t n = ::write(code_fd_, code.data() + written, code.size() - written);
+      if (n <= 0) throw Error("cannot stage the artifact's code in memory");
       written += static_cast<std::size_t>(n);
     }
-    const std::string path = "/proc/self/fd/" + std::to_string(fd);
+    const std::string path = "/proc/self/fd/" + std::to_string(code_fd_);
     library_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    ::close(fd);
     if (library_ == nullptr) throw Error(artifact.path() + ": cannot load its code: " + ::dlerror());
     forward_ = reinterpret_cast<ForwardFn>(::dlsym(library_, entry.c_str()));
     if (forward_ == nullptr) throw Error(artifact.path() + ": code has no entry point '" + entry + "'");
@@ -131,6 +130,7 @@ class CpuExecutor : public Executor {
 
   ModelConfig config_;
   std::int64_t arena_per_token_ = 0;
+  int code_fd_ = -1;
   void* library_ = nullptr;
   ForwardFn forward_ = nullptr;
   std::vector<const void*> weight_ptrs_;

@@ -5,6 +5,8 @@
 // logits before it), greedy.step_logits [N,V] f32 (logits after feeding token s).
 
 #include <algorithm>
+#include <chrono>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 
@@ -40,7 +42,10 @@ void run_eval(const EvalOptions& opts) {
   const auto prompt = static_cast<std::int64_t>(opts.ids.size());
   Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings));
 
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   std::vector<float> prefill = session.forward(opts.ids, /*all_logits=*/true);
+  const auto t1 = Clock::now();
   std::vector<std::int64_t> tokens;
   std::vector<float> step_logits;
   std::int64_t next = argmax(prefill.data() + (prompt - 1) * vocab, vocab);
@@ -51,13 +56,18 @@ void run_eval(const EvalOptions& opts) {
     step_logits.insert(step_logits.end(), logits.begin(), logits.end());
     next = argmax(logits.data(), vocab);
   }
+  const auto t2 = Clock::now();
   write_safetensors_file(opts.out, {
       {"prefill.logits", DType::F32, {prompt, vocab}, bytes_of(prefill)},
       {"greedy.tokens", DType::I64, {opts.steps}, bytes_of(tokens)},
       {"greedy.step_logits", DType::F32, {opts.steps, vocab}, bytes_of(step_logits)},
   });
-  std::cerr << "eval: " << prompt << " prompt tokens, " << opts.steps << " greedy steps, written to "
-            << opts.out << "\n";
+  const double prefill_s = std::chrono::duration<double>(t1 - t0).count();
+  const double decode_s = std::chrono::duration<double>(t2 - t1).count();
+  std::cerr << std::fixed << std::setprecision(2) << "eval: " << prompt << " prompt tokens ("
+            << prompt / prefill_s << " tokens/s), " << opts.steps << " greedy steps";
+  if (opts.steps > 0) std::cerr << " (" << opts.steps / decode_s << " tokens/s)";
+  std::cerr << ", written to " << opts.out << "\n";
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
-// qwen3c inspect MODEL_DIR|config.json: what the model is and what it weighs.
+// qwen3c inspect MODEL_DIR|config.json|ARTIFACT: what the model is and what it weighs.
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 
 #include "frontend/checkpoint.h"
+#include "runtime/artifact.h"
+#include "runtime/artifact_format.h"
 #include "runtime/model_config.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
@@ -13,19 +17,15 @@ namespace qwen3c::cli {
 
 namespace {
 
-void run_inspect(const std::string& path) {
-  ModelSource source = open_model_source(path, /*load_weights=*/true);
-  const ModelConfig& c = source.config;
-  std::map<std::string, std::int64_t> bytes_by_dtype;
-  for (const WeightSpec& spec : expected_weights(c)) {
-    DType dtype = c.dtype;
-    if (source.checkpoint) dtype = source.checkpoint->tensor(spec.name).dtype;
-    bytes_by_dtype[std::string(dtype_name(dtype))] += element_count(spec.shape) * dtype_size(dtype);
-  }
-  const std::int64_t params = parameter_count(c);
+bool is_artifact(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof kArtifactMagic] = {};
+  return in.read(magic, sizeof magic) && std::equal(magic, magic + sizeof magic, kArtifactMagic);
+}
 
-  std::cout << "model:        " << source.config_path << "\n"
-            << "architecture: qwen3 (dense)\n"
+void print_config(const ModelConfig& c) {
+  const std::int64_t params = parameter_count(c);
+  std::cout << "architecture: qwen3 (dense)\n"
             << "layers:       " << c.num_layers << "\n"
             << "hidden:       " << c.hidden_size << "\n"
             << "intermediate: " << c.intermediate_size << "\n"
@@ -36,12 +36,55 @@ void run_inspect(const std::string& path) {
             << "rope theta:   " << c.rope_theta << "\n"
             << "rms_norm_eps: " << c.rms_norm_eps << "\n"
             << "tied lm_head: " << (c.tie_word_embeddings ? "yes" : "no") << "\n"
-            << "parameters:   " << params << " (" << human_count(params) << ")\n"
-            << "weights:      " << (source.checkpoint ? "checkpoint" : "config dtype, no checkpoint")
-            << "\n";
+            << "parameters:   " << params << " (" << human_count(params) << ")\n";
+}
+
+void print_bytes(const std::map<std::string, std::int64_t>& bytes_by_dtype) {
   for (const auto& [dtype, bytes] : bytes_by_dtype) {
     std::cout << "  " << dtype << ": " << bytes << " bytes (" << human_bytes(bytes) << ")\n";
   }
+}
+
+void inspect_artifact(const std::string& path) {
+  Artifact a = Artifact::open(path);
+  std::cout << "artifact:     " << path << " (" << human_bytes(static_cast<std::int64_t>(a.file_size()))
+            << ")\n";
+  print_config(a.config());
+  std::map<std::string, std::int64_t> bytes;
+  for (const ArtifactTensor& t : a.tensors()) bytes[std::string(dtype_name(t.dtype))] += t.byte_size();
+  std::cout << "weights:      " << a.tensors().size() << " tensors, "
+            << (a.random_seed() ? "random, generated at load from seed " + std::to_string(*a.random_seed())
+                                : std::string("stored"))
+            << "\n";
+  print_bytes(bytes);
+  const nlohmann::json& b = a.backend_manifest();
+  std::cout << "backend:      " << a.backend() << "\n";
+  for (const auto& [key, value] : b.items()) {
+    if (key == "name" || key == "code") continue;
+    if (value.is_array()) {
+      std::string list;
+      for (const auto& v : value) list += (list.empty() ? "" : " ") + (v.is_string() ? v.get<std::string>() : v.dump());
+      std::cout << "  " << key << ": " << list << "\n";
+    } else {
+      std::cout << "  " << key << ": " << (value.is_string() ? value.get<std::string>() : value.dump()) << "\n";
+    }
+  }
+  std::cout << "tokenizer:    " << (a.manifest().contains("tokenizer") ? "embedded" : "none") << "\n";
+}
+
+void inspect_model(const std::string& path) {
+  ModelSource source = open_model_source(path, /*load_weights=*/true);
+  const ModelConfig& c = source.config;
+  std::map<std::string, std::int64_t> bytes_by_dtype;
+  for (const WeightSpec& spec : expected_weights(c)) {
+    DType dtype = c.dtype;
+    if (source.checkpoint) dtype = source.checkpoint->tensor(spec.name).dtype;
+    bytes_by_dtype[std::string(dtype_name(dtype))] += element_count(spec.shape) * dtype_size(dtype);
+  }
+  std::cout << "model:        " << source.config_path << "\n";
+  print_config(c);
+  std::cout << "weights:      " << (source.checkpoint ? "checkpoint" : "config dtype, no checkpoint") << "\n";
+  print_bytes(bytes_by_dtype);
   if (source.checkpoint) {
     std::cout << "files:        " << source.checkpoint->files().size() << " safetensors file(s)\n";
   }
@@ -52,9 +95,12 @@ void run_inspect(const std::string& path) {
 void add_inspect_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
-      "inspect", "Summarise a model folder or config.json: shape, parameters, bytes by dtype");
-  cmd->add_option("model", *path, "Model folder or config.json")->required();
-  cmd->callback([path] { run_inspect(*path); });
+      "inspect", "Summarise a model folder, config.json or compiled artifact");
+  cmd->add_option("model", *path, "Model folder, config.json or .q3c artifact")->required();
+  cmd->callback([path] {
+    if (std::filesystem::is_regular_file(*path) && is_artifact(*path)) inspect_artifact(*path);
+    else inspect_model(*path);
+  });
 }
 
 }  // namespace qwen3c::cli

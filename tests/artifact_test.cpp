@@ -1,0 +1,168 @@
+// Artifacts: a compiled fixture loads; every kind of damage is refused with a message that
+// says what is wrong (never a crash).
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <functional>
+
+#include "runtime/artifact_format.h"
+#include "runtime/cpu_features.h"
+#include "runtime/error.h"
+#include "runtime/session.h"
+#include "tests/run_process.h"
+#include "tests/test_files.h"
+
+namespace qwen3c {
+namespace {
+
+using namespace qwen3c::testing;
+using nlohmann::json;
+
+std::vector<std::uint8_t> read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+ArtifactHeader header_of(const std::vector<std::uint8_t>& bytes) {
+  ArtifactHeader h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  return h;
+}
+
+// Rewrites the manifest (and fixes every checksum), as a hand-edited artifact would be.
+std::vector<std::uint8_t> with_manifest(std::vector<std::uint8_t> bytes, const std::function<void(json&)>& edit) {
+  ArtifactHeader h = header_of(bytes);
+  json manifest = json::parse(std::string(bytes.begin() + h.manifest_offset, bytes.begin() + h.manifest_offset + h.manifest_size));
+  edit(manifest);
+  const std::string text = manifest.dump();
+  bytes.resize(h.manifest_offset);
+  bytes.insert(bytes.end(), text.begin(), text.end());
+  h.manifest_size = text.size();
+  h.manifest_checksum = checksum(text.data(), text.size());
+  h.file_size = bytes.size();
+  h.header_checksum = checksum(&h, offsetof(ArtifactHeader, header_checksum));
+  std::memcpy(bytes.data(), &h, sizeof h);
+  return bytes;
+}
+
+class ArtifactTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
+                                  test_data("models/qwen3-small") + " -o " + good());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string good() { return dir_->file("good.q3c"); }
+
+  // Writes `bytes` as an artifact and expects loading it to fail with `expected`.
+  void expect_refused(const std::vector<std::uint8_t>& bytes, const std::string& expected) {
+    const std::string path = dir_->file("bad.q3c");
+    write_bytes(path, bytes);
+    try {
+      Model::load(path);
+      ADD_FAILURE() << "loaded a damaged artifact; expected: " << expected;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c eval " + path +
+                                  " --ids 1,2 --steps 1 --out " + dir_->file("out.safetensors"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+  }
+
+  static TempDir* dir_;
+};
+TempDir* ArtifactTest::dir_ = nullptr;
+
+TEST_F(ArtifactTest, GoodArtifactLoads) {
+  auto model = Model::load(good());
+  EXPECT_EQ(model->config().vocab_size, 512);
+  EXPECT_EQ(model->artifact().backend(), "cpu");
+  EXPECT_EQ(model->artifact().tensors().size(), 4u * 11 + 3);
+}
+
+TEST_F(ArtifactTest, TruncatedIsRefused) {
+  auto bytes = read_all(good());
+  bytes.resize(bytes.size() - 100);
+  expect_refused(bytes, "truncated");
+  bytes.resize(40);
+  expect_refused(bytes, "truncated");
+}
+
+TEST_F(ArtifactTest, WrongMagicIsRefused) {
+  auto bytes = read_all(good());
+  bytes[0] = 'X';
+  expect_refused(bytes, "not a qwen3c artifact");
+}
+
+TEST_F(ArtifactTest, WrongVersionIsRefused) {
+  auto bytes = read_all(good());
+  ArtifactHeader h = header_of(bytes);
+  h.version = 99;
+  h.header_checksum = checksum(&h, offsetof(ArtifactHeader, header_checksum));
+  std::memcpy(bytes.data(), &h, sizeof h);
+  expect_refused(bytes, "artifact format version 99");
+}
+
+TEST_F(ArtifactTest, FlippedHeaderByteIsRefused) {
+  auto bytes = read_all(good());
+  bytes[20] ^= 0x01;
+  expect_refused(bytes, "header checksum mismatch");
+}
+
+TEST_F(ArtifactTest, FlippedManifestByteIsRefused) {
+  auto bytes = read_all(good());
+  bytes[header_of(bytes).manifest_offset + 10] ^= 0x20;
+  expect_refused(bytes, "manifest checksum mismatch");
+}
+
+TEST_F(ArtifactTest, FlippedWeightByteIsRefused) {
+  auto bytes = read_all(good());
+  bytes[kArtifactHeaderSize + 1000] ^= 0x40;  // inside the first tensor
+  expect_refused(bytes, "checksum mismatch in tensor 'model.embed_tokens.weight'");
+}
+
+TEST_F(ArtifactTest, FlippedCodeByteIsRefused) {
+  auto bytes = read_all(good());
+  ArtifactHeader h = header_of(bytes);
+  json manifest = json::parse(std::string(bytes.begin() + h.manifest_offset, bytes.end()));
+  bytes[manifest["backend"]["code"]["offset"].get<std::size_t>() + 100] ^= 0x01;
+  expect_refused(bytes, "checksum mismatch in code");
+}
+
+TEST_F(ArtifactTest, UnknownBackendIsRefused) {
+  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["name"] = "tpu"; }),
+                 "built for backend 'tpu', which this runtime does not have");
+}
+
+TEST_F(ArtifactTest, MissingCpuFeatureIsRefused) {
+  // A feature this machine lacks: AMD CPUs have no AMX, Intel CPUs no SSE4a.
+  std::string lacking;
+  for (const char* f : {"amx-tile", "sse4a", "avx512fp16", "avx512f"}) {
+    if (!missing_cpu_features({f}).empty()) {
+      lacking = f;
+      break;
+    }
+  }
+  ASSERT_FALSE(lacking.empty()) << "no x86 CPU has both AMX and SSE4a";
+  expect_refused(with_manifest(read_all(good()),
+                               [&](json& m) { m["backend"]["target_features"].push_back(lacking); }),
+                 "features this machine lacks (" + lacking + ")");
+}
+
+TEST_F(ArtifactTest, TensorOutsideDataIsRefused) {
+  expect_refused(with_manifest(read_all(good()), [](json& m) { m["tensors"][3]["offset"] = 1ull << 40; }),
+                 "lies outside the data section");
+}
+
+TEST_F(ArtifactTest, TensorShapeMismatchIsRefused) {
+  expect_refused(with_manifest(read_all(good()), [](json& m) { m["tensors"][0]["shape"] = {512, 64}; }),
+                 "size does not match its shape");
+}
+
+}  // namespace
+}  // namespace qwen3c
