@@ -22,6 +22,8 @@ class WeightSource {
   virtual bool generated() const = 0;
   // The checkpoint tensor named `name` (only when !generated()).
   virtual const TensorView& tensor(const std::string& name) const = 0;
+  // The backend has written `name` and will not read it again.
+  virtual void release(const std::string& name) const {}
 };
 
 struct BackendOptions {

@@ -139,6 +139,13 @@ const TensorView& Checkpoint::tensor(const std::string& name) const {
   return it->second;
 }
 
+void Checkpoint::release(const std::string& name) const {
+  const TensorView& view = tensor(name);
+  for (const auto& file : files_) {
+    if (file->path() == view.file) file->release(view);
+  }
+}
+
 std::vector<std::string> Checkpoint::files() const {
   std::vector<std::string> out;
   for (const auto& f : files_) out.push_back(f->path());

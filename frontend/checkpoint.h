@@ -22,6 +22,9 @@ class Checkpoint {
   const TensorView& tensor(const std::string& name) const;
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  // Drops the resident pages of a tensor once it has been consumed (compiling a large model
+  // then needs memory for about one tensor, not the whole checkpoint).
+  void release(const std::string& name) const;
   // The shard files, in the order they were opened.
   std::vector<std::string> files() const;
 

@@ -31,6 +31,8 @@ class SafetensorsFile {
 
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::string& path() const { return file_.path(); }
+  // Drops the resident pages of a tensor of this file that has been consumed.
+  void release(const TensorView& tensor) const { file_.release(tensor.bytes); }
 
  private:
   MappedFile file_;

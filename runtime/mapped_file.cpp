@@ -58,6 +58,15 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
+void MappedFile::release(std::span<const std::uint8_t> range) const {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto begin = reinterpret_cast<std::uintptr_t>(range.data());
+  auto end = begin + range.size();
+  begin = (begin + page - 1) / page * page;  // whole pages inside the range only
+  end = end / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 void MappedFile::release() {
   if (data_ != nullptr) {
     ::munmap(const_cast<std::uint8_t*>(data_), size_);

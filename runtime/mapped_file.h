@@ -22,6 +22,9 @@ class MappedFile {
   std::size_t size() const { return size_; }
   std::span<const std::uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
+  // Drops the resident pages of `range` (inside this mapping): read once, they need not
+  // count against the process's memory. Reading them again re-reads the file.
+  void release(std::span<const std::uint8_t> range) const;
 
  private:
   void release();

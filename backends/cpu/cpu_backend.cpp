@@ -51,6 +51,7 @@ void write_weights(mlir::ModuleOp module, const BackendOptions& options, const W
         throw Error("CPU backend: tensor '" + name + "' is " + std::string(dtype_name(tensor.dtype)) +
                     " in the checkpoint but " + std::string(dtype_name(dtype)) + " in the IR");
       }
+      source.release(name);
     }
     if (options.progress) options.progress(i + 1, weights.size(), name);
   }

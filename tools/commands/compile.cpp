@@ -45,6 +45,7 @@ class CheckpointWeights : public WeightSource {
   explicit CheckpointWeights(const Checkpoint* checkpoint) : checkpoint_(checkpoint) {}
   bool generated() const override { return checkpoint_ == nullptr; }
   const TensorView& tensor(const std::string& name) const override { return checkpoint_->tensor(name); }
+  void release(const std::string& name) const override { checkpoint_->release(name); }
 
  private:
   const Checkpoint* checkpoint_;
@@ -78,8 +79,8 @@ void run_compile(const CompileOptions& opts) {
   const bool artifact = opts.emit == "artifact";
   if (artifact && opts.output.empty()) throw Error("compile: -o FILE is required to write an artifact");
   if (!opts.dtype.empty() && !opts.random_weights) throw Error("compile: --dtype applies only with --random-weights");
-  const bool load_weights = !(opts.random_weights || !artifact);
-  ModelSource source = open_model_source(opts.model, load_weights);
+  // A model folder's checkpoint is validated (and gives the weight dtypes) even for IR.
+  ModelSource source = open_model_source(opts.model, /*load_weights=*/!opts.random_weights);
   if (artifact && !opts.random_weights && !source.checkpoint) {
     throw Error(opts.model + ": a bare config.json has no weights; use --random-weights or a model folder");
   }

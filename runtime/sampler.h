@@ -1,0 +1,44 @@
+#pragma once
+// Picks the next token from logits: repetition penalty, then temperature (0 = greedy),
+// then top-k, top-p and min-p filtering, then a draw from a seeded generator, so the same
+// seed gives the same tokens.
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace qwen3c {
+
+struct SamplingOptions {
+  float temperature = 0.7f;   // 0: greedy (argmax)
+  std::int64_t top_k = 20;    // 0: off
+  float top_p = 0.8f;         // 1: off
+  float min_p = 0.0f;         // 0: off; keeps tokens with p >= min_p * p_max
+  float repetition_penalty = 1.0f;  // 1: off; > 1 discourages tokens already seen
+  std::uint64_t seed = 0;
+};
+
+class Sampler {
+ public:
+  // Throws qwen3c::Error on out-of-range options.
+  explicit Sampler(const SamplingOptions& options);
+
+  // `history`: tokens so far (for the repetition penalty). `logits` is not modified.
+  std::int64_t sample(std::span<const float> logits, std::span<const std::int64_t> history);
+
+  // The candidates and probabilities the next draw would use (after every filter), for
+  // tests and for callers who want them.
+  struct Candidate {
+    std::int64_t id;
+    float probability;
+  };
+  std::vector<Candidate> distribution(std::span<const float> logits,
+                                      std::span<const std::int64_t> history) const;
+
+ private:
+  SamplingOptions options_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace qwen3c
