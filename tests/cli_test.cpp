@@ -33,7 +33,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-const char* const kCommands[] = {"compile", "inspect", "eval"};
+const char* const kCommands[] = {"compile", "inspect", "eval", "run", "chat", "tokenize", "detokenize"};
 
 TEST(Cli, HelpOnEveryCommand) {
   ProcessResult top = qwen3c("--help");
@@ -224,6 +224,133 @@ TEST(CliCompile, BadCompileRequestsAreClearErrors) {
   EXPECT_NE(r.output.find("-o FILE is required"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.q3c")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.q3c.partial")));
+}
+
+}  // namespace
+}  // namespace qwen3c
+
+namespace qwen3c {
+namespace {
+
+using namespace qwen3c::testing;
+
+// The tiny fixture compiled once, with its tokenizer embedded.
+class CliText : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ProcessResult r = qwen3c("compile " + test_data("models/qwen3-tiny") + " -o " + artifact());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string artifact() { return dir_->file("tiny.q3c"); }
+  static TempDir* dir_;
+};
+TempDir* CliText::dir_ = nullptr;
+
+TEST_F(CliText, TokenizeAndDetokenizeFromEverySource) {
+  for (const std::string source : {artifact(), test_data("models/qwen3-tiny"),
+                                   test_data("models/qwen3-tiny/tokenizer.json")}) {
+    ProcessResult r = qwen3c("tokenize " + source + " --text 'Hello, world!'");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output, "[9707, 11, 1879, 0]\n");
+    ProcessResult d = qwen3c("detokenize " + source + " --ids 9707,11,1879,0");
+    EXPECT_EQ(d.exit_code, 0) << d.output;
+    EXPECT_EQ(d.output, "Hello, world!");
+  }
+  TempDir dir;
+  write_text(dir.file("in.txt"), "你好，世界！");
+  EXPECT_EQ(qwen3c("tokenize " + artifact() + " --file " + dir.file("in.txt")).output,
+            "[108386, 3837, 99489, 6313]\n");
+  write_text(dir.file("bad.txt"), "abc\xff");
+  ProcessResult bad = qwen3c("tokenize " + artifact() + " --file " + dir.file("bad.txt"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("not valid UTF-8"), std::string::npos) << bad.output;
+  ProcessResult unknown = qwen3c("detokenize " + artifact() + " --ids 1,999999");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("token id 999999 is not in the vocabulary"), std::string::npos) << unknown.output;
+  EXPECT_EQ(qwen3c("tokenize " + artifact()).exit_code, 2);  // neither --text nor --file
+  ProcessResult none = qwen3c("tokenize " + test_data("models/qwen3-small") + " --text hi");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.output.find("no tokenizer.json"), std::string::npos) << none.output;
+}
+
+// Greedy generation through `run` reproduces Hugging Face's greedy continuation of the
+// fixture's prompt, as text.
+TEST_F(CliText, GreedyRunMatchesHuggingFaceGreedyText) {
+  Goldens g(test_data("models/qwen3-tiny/goldens.safetensors"));
+  const std::vector<std::int64_t> tokens = g.ints("seq0.greedy.tokens");
+  std::string ids;
+  for (std::int64_t id : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  ProcessResult expected = qwen3c("detokenize " + artifact() + " --ids " + ids);
+  ASSERT_EQ(expected.exit_code, 0);
+  ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c run " + artifact() +
+                                " -p 'The capital of France is' --greedy -n " + std::to_string(tokens.size()) +
+                                " 2>/dev/null", /*merge_stderr=*/false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, expected.output + "\n");
+}
+
+TEST_F(CliText, SampledRunIsReproducibleBySeed) {
+  auto run = [&](const std::string& flags) {
+    return run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c run " + artifact() +
+                       " -p 'Once upon a time' -n 16 " + flags + " 2>/dev/null", false).output;
+  };
+  EXPECT_EQ(run("--seed 5 --temperature 1.0"), run("--seed 5 --temperature 1.0"));
+  EXPECT_NE(run("--seed 5 --temperature 1.0"), run("--seed 6 --temperature 1.0"));
+  ProcessResult stats = qwen3c("run " + artifact() + " -p hi -n 4 --chat --no-think");
+  EXPECT_EQ(stats.exit_code, 0) << stats.output;
+  EXPECT_NE(stats.output.find("tokens/s prefill"), std::string::npos) << stats.output;
+  EXPECT_NE(stats.output.find("tokens/s decode"), std::string::npos) << stats.output;
+}
+
+TEST_F(CliText, StopStringEndsGenerationBeforeIt) {
+  // Greedy text is known; stop at a piece of it and check nothing from there on appears.
+  const std::string base = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c run " + artifact() +
+                           " -p 'The capital of France is' --greedy -n 24";
+  const std::string full = run_process(base + " 2>/dev/null", false).output;
+  ASSERT_GT(full.size(), 20u);
+  const std::string stop = full.substr(10, 4);
+  ProcessResult r = run_process(base + " --stop " + quoted(stop));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output.find(full.substr(0, full.find(stop)) + "\n"), 0u) << r.output;
+  EXPECT_NE(r.output.find("stopped: stop string"), std::string::npos) << r.output;
+}
+
+TEST_F(CliText, PromptLongerThanContextIsAClearError) {
+  ProcessResult r = qwen3c("run " + artifact() + " -p 'one two three four five six seven' -c 4");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("positions are free"), std::string::npos) << r.output;
+  ProcessResult full = qwen3c("run " + artifact() + " -p 'one two' -c 6 -n 100");
+  EXPECT_EQ(full.exit_code, 0) << full.output;
+  EXPECT_NE(full.output.find("context of 6 tokens is full"), std::string::npos) << full.output;
+}
+
+TEST_F(CliText, ChatWithPipedInput) {
+  const std::string chat = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c chat " + artifact() +
+                           " --greedy -n 6 --no-think --system 'Be brief.'";
+  const std::string input = "printf 'Hello\\nWhat is 2+2?\\n/reset\\nHello\\n' | ";
+  // stdout: one reply per line; the turn after /reset repeats the first (greedy, same history).
+  ProcessResult out = run_process(input + chat + " 2>/dev/null", /*merge_stderr=*/false);
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  std::vector<std::string> replies;
+  std::istringstream lines(out.output);
+  for (std::string line; std::getline(lines, line);) replies.push_back(line);
+  ASSERT_EQ(replies.size(), 3u) << out.output;
+  EXPECT_EQ(replies[0], replies[2]);
+  EXPECT_NE(replies[0], replies[1]);
+  // stderr: the second turn continues in the KV cache, the reset starts over.
+  ProcessResult err = run_process(input + chat + " 2>&1 >/dev/null", false);
+  std::vector<int> contexts;
+  for (std::size_t at = err.output.find("context "); at != std::string::npos; at = err.output.find("context ", at + 1)) {
+    contexts.push_back(std::atoi(err.output.c_str() + at + 8));
+  }
+  ASSERT_EQ(contexts.size(), 3u) << err.output;
+  EXPECT_GT(contexts[1], contexts[0] + 6) << err.output;
+  EXPECT_EQ(contexts[2], contexts[0]) << err.output;
+  EXPECT_NE(err.output.find("[conversation reset]"), std::string::npos) << err.output;
+  // End of input with no lines is fine too.
+  EXPECT_EQ(run_process("printf '' | " + chat).exit_code, 0);
 }
 
 }  // namespace

@@ -14,9 +14,10 @@ struct ProcessResult {
   std::string output;  // stdout and stderr together
 };
 
-inline ProcessResult run_process(const std::string& command) {
+// `merge_stderr`: capture stderr with stdout (otherwise it goes where the command sends it).
+inline ProcessResult run_process(const std::string& command, bool merge_stderr = true) {
   ProcessResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  FILE* pipe = ::popen((merge_stderr ? command + " 2>&1" : command).c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buf;
   std::size_t n;

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   qwen3c::cli::add_compile_command(app);
   qwen3c::cli::add_inspect_command(app);
   qwen3c::cli::add_eval_command(app);
+  qwen3c::cli::add_run_command(app);
+  qwen3c::cli::add_chat_command(app);
+  qwen3c::cli::add_tokenize_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -9,5 +9,8 @@ namespace qwen3c::cli {
 void add_compile_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_tokenize_commands(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 
 }  // namespace qwen3c::cli

@@ -1,0 +1,112 @@
+// Sampling, checked statistically on fixed logits.
+
+#include "runtime/sampler.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "runtime/error.h"
+
+namespace qwen3c {
+namespace {
+
+// Ten tokens with decreasing logits: p ~ exp(-i/2).
+std::vector<float> ramp() {
+  std::vector<float> l;
+  for (int i = 0; i < 10; ++i) l.push_back(-0.5f * i);
+  return l;
+}
+
+std::map<std::int64_t, int> histogram(SamplingOptions o, const std::vector<float>& logits, int draws,
+                                      std::vector<std::int64_t> history = {}) {
+  Sampler s(o);
+  std::map<std::int64_t, int> h;
+  for (int i = 0; i < draws; ++i) ++h[s.sample(logits, history)];
+  return h;
+}
+
+TEST(Sampler, TemperatureZeroIsGreedy) {
+  SamplingOptions o;
+  o.temperature = 0;
+  std::vector<float> logits = {0.1f, 3.0f, 2.9f, -1.0f};
+  EXPECT_EQ(histogram(o, logits, 100), (std::map<std::int64_t, int>{{1, 100}}));
+}
+
+TEST(Sampler, TopKNeverSamplesOutsideTheTopK) {
+  SamplingOptions o{1.0f, 3, 1.0f, 0.0f, 1.0f, 1};
+  auto h = histogram(o, ramp(), 5000);
+  EXPECT_EQ(h.size(), 3u);
+  for (const auto& [id, n] : h) EXPECT_LT(id, 3);
+}
+
+TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
+  // Probabilities of ramp() at T=1: 0.38, 0.23, 0.14, 0.085, ...; top-p 0.7 keeps 3 tokens.
+  SamplingOptions o{1.0f, 0, 0.7f, 0.0f, 1.0f, 2};
+  Sampler s(o);
+  auto d = s.distribution(ramp(), {});
+  ASSERT_EQ(d.size(), 3u);
+  auto h = histogram(o, ramp(), 5000);
+  for (const auto& [id, n] : h) EXPECT_LT(id, 3);
+}
+
+TEST(Sampler, MinPDropsUnlikelyTokens) {
+  // p_i / p_0 = exp(-i/2) >= 0.3 for i <= 2.
+  SamplingOptions o{1.0f, 0, 1.0f, 0.3f, 1.0f, 3};
+  auto h = histogram(o, ramp(), 5000);
+  EXPECT_EQ(h.size(), 3u);
+  for (const auto& [id, n] : h) EXPECT_LE(id, 2);
+}
+
+TEST(Sampler, FrequenciesFollowTheSoftmax) {
+  SamplingOptions o{1.0f, 0, 1.0f, 0.0f, 1.0f, 4};
+  const int draws = 40000;
+  auto h = histogram(o, ramp(), draws);
+  double z = 0;
+  for (float l : ramp()) z += std::exp(l);
+  for (int i = 0; i < 4; ++i) {
+    const double p = std::exp(ramp()[i]) / z;
+    const double sigma = std::sqrt(p * (1 - p) / draws);
+    EXPECT_NEAR(static_cast<double>(h[i]) / draws, p, 5 * sigma) << i;
+  }
+}
+
+TEST(Sampler, HigherTemperatureFlattens) {
+  SamplingOptions cold{0.5f, 0, 1.0f, 0.0f, 1.0f, 5}, hot{2.0f, 0, 1.0f, 0.0f, 1.0f, 5};
+  EXPECT_GT(histogram(cold, ramp(), 5000)[0], histogram(hot, ramp(), 5000)[0] + 500);
+}
+
+TEST(Sampler, SameSeedSameTokensOtherSeedOtherTokens) {
+  SamplingOptions a{1.0f, 0, 1.0f, 0.0f, 1.0f, 42}, b = a;
+  b.seed = 43;
+  Sampler s1(a), s2(a), s3(b);
+  std::vector<std::int64_t> t1, t2, t3;
+  for (int i = 0; i < 50; ++i) {
+    t1.push_back(s1.sample(ramp(), {}));
+    t2.push_back(s2.sample(ramp(), {}));
+    t3.push_back(s3.sample(ramp(), {}));
+  }
+  EXPECT_EQ(t1, t2);
+  EXPECT_NE(t1, t3);
+}
+
+TEST(Sampler, RepetitionPenaltyDiscouragesSeenTokens) {
+  SamplingOptions o{0.0f, 0, 1.0f, 0.0f, 2.0f, 0};
+  std::vector<float> logits = {2.0f, 1.5f, -1.0f};
+  Sampler s(o);
+  EXPECT_EQ(s.sample(logits, {}), 0);
+  EXPECT_EQ(s.sample(logits, std::vector<std::int64_t>{0}), 1);  // 2.0 / 2 = 1.0 < 1.5
+}
+
+TEST(Sampler, BadOptionsAreRefused) {
+  EXPECT_THROW(Sampler(SamplingOptions{-1.0f}), Error);
+  EXPECT_THROW(Sampler(SamplingOptions{1.0f, -1}), Error);
+  EXPECT_THROW(Sampler(SamplingOptions{1.0f, 0, 0.0f}), Error);
+  EXPECT_THROW(Sampler(SamplingOptions{1.0f, 0, 1.0f, 1.5f}), Error);
+  EXPECT_THROW(Sampler(SamplingOptions{1.0f, 0, 1.0f, 0.0f, 0.0f}), Error);
+}
+
+}  // namespace
+}  // namespace qwen3c
