@@ -121,6 +121,7 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& source)
       t.bytes_[static_cast<std::size_t>(id)] = content;
       t.special_[static_cast<std::size_t>(id)] = a.value("special", false);
       t.added_.push_back({content, id});
+      t.added_first_byte_[static_cast<unsigned char>(content[0])] = true;
     }
     std::sort(t.added_.begin(), t.added_.end(),
               [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
@@ -190,8 +191,39 @@ void Tokenizer::encode_segment(std::string_view text, std::vector<std::int64_t>&
   const std::string normalised = nfc_ && !is_ascii(text) ? nfc(text) : std::string(text);
   std::vector<std::string_view> pieces;
   split_->split_into(normalised, pieces);
-  for (std::string_view piece : pieces) bpe_->encode_word(piece, out);
+  for (std::string_view piece : pieces) encode_piece(piece, out);
 }
+
+void Tokenizer::encode_piece(std::string_view piece, std::vector<std::int64_t>& out) const {
+  if (piece.size() > kCachedPieceBytes) {
+    bpe_->encode_word(piece, out);
+    return;
+  }
+  const std::string key(piece);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const std::size_t start = out.size();
+  bpe_->encode_word(piece, out);
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kCacheEntries) cache_.clear();
+  cache_.emplace(key, std::vector<std::int64_t>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
+}
+
+Tokenizer::Tokenizer(Tokenizer&& other) noexcept
+    : bpe_(std::move(other.bpe_)),
+      split_(std::move(other.split_)),
+      bytes_(std::move(other.bytes_)),
+      special_(std::move(other.special_)),
+      vocab_(std::move(other.vocab_)),
+      added_(std::move(other.added_)),
+      added_first_byte_(other.added_first_byte_),
+      nfc_(other.nfc_) {}
 
 std::vector<std::int64_t> Tokenizer::encode(std::string_view text) const {
   if (auto bad = find_invalid_utf8(text)) {
@@ -201,6 +233,10 @@ std::vector<std::int64_t> Tokenizer::encode(std::string_view text) const {
   std::size_t segment = 0;  // start of text not yet encoded
   for (std::size_t i = 0; i < text.size();) {
     const AddedToken* found = nullptr;
+    if (!added_first_byte_[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
     for (const AddedToken& a : added_) {
       if (a.content[0] == text[i] && text.compare(i, a.content.size(), a.content) == 0) {
         found = &a;

@@ -6,8 +6,10 @@
 // byte-level alphabet and BPE-encoded. Decoding maps tokens back to bytes and those to
 // UTF-8 (invalid sequences become U+FFFD, as in Hugging Face).
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,6 +28,7 @@ class Tokenizer {
   static Tokenizer from_json(std::string_view json_text, const std::string& source);
   // A tokenizer.json, a model folder holding one, or a .q3c artifact that embeds one.
   static Tokenizer load(const std::string& path);
+  Tokenizer(Tokenizer&& other) noexcept;
 
   // Throws qwen3c::Error when `text` is not valid UTF-8 (naming the byte offset).
   std::vector<std::int64_t> encode(std::string_view text) const;
@@ -41,6 +44,7 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  void encode_piece(std::string_view piece, std::vector<std::int64_t>& out) const;
   void encode_segment(std::string_view text, std::vector<std::int64_t>& out) const;
   void check_id(std::int64_t id) const;
 
@@ -54,7 +58,13 @@ class Tokenizer {
     std::int64_t id;
   };
   std::vector<AddedToken> added_;  // longest first
+  std::array<bool, 256> added_first_byte_{};  // bytes an added token can start with
   bool nfc_ = false;
+  // BPE results of short pieces: words repeat, merging them again is most of the work.
+  static constexpr std::size_t kCachedPieceBytes = 32;
+  static constexpr std::size_t kCacheEntries = 1 << 16;
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<std::int64_t>> cache_;
 };
 
 // Turns a stream of token ids into text without ever emitting half a UTF-8 character.
