@@ -69,7 +69,7 @@ class GraphBuilder {
     auto it = weight_dtypes_.find(spec.name);
     DType dtype = it != weight_dtypes_.end() ? it->second : c_.dtype;
     auto type = RankedTensorType::get(spec.shape, element_type(dtype));
-    b_.create<q3::WeightOp>(b_.getUnknownLoc(), spec.name, type);
+    b_.create<q3::WeightOp>(b_.getUnknownLoc(), spec.name, type, mlir::ArrayAttr(), mlir::StringAttr());
     weight_types_[spec.name] = type;
   }
 

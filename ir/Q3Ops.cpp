@@ -53,6 +53,13 @@ LogicalResult WeightOp::verify() {
   if (!type || !type.hasStaticShape()) {
     return emitOpError() << "weight type must be a statically shaped tensor, got " << getType();
   }
+  if (isa<Q8_0Type, Q4_0Type>(type.getElementType()) &&
+      (type.getRank() != 2 || type.getDimSize(1) % 32 != 0)) {
+    return emitOpError() << "quantised weights must be matrices whose rows are whole blocks of 32, got " << type;
+  }
+  if (auto source = getSource(); source && source->empty()) {
+    return emitOpError() << "source must name at least one checkpoint tensor";
+  }
   return success();
 }
 
@@ -154,4 +161,98 @@ LogicalResult LinearOp::verify() {
                          << " features, result has " << out;
   }
   return verifySameRows(*this, getInput(), getResult(), "input", "result");
+}
+
+//===----------------------------------------------------------------------===//
+// Fused ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// Head counts and the cache shared by the attention-related ops.
+LogicalResult verifyHeads(Operation* op, Value query, int64_t heads, int64_t kvHeads, int64_t headDim,
+                          KVCacheType cache, int64_t layer) {
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0 || heads % kvHeads != 0) {
+    return op->emitOpError() << "needs positive head counts with num_kv_heads dividing num_heads";
+  }
+  if (rankedType(query).getDimSize(1) != heads * headDim) {
+    return op->emitOpError() << "query rows must hold num_heads x head_dim = " << heads * headDim
+                             << " elements, got " << rankedType(query).getDimSize(1);
+  }
+  if (cache.getKvHeads() != kvHeads || cache.getHeadDim() != headDim) {
+    return op->emitOpError() << "cache " << cache << " does not hold " << kvHeads << " KV heads of " << headDim;
+  }
+  if (layer < 0 || layer >= cache.getLayers()) {
+    return op->emitOpError() << "layer " << layer << " is outside the cache's " << cache.getLayers() << " layers";
+  }
+  return success();
+}
+
+// A [out, in] matrix weight applied to rows of `in` elements.
+LogicalResult verifyMatrix(Operation* op, Value input, Value weight, int64_t expectedOut, StringRef what) {
+  if (failed(verifyStaticWeight(op, weight, 2, "weight"))) return failure();
+  auto w = rankedType(weight);
+  if (w.getDimSize(1) != rankedType(input).getDimSize(1)) {
+    return op->emitOpError() << "weight " << w << " expects rows of " << w.getDimSize(1)
+                             << " elements, input has " << rankedType(input).getDimSize(1);
+  }
+  if (w.getDimSize(0) != expectedOut) {
+    return op->emitOpError() << "weight " << w << " has " << w.getDimSize(0) << " rows, " << what
+                             << " needs " << expectedOut;
+  }
+  return success();
+}
+
+}  // namespace
+
+LogicalResult QkNormRopeAppendOp::verify() {
+  const auto layer = static_cast<int64_t>(getLayer());
+  const auto heads = static_cast<int64_t>(getNumHeads()), kvHeads = static_cast<int64_t>(getNumKvHeads());
+  const auto headDim = static_cast<int64_t>(getHeadDim());
+  if (failed(verifyHeads(*this, getQuery(), heads, kvHeads, headDim, getCache().getType(), layer))) return failure();
+  if (headDim % 2 != 0) return emitOpError() << "head_dim must be even for RoPE";
+  for (Value kv : {getKey(), getValue()}) {
+    if (rankedType(kv).getDimSize(1) != kvHeads * headDim) {
+      return emitOpError() << "key/value rows must hold num_kv_heads x head_dim = " << kvHeads * headDim
+                           << " elements, got " << rankedType(kv).getDimSize(1);
+    }
+  }
+  for (Value norm : {getQueryNorm(), getKeyNorm()}) {
+    if (failed(verifyStaticWeight(*this, norm, 1, "norm weight"))) return failure();
+    if (rankedType(norm).getDimSize(0) != headDim) return emitOpError() << "norm weights must have head_dim elements";
+  }
+  if (!(getEpsilon().convertToDouble() > 0) || !(getTheta().convertToDouble() > 0)) {
+    return emitOpError() << "epsilon and theta must be positive";
+  }
+  return verifySameRows(*this, getQuery(), getKey(), "query", "key");
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  if (!(getScale().convertToDouble() > 0)) return emitOpError() << "scale must be positive";
+  return verifyHeads(*this, getQuery(), static_cast<int64_t>(getNumHeads()), static_cast<int64_t>(getNumKvHeads()),
+                     static_cast<int64_t>(getHeadDim()), getCache().getType(), static_cast<int64_t>(getLayer()));
+}
+
+LogicalResult SwigluOp::verify() {
+  const int64_t out = rankedType(getResult()).getDimSize(1);
+  if (failed(verifyMatrix(*this, getInput(), getWeight(), 2 * out, "gate and up stacked"))) return failure();
+  return verifySameRows(*this, getInput(), getResult(), "input", "result");
+}
+
+LogicalResult RmsNormLinearOp::verify() {
+  if (failed(verifyNorm(*this, getInput(), getNormWeight(), getEpsilon().convertToDouble(), false))) return failure();
+  if (failed(verifyMatrix(*this, getInput(), getWeight(), rankedType(getResult()).getDimSize(1), "the result")))
+    return failure();
+  return verifySameRows(*this, getInput(), getResult(), "input", "result");
+}
+
+LogicalResult RmsNormSwigluOp::verify() {
+  if (failed(verifyNorm(*this, getInput(), getNormWeight(), getEpsilon().convertToDouble(), false))) return failure();
+  const int64_t out = rankedType(getResult()).getDimSize(1);
+  if (failed(verifyMatrix(*this, getInput(), getWeight(), 2 * out, "gate and up stacked"))) return failure();
+  return verifySameRows(*this, getInput(), getResult(), "input", "result");
+}
+
+LogicalResult AddRmsNormOp::verify() {
+  return verifyNorm(*this, getLhs(), getWeight(), getEpsilon().convertToDouble(), false);
 }

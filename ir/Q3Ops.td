@@ -13,7 +13,7 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 // A batch of per-token activation rows: tensor<?xNxf32> (the token count may be static).
 def Q3_Activation : 2DTensorOf<[F32]>;
 def Q3_TokenIds : 1DTensorOf<[I64]>;
-def Q3_WeightTensor : TensorOf<[BF16, F16, F32]>;
+def Q3_WeightTensor : TensorOf<[BF16, F16, F32, Q3_Q8_0Type, Q3_Q4_0Type]>;
 
 //===----------------------------------------------------------------------===//
 // Weights
@@ -24,12 +24,20 @@ def Q3_WeightOp : Q3_Op<"weight", [Symbol]> {
   let description = [{
     The symbol name is the tensor's name in the checkpoint. The data stays in the
     checkpoint (or, after packing, in the artifact); the IR only records what it is.
+    A weight made by a pass names its checkpoint tensors in `source`, concatenated
+    along the first dimension (e.g. gate and up projections for SwiGLU). Quantised
+    weights have a `!q3.q8_0` / `!q3.q4_0` element type; `layout` names the layout a
+    backend's kernels read, set by weight packing.
 
     ```mlir
     q3.weight @model.norm.weight : tensor<2560xbf16>
+    q3.weight @model.layers.0.mlp.gate_up_proj.weight : tensor<19456x2560x!q3.q4_0>
+        {layout = "cpu.rows", source = ["model.layers.0.mlp.gate_proj.weight",
+                                        "model.layers.0.mlp.up_proj.weight"]}
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttrOf<Q3_WeightTensor>:$type);
+  let arguments = (ins SymbolNameAttr:$sym_name, TypeAttrOf<Q3_WeightTensor>:$type,
+                       OptionalAttr<StrArrayAttr>:$source, OptionalAttr<StrAttr>:$layout);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
 }
@@ -144,6 +152,91 @@ def Q3_AddOp : Q3_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {
   let arguments = (ins Q3_Activation:$lhs, Q3_Activation:$rhs);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+
+//===----------------------------------------------------------------------===//
+// Fused ops (made by the passes in passes/)
+//===----------------------------------------------------------------------===//
+
+def Q3_QkNormRopeAppendOp : Q3_Op<"qk_norm_rope_append", [AllTypesMatch<["query", "result"]>]> {
+  let summary = "Per-head RMSNorm and RoPE of queries and keys, then the KV-cache append";
+  let description = [{
+    The prologue of attention in one op: queries and keys are normalised per head
+    (`query_norm`, `key_norm`) and rotated (RoPE at `positions`); keys and values are
+    appended to layer `layer` of the cache. Returns the rotated queries, which
+    `q3.cached_attention` consumes.
+  }];
+  let arguments = (ins
+    Q3_Activation:$query, Q3_Activation:$key, Q3_Activation:$value,
+    Q3_WeightTensor:$query_norm, Q3_WeightTensor:$key_norm, Q3_TokenIds:$positions,
+    Arg<Q3_KVCacheType, "appended to", [MemWrite]>:$cache,
+    I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
+    F64Attr:$epsilon, F64Attr:$theta);
+  let results = (outs Q3_Activation:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $query_norm `,` $key_norm `,` $positions `,` $cache attr-dict
+      `:` type($query) `,` type($key) `,` type($value) `,` type($query_norm) `,` type($key_norm)
+      `,` type($positions) `,` qualified(type($cache))
+  }];
+  let hasVerifier = 1;
+}
+
+def Q3_CachedAttentionOp : Q3_Op<"cached_attention", [AllTypesMatch<["query", "result"]>]> {
+  let summary = "Causal grouped-query attention over the KV cache (keys already appended)";
+  let description = [{
+    Token t of the step (at position past + t) attends to cache positions 0..past+t of
+    layer `layer`: scores scaled by `scale`, softmax, weighted sum of values; query head
+    h reads KV head h / (num_heads / num_kv_heads).
+  }];
+  let arguments = (ins Q3_Activation:$query, Arg<Q3_KVCacheType, "read", [MemRead]>:$cache,
+    I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim, F64Attr:$scale);
+  let results = (outs Q3_Activation:$result);
+  let assemblyFormat = "$query `,` $cache attr-dict `:` type($query) `,` qualified(type($cache))";
+  let hasVerifier = 1;
+}
+
+def Q3_SwigluOp : Q3_Op<"swiglu", [Pure]> {
+  let summary = "silu(x Wg^T) * (x Wu^T) with gate and up stacked in one weight [2I, H]";
+  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight);
+  let results = (outs Q3_Activation:$result);
+  let assemblyFormat =
+      "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Q3_RmsNormLinearOp : Q3_Op<"rms_norm_linear", [Pure]> {
+  let summary = "linear(rms_norm(x, norm_weight), weight): the norm folded into the matmul";
+  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
+                       Q3_WeightTensor:$weight, F64Attr:$epsilon);
+  let results = (outs Q3_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $norm_weight `,` $weight attr-dict
+      `:` type($input) `,` type($norm_weight) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Q3_RmsNormSwigluOp : Q3_Op<"rms_norm_swiglu", [Pure]> {
+  let summary = "swiglu(rms_norm(x, norm_weight), weight)";
+  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
+                       Q3_WeightTensor:$weight, F64Attr:$epsilon);
+  let results = (outs Q3_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $norm_weight `,` $weight attr-dict
+      `:` type($input) `,` type($norm_weight) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Q3_AddRmsNormOp : Q3_Op<"add_rms_norm", [Pure,
+    AllTypesMatch<["lhs", "rhs", "sum", "normalized"]>]> {
+  let summary = "The residual add and the RMSNorm after it: (a + b, rms_norm(a + b))";
+  let arguments = (ins Q3_Activation:$lhs, Q3_Activation:$rhs, Q3_WeightTensor:$weight,
+                       F64Attr:$epsilon);
+  let results = (outs Q3_Activation:$sum, Q3_Activation:$normalized);
+  let assemblyFormat = "$lhs `,` $rhs `,` $weight attr-dict `:` type($lhs) `,` type($weight)";
+  let hasVerifier = 1;
 }
 
 #endif // QWEN3C_IR_Q3OPS_TD

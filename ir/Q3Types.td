@@ -24,4 +24,21 @@ def Q3_KVCacheType : Q3_Type<"KVCache", "kv_cache"> {
   let genVerifyDecl = 1;
 }
 
+def Q3_Q8_0Type : Q3_Type<"Q8_0", "q8_0"> {
+  let summary = "8-bit block-quantised weight element";
+  let description = [{
+    Blocks of 32 consecutive elements along the input dimension share one f16 scale d;
+    element i is d * q_i with q_i a signed 8-bit integer (symmetric: d = max|x| / 127).
+  }];
+}
+
+def Q3_Q4_0Type : Q3_Type<"Q4_0", "q4_0"> {
+  let summary = "4-bit block-quantised weight element";
+  let description = [{
+    Blocks of 32 consecutive elements along the input dimension share one f16 scale d;
+    element i is d * q_i with q_i in [-8, 7] (symmetric: d = -m / 8, m the block's
+    element of largest magnitude, as llama.cpp's q4_0).
+  }];
+}
+
 #endif // QWEN3C_IR_Q3TYPES_TD

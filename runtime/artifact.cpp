@@ -154,6 +154,9 @@ Artifact Artifact::open(const std::string& path) {
       tensor.shape.push_back(d.get<std::int64_t>());
     }
     if (elements > (1ull << 40)) throw Error(path + ": manifest: " + what + " is too large");
+    if (is_quantized(tensor.dtype) && (tensor.shape.size() != 2 || tensor.shape[1] % 32 != 0)) {
+      throw Error(path + ": manifest: quantised " + what + " must be a matrix of whole blocks of 32");
+    }
     if (!a.random_seed_) {
       tensor.range = a.range_from_json(t, what);
       if (tensor.range.size != tensor.byte_size()) {

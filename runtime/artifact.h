@@ -25,7 +25,7 @@ struct ArtifactTensor {
   DType dtype;
   std::vector<std::int64_t> shape;
   ArtifactRange range;  // empty for generated (random) weights
-  std::uint64_t byte_size() const { return element_count(shape) * dtype_size(dtype); }
+  std::uint64_t byte_size() const { return static_cast<std::uint64_t>(tensor_bytes(dtype, shape)); }
 };
 
 class Artifact {

@@ -38,6 +38,11 @@ std::int64_t element_count(const std::vector<std::int64_t>& shape) {
   return n;
 }
 
+std::int64_t tensor_bytes(DType dtype, const std::vector<std::int64_t>& shape) {
+  if (is_quantized(dtype)) return element_count(shape) / 32 * static_cast<std::int64_t>(quant_block_bytes(dtype));
+  return element_count(shape) * static_cast<std::int64_t>(dtype_size(dtype));
+}
+
 std::int64_t parameter_count(const ModelConfig& config) {
   std::int64_t total = 0;
   for (const WeightSpec& w : expected_weights(config)) total += element_count(w.shape);

@@ -50,6 +50,10 @@ inline constexpr const char* kLmHead = "lm_head.weight";
 
 std::int64_t element_count(const std::vector<std::int64_t>& shape);
 
+// Bytes a tensor of `shape` takes in `dtype` (quantised: whole blocks of 32 along the last
+// dimension, which must be a multiple of 32).
+std::int64_t tensor_bytes(DType dtype, const std::vector<std::int64_t>& shape);
+
 // Parameters the architecture has (tied lm_head counted once), from the config alone.
 std::int64_t parameter_count(const ModelConfig& config);
 

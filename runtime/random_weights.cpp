@@ -7,6 +7,7 @@
 #include "runtime/error.h"
 #include "runtime/half.h"
 #include "runtime/model_config.h"
+#include "runtime/quantization.h"
 
 namespace qwen3c {
 
@@ -31,8 +32,8 @@ bool is_norm(const std::string& name) { return name.find("norm") != std::string:
 
 void fill_random_weights(const std::string& name, DType dtype,
                          const std::vector<std::int64_t>& shape, std::uint64_t seed, void* dst) {
-  if (dtype != DType::BF16 && dtype != DType::F32) {
-    throw Error("random weights: tensor '" + name + "' must be BF16 or F32");
+  if (dtype != DType::BF16 && dtype != DType::F32 && !is_quantized(dtype)) {
+    throw Error("random weights: tensor '" + name + "' must be BF16, F32, Q8_0 or Q4_0");
   }
   const std::int64_t n = element_count(shape);
   const bool norm = is_norm(name);
@@ -41,25 +42,34 @@ void fill_random_weights(const std::string& name, DType dtype,
   const float amplitude = norm ? 0.1f : std::sqrt(3.0f / static_cast<float>(fan_in));
   const float center = norm ? 1.0f : 0.0f;
   const std::uint64_t stream = splitmix64(seed ^ hash_name(name));
+  auto value = [&](std::int64_t i) {
+    const std::uint64_t bits = splitmix64(stream + static_cast<std::uint64_t>(i));
+    const float unit = static_cast<float>(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
+    return center + amplitude * unit;
+  };
 
+  // Work is split by rows (quantised rows are the unit of their layout).
+  const std::int64_t row = shape.empty() ? 1 : shape.back();
+  const std::int64_t rows = row > 0 ? n / row : 0;
   auto fill = [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t i = begin; i < end; ++i) {
-      const std::uint64_t bits = splitmix64(stream + static_cast<std::uint64_t>(i));
-      const float unit = static_cast<float>(bits >> 40) * (2.0f / 16777216.0f) - 1.0f;  // [-1, 1)
-      const float value = center + amplitude * unit;
-      if (dtype == DType::F32) {
-        static_cast<float*>(dst)[i] = value;
+    std::vector<float> values(is_quantized(dtype) ? static_cast<std::size_t>(row) : 0);
+    for (std::int64_t r = begin; r < end; ++r) {
+      if (is_quantized(dtype)) {
+        for (std::int64_t c = 0; c < row; ++c) values[c] = value(r * row + c);
+        quantize_row(dtype, values.data(), static_cast<std::size_t>(row),
+                     static_cast<std::uint8_t*>(dst) + r * tensor_bytes(dtype, {1, row}));
       } else {
-        static_cast<std::uint16_t*>(dst)[i] = f32_to_bf16(value);
+        for (std::int64_t i = r * row; i < (r + 1) * row; ++i) {
+          if (dtype == DType::F32) static_cast<float*>(dst)[i] = value(i);
+          else static_cast<std::uint16_t*>(dst)[i] = f32_to_bf16(value(i));
+        }
       }
     }
   };
   const unsigned threads = n > (1 << 22) ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) {
-    pool.emplace_back(fill, n * t / threads, n * (t + 1) / threads);
-  }
-  fill(0, n / threads);
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(fill, rows * t / threads, rows * (t + 1) / threads);
+  fill(0, rows / threads);
   for (auto& th : pool) th.join();
 }
 

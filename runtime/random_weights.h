@@ -11,7 +11,7 @@
 
 namespace qwen3c {
 
-// Fills `dst` (element_count(shape) values of `dtype`, BF16 or F32). Norm weights land
+// Fills `dst` (a tensor of `shape` in `dtype`: BF16, F32, Q8_0 or Q4_0). Norm weights land
 // near 1, matrices are uniform with standard deviation 1/sqrt(fan_in), so activations stay
 // finite through any number of layers.
 void fill_random_weights(const std::string& name, DType dtype,

@@ -67,11 +67,22 @@ TEST(Cli, UsageErrorsExitWithTwo) {
 }
 
 TEST(Cli, CompileBareConfigPrintsWholeGraph) {
-  ProcessResult r = qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --emit ir");
+  ProcessResult r = qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --emit ir -O0");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(count(r.output, "q3.attention "), 36u);
   EXPECT_EQ(count(r.output, "q3.weight @"), 36u * 11 + 2);
   EXPECT_NE(r.output.find("4022468096 parameters"), std::string::npos);
+  // -O2 (the default): every layer fused.
+  ProcessResult o2 = qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --emit ir");
+  ASSERT_EQ(o2.exit_code, 0) << o2.output;
+  EXPECT_EQ(count(o2.output, "q3.attention "), 0u);
+  EXPECT_EQ(count(o2.output, "q3.qk_norm_rope_append "), 36u);
+  EXPECT_EQ(count(o2.output, "q3.cached_attention "), 36u);
+  EXPECT_EQ(count(o2.output, "q3.swiglu "), 36u);
+  EXPECT_EQ(count(o2.output, "q3.add_rms_norm "), 2u * 36);
+  EXPECT_EQ(count(o2.output, "q3.rms_norm_linear "), 3u);  // layer 0's q/k/v: its norm follows the embedding
+  EXPECT_EQ(count(o2.output, "q3.weight @"), 36u * 10 + 2);
+  EXPECT_NE(o2.output.find("q3.arena_floats_per_token = "), std::string::npos);
 }
 
 TEST(Cli, CompiledIrOfFixtureParsesBackUnchanged) {

@@ -20,8 +20,8 @@ using namespace qwen3c::testing;
 
 constexpr double kMaxRelativeError = 1e-4;
 
-// Compiles each fixture model once for the whole suite.
-class CpuGolden : public ::testing::TestWithParam<std::string> {
+// Compiles each fixture model once per optimisation level for the whole suite.
+class CpuGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   static void SetUpTestSuite() { dir_ = new TempDir(); }
   static void TearDownTestSuite() {
@@ -29,14 +29,15 @@ class CpuGolden : public ::testing::TestWithParam<std::string> {
     delete dir_;
   }
 
-  static std::shared_ptr<Model> model(const std::string& name) {
-    auto it = artifacts_.find(name);
+  static std::shared_ptr<Model> model(const std::string& name, const std::string& level) {
+    const std::string key = name + level;
+    auto it = artifacts_.find(key);
     if (it != artifacts_.end()) return it->second;
-    const std::string out = dir_->file(name + ".q3c");
+    const std::string out = dir_->file(key + ".q3c");
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + name) + " --target cpu -o " + out);
+                                  test_data("models/" + name) + " --target cpu " + level + " -o " + out);
     EXPECT_EQ(r.exit_code, 0) << r.output;
-    return artifacts_[name] = Model::load(out);
+    return artifacts_[key] = Model::load(out);
   }
 
   static TempDir* dir_;
@@ -64,9 +65,9 @@ void expect_row_matches(const float* ours, std::int64_t vocab, const Goldens& g,
 }
 
 TEST_P(CpuGolden, PrefillAndGreedyMatchHuggingFace) {
-  const std::string name = GetParam();
+  const auto& [name, level] = GetParam();
   Goldens g(test_data("models/" + name + "/goldens.safetensors"));
-  auto m = model(name);
+  auto m = model(name, level);
   ASSERT_NE(m, nullptr);
   const std::int64_t vocab = m->config().vocab_size;
   ASSERT_GT(g.sequences(), 0);
@@ -99,7 +100,7 @@ TEST_P(CpuGolden, PrefillAndGreedyMatchHuggingFace) {
 }
 
 TEST_P(CpuGolden, LastLogitsOnlyEqualsLastRowOfAll) {
-  auto m = model(GetParam());
+  auto m = model(std::get<0>(GetParam()), std::get<1>(GetParam()));
   ASSERT_NE(m, nullptr);
   const std::int64_t vocab = m->config().vocab_size;
   std::vector<std::int64_t> ids = {1, 5, 9, 2, 7};
@@ -111,7 +112,13 @@ TEST_P(CpuGolden, LastLogitsOnlyEqualsLastRowOfAll) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CpuGolden,
-                         ::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"));
+                         ::testing::Combine(::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
+                                            ::testing::Values("-O0", "-O2")),
+                         [](const auto& info) {
+                           std::string name = std::get<0>(info.param) + std::get<1>(info.param);
+                           for (char& c : name) if (c == '-') c = '_';
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace qwen3c

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "backends/cpu/cpu_abi.h"
@@ -74,6 +75,7 @@ class CpuExecutor : public Executor {
       throw Error(where + " has no arena size");
     }
     arena_per_token_ = b["arena_floats_per_token"].get<std::int64_t>();
+    scratch_floats_ = b.value("scratch_floats", std::int64_t{0});
     load_code(artifact, artifact.read_blob(artifact.range_from_json(b.value("code", nlohmann::json()), "code"), "code"),
               b.value("entry", ""));
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
@@ -90,7 +92,7 @@ class CpuExecutor : public Executor {
     const std::size_t per_layer = static_cast<std::size_t>(max_context * kv_row);
     state->keys = FloatBuffer(per_layer * config_.num_layers);
     state->values = FloatBuffer(per_layer * config_.num_layers);
-    state->scratch = FloatBuffer(static_cast<std::size_t>(std::max(max_context, config_.head_dim)));
+    state->scratch = FloatBuffer(static_cast<std::size_t>(std::max({max_context, config_.head_dim, scratch_floats_})));
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
       state->k_layers.push_back(state->keys.data() + l * per_layer);
       state->v_layers.push_back(state->values.data() + l * per_layer);
@@ -130,6 +132,7 @@ class CpuExecutor : public Executor {
 
   ModelConfig config_;
   std::int64_t arena_per_token_ = 0;
+  std::int64_t scratch_floats_ = 0;
   int code_fd_ = -1;
   void* library_ = nullptr;
   ForwardFn forward_ = nullptr;

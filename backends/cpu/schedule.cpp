@@ -7,6 +7,7 @@
 #include "ir/Q3.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "passes/Passes.h"
 #include "runtime/error.h"
 
 namespace qwen3c::cpu {
@@ -24,43 +25,27 @@ std::string describe(Operation* op) {
   return text;
 }
 
-// bf16 weights are read as bf16; f32 and f16 (widened when the artifact is written) as f32.
-std::string weight_suffix(Value weight) {
-  auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
-  return type.getElementType().isBF16() ? "bf16" : "f32";
+mlir::Type element_of(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType(); }
+
+// The kernel suffix of a weight's storage format (f16 is widened to f32 when written).
+std::string format(Value weight) {
+  mlir::Type e = element_of(weight);
+  if (e.isBF16()) return "bf16";
+  if (mlir::isa<q3::Q8_0Type>(e)) return "q8_0";
+  if (mlir::isa<q3::Q4_0Type>(e)) return "q4_0";
+  return "f32";
 }
 
 std::int64_t row_width(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getDimSize(1); }
-
-// First-fit placement of activation rows in the arena, by liveness.
-class ArenaPlanner {
- public:
-  std::int64_t allocate(std::int64_t width) {
-    std::sort(live_.begin(), live_.end());
-    std::int64_t offset = 0;
-    for (const auto& [start, size] : live_) {
-      if (start - offset >= width) break;
-      offset = std::max(offset, start + size);
-    }
-    live_.push_back({offset, width});
-    peak_ = std::max(peak_, offset + width);
-    return offset;
-  }
-  void release(std::int64_t offset) {
-    std::erase_if(live_, [&](const auto& block) { return block.first == offset; });
-  }
-  std::int64_t peak() const { return peak_; }
-
- private:
-  std::vector<std::pair<std::int64_t, std::int64_t>> live_;  // (offset, width)
-  std::int64_t peak_ = 0;
-};
 
 class Planner {
  public:
   explicit Planner(mlir::ModuleOp module) : module_(module) {}
 
   Schedule run() {
+    auto size = module_->getAttrOfType<mlir::IntegerAttr>(kArenaSizeAttr);
+    if (!size) throw Error("CPU backend: the module has no memory plan (run q3-plan-memory)");
+    schedule_.arena_floats_per_token = size.getInt();
     for (auto weight : module_.getOps<q3::WeightOp>()) {
       weight_index_[weight.getSymName().str()] = static_cast<std::int64_t>(schedule_.weights.size());
       schedule_.weights.push_back(weight.getSymName().str());
@@ -75,8 +60,7 @@ class Planner {
     for (Operation& op : body) ops.push_back(&op);
     std::size_t tail_start = ops.size();
     for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (mlir::isa<q3::AttentionOp>(ops[i])) tail_start = i + 1;
-      for (Value operand : ops[i]->getOperands()) last_use_[operand] = i;
+      if (mlir::isa<q3::AttentionOp, q3::CachedAttentionOp>(ops[i])) tail_start = i + 1;
     }
     if (tail_start == ops.size()) throw Error("q3 @forward has no attention op");
     auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
@@ -85,18 +69,24 @@ class Planner {
 
     for (std::size_t i = 0; i < ops.size(); ++i) {
       tail_ = i >= tail_start;
+      place_results(ops[i]);
       lower(ops[i]);
-      // Buffers whose last reader has run are free for later values.
-      for (Value operand : ops[i]->getOperands()) {
-        auto it = buffers_.find(operand);
-        if (it != buffers_.end() && last_use_[operand] == i) arena_.release(it->second.value);
-      }
     }
-    schedule_.arena_floats_per_token = arena_.peak();
     return std::move(schedule_);
   }
 
  private:
+  // Records where the memory plan put the op's results.
+  void place_results(Operation* op) {
+    auto offsets = op->getAttrOfType<mlir::DenseI64ArrayAttr>(kArenaOffsetsAttr);
+    for (unsigned r = 0; r < op->getNumResults(); ++r) {
+      Value v = op->getResult(r);
+      if (v == output_ || !offsets || offsets[r] < 0) continue;
+      buffers_[v] = Operand{Kind::Buffer, offsets[r], row_width(v)};
+      if (tail_) in_tail_.insert(v);
+    }
+  }
+
   Operand weight(Value v) {
     auto get = v.getDefiningOp<q3::GetWeightOp>();
     if (!get) throw Error("CPU backend: a weight operand is not a q3.get_weight");
@@ -106,21 +96,24 @@ class Planner {
     if (v == ids_) return {Kind::TokenIds};
     if (v == positions_) return {Kind::Positions};
     auto it = buffers_.find(v);
-    if (it == buffers_.end()) throw Error("CPU backend: activation read before it is computed");
+    if (it == buffers_.end()) throw Error("CPU backend: an activation has no place in the memory plan");
     Operand o = it->second;
-    o.last_rows_only = tail_ && !in_tail_.count(v);
+    o.last_rows_only = tail_ && !in_tail_.contains(v);
     return o;
   }
   Operand write(Value v) {
     if (v == output_) return {Kind::Logits};
-    Operand o{Kind::Buffer, arena_.allocate(row_width(v)), row_width(v)};
-    buffers_[v] = o;
-    if (tail_) in_tail_.insert({v, true});
-    return o;
+    auto it = buffers_.find(v);
+    if (it == buffers_.end()) throw Error("CPU backend: a result has no place in the memory plan");
+    return it->second;
   }
+  // 1 when a norm weight is bf16 (else f32): a constant the kernel branches on.
+  static Operand bf16_flag(Value norm) { return integer(element_of(norm).isBF16() ? 1 : 0); }
   static Operand rows(std::int64_t multiplier = 1) { return {Kind::Rows, multiplier}; }
   static Operand integer(std::int64_t v) { return {Kind::Int, v}; }
   static Operand real(double v) { return {Kind::Float, 0, 0, false, v}; }
+  static Operand i64(uint64_t v) { return integer(static_cast<std::int64_t>(v)); }
+  void need_scratch(std::int64_t floats) { schedule_.scratch_floats = std::max(schedule_.scratch_floats, floats); }
 
   void emit(std::string kernel, std::vector<Operand> args) {
     schedule_.calls.push_back({std::move(kernel), std::move(args), tail_});
@@ -130,41 +123,74 @@ class Planner {
     if (mlir::isa<q3::GetWeightOp, mlir::func::ReturnOp>(op)) return;
     if (auto e = mlir::dyn_cast<q3::EmbeddingOp>(op)) {
       if (tail_) throw Error("CPU backend: embedding after the last attention op");
-      emit("q3k_embedding_" + weight_suffix(e.getTable()),
-           {weight(e.getTable()), read(e.getIds()), rows(), integer(row_width(e.getResult())),
-            write(e.getResult())});
+      emit("q3k_embedding_" + format(e.getTable()),
+           {weight(e.getTable()), read(e.getIds()), rows(), integer(row_width(e.getResult())), write(e.getResult())});
     } else if (auto n = mlir::dyn_cast<q3::RmsNormOp>(op)) {
-      emit("q3k_rms_norm_" + weight_suffix(n.getWeight()),
+      emit("q3k_rms_norm_" + format(n.getWeight()),
            {read(n.getInput()), weight(n.getWeight()), rows(), integer(row_width(n.getInput())),
             real(n.getEpsilon().convertToDouble()), write(n.getResult())});
     } else if (auto n = mlir::dyn_cast<q3::HeadRmsNormOp>(op)) {
       const std::int64_t head = mlir::cast<mlir::RankedTensorType>(n.getWeight().getType()).getDimSize(0);
-      emit("q3k_rms_norm_" + weight_suffix(n.getWeight()),
-           {read(n.getInput()), weight(n.getWeight()), rows(row_width(n.getInput()) / head),
-            integer(head), real(n.getEpsilon().convertToDouble()), write(n.getResult())});
+      emit("q3k_rms_norm_" + format(n.getWeight()),
+           {read(n.getInput()), weight(n.getWeight()), rows(row_width(n.getInput()) / head), integer(head),
+            real(n.getEpsilon().convertToDouble()), write(n.getResult())});
     } else if (auto r = mlir::dyn_cast<q3::RopeOp>(op)) {
       const auto head = static_cast<std::int64_t>(r.getHeadDim());
-      emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(),
-                        integer(row_width(r.getInput()) / head), integer(head),
-                        real(r.getTheta().convertToDouble()), {Kind::Scratch}, write(r.getResult())});
+      need_scratch(head);
+      emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(), integer(row_width(r.getInput()) / head),
+                        integer(head), real(r.getTheta().convertToDouble()), {Kind::Scratch}, write(r.getResult())});
     } else if (auto a = mlir::dyn_cast<q3::AttentionOp>(op)) {
       const auto layer = static_cast<std::int64_t>(a.getLayer());
-      emit("q3k_attention",
-           {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
-            {Kind::KCache, layer}, {Kind::VCache, layer},
-            integer(static_cast<std::int64_t>(a.getNumHeads())),
-            integer(static_cast<std::int64_t>(a.getNumKvHeads())),
-            integer(static_cast<std::int64_t>(a.getHeadDim())), real(a.getScale().convertToDouble()),
-            {Kind::Scratch}, write(a.getResult())});
+      emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
+                             {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
+                             i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale().convertToDouble()),
+                             {Kind::Scratch}, write(a.getResult())});
+    } else if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op)) {
+      const auto layer = static_cast<std::int64_t>(p.getLayer());
+      need_scratch(static_cast<std::int64_t>(p.getHeadDim()));
+      emit("q3k_qk_norm_rope_append",
+           {read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
+            weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), rows(), {Kind::Past},
+            {Kind::KCache, layer}, {Kind::VCache, layer}, i64(p.getNumHeads()), i64(p.getNumKvHeads()),
+            i64(p.getHeadDim()), real(p.getEpsilon().convertToDouble()), real(p.getTheta().convertToDouble()),
+            {Kind::Scratch}, write(p.getResult())});
+      if (element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
+        throw Error("CPU backend: q and k norm weights must share a dtype");
+      }
+    } else if (auto c = mlir::dyn_cast<q3::CachedAttentionOp>(op)) {
+      const auto layer = static_cast<std::int64_t>(c.getLayer());
+      emit("q3k_cached_attention",
+           {read(c.getQuery()), rows(), {Kind::Past}, {Kind::KCache, layer}, {Kind::VCache, layer},
+            i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale().convertToDouble()),
+            {Kind::Scratch}, write(c.getResult())});
     } else if (auto l = mlir::dyn_cast<q3::LinearOp>(op)) {
-      emit("q3k_linear_" + weight_suffix(l.getWeight()),
+      emit("q3k_linear_" + format(l.getWeight()),
            {read(l.getInput()), weight(l.getWeight()), rows(), integer(row_width(l.getInput())),
             integer(row_width(l.getResult())), write(l.getResult())});
+    } else if (auto s = mlir::dyn_cast<q3::SwigluOp>(op)) {
+      emit("q3k_swiglu_" + format(s.getWeight()),
+           {read(s.getInput()), weight(s.getWeight()), rows(), integer(row_width(s.getInput())),
+            integer(row_width(s.getResult())), write(s.getResult())});
+    } else if (auto l = mlir::dyn_cast<q3::RmsNormLinearOp>(op)) {
+      need_scratch(row_width(l.getInput()));
+      emit("q3k_rms_norm_linear_" + format(l.getWeight()),
+           {read(l.getInput()), weight(l.getNormWeight()), bf16_flag(l.getNormWeight()), weight(l.getWeight()), rows(),
+            integer(row_width(l.getInput())), integer(row_width(l.getResult())),
+            real(l.getEpsilon().convertToDouble()), {Kind::Scratch}, write(l.getResult())});
+    } else if (auto s = mlir::dyn_cast<q3::RmsNormSwigluOp>(op)) {
+      need_scratch(row_width(s.getInput()));
+      emit("q3k_rms_norm_swiglu_" + format(s.getWeight()),
+           {read(s.getInput()), weight(s.getNormWeight()), bf16_flag(s.getNormWeight()), weight(s.getWeight()), rows(),
+            integer(row_width(s.getInput())), integer(row_width(s.getResult())),
+            real(s.getEpsilon().convertToDouble()), {Kind::Scratch}, write(s.getResult())});
+    } else if (auto n = mlir::dyn_cast<q3::AddRmsNormOp>(op)) {
+      emit("q3k_add_rms_norm_" + format(n.getWeight()),
+           {read(n.getLhs()), read(n.getRhs()), weight(n.getWeight()), rows(), integer(row_width(n.getLhs())),
+            real(n.getEpsilon().convertToDouble()), write(n.getSum()), write(n.getNormalized())});
     } else if (auto s = mlir::dyn_cast<q3::SiluOp>(op)) {
       emit("q3k_silu", {read(s.getInput()), rows(), integer(row_width(s.getInput())), write(s.getResult())});
     } else if (auto m = mlir::dyn_cast<q3::MulOp>(op)) {
-      emit("q3k_mul", {read(m.getLhs()), read(m.getRhs()), rows(), integer(row_width(m.getLhs())),
-                       write(m.getResult())});
+      emit("q3k_mul", {read(m.getLhs()), read(m.getRhs()), rows(), integer(row_width(m.getLhs())), write(m.getResult())});
     } else if (auto add = mlir::dyn_cast<q3::AddOp>(op)) {
       emit("q3k_add", {read(add.getLhs()), read(add.getRhs()), rows(), integer(row_width(add.getLhs())),
                        write(add.getResult())});
@@ -176,10 +202,8 @@ class Planner {
   mlir::ModuleOp module_;
   Schedule schedule_;
   std::map<std::string, std::int64_t> weight_index_;
-  llvm::DenseMap<Value, std::size_t> last_use_;
   llvm::DenseMap<Value, Operand> buffers_;
-  llvm::DenseMap<Value, bool> in_tail_;
-  ArenaPlanner arena_;
+  llvm::DenseSet<Value> in_tail_;
   Value ids_, positions_, output_;
   bool tail_ = false;
 };

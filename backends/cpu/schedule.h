@@ -1,7 +1,7 @@
 #pragma once
-// Lowering of a q3 forward function to a flat schedule of CPU kernel calls, with every
-// activation assigned an offset in one arena by liveness. Independent of LLVM: codegen.h
-// turns a schedule into machine code.
+// Lowering of a q3 forward function (plain or fused, any weight format) to a flat schedule
+// of CPU kernel calls. Activations live where q3-plan-memory placed them. Independent of
+// LLVM: codegen.h turns a schedule into machine code.
 
 #include <cstdint>
 #include <string>
@@ -45,11 +45,14 @@ struct KernelCall {
 struct Schedule {
   std::vector<KernelCall> calls;
   std::int64_t arena_floats_per_token = 0;
+  // Scratch the kernels need besides the attention scores (which need max_context floats).
+  std::int64_t scratch_floats = 0;
   std::vector<std::string> weights;  // tensor-table order: the module's q3.weight symbols
 };
 
 // Throws qwen3c::Error naming the op when the module holds something the CPU backend cannot
-// run. Weights are read as bf16 when declared bf16, as f32 otherwise (f16 is widened).
+// run, or when memory has not been planned. Weights are read in their declared format;
+// f16 ones are widened to f32 when the artifact is written.
 Schedule plan_schedule(mlir::ModuleOp module);
 
 }  // namespace qwen3c::cpu

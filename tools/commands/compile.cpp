@@ -17,6 +17,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "passes/Passes.h"
+#include "passes/registration.h"
 #include "runtime/error.h"
 #include "runtime/mapped_file.h"
 #include "runtime/model_config_json.h"
@@ -38,7 +41,41 @@ struct CompileOptions {
   bool random_weights = false;
   std::uint64_t seed = 0;
   std::string dtype;  // random weights only: bf16 | f32
+  int opt_level = 2;
+  std::string quant = "bf16";
+  std::string passes;  // overrides the -O pipeline
+  bool print_ir_after_all = false;
+  std::string print_ir_after;
 };
+
+// Runs the -O pipeline (or --passes) with the verifier after every pass; memory is always
+// planned last if the passes did not.
+void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOptions& opts) {
+  static const bool registered = (register_passes(), true);  // names for --passes
+  (void)registered;
+  mlir::PassManager pm(&context);
+  pm.enableVerifier(true);
+  if (!opts.passes.empty()) {
+    add_passes_by_name(pm, opts.passes);
+  } else {
+    build_pipeline(pm, PipelineOptions{opts.opt_level, opts.quant});
+  }
+  if (opts.print_ir_after_all || !opts.print_ir_after.empty()) {
+    context.disableMultithreading();  // IR printing at module scope needs it
+    const std::string only = opts.print_ir_after;
+    pm.enableIRPrinting([](mlir::Pass*, mlir::Operation*) { return false; },
+                        [only](mlir::Pass* pass, mlir::Operation*) {
+                          return only.empty() || pass->getArgument() == only;
+                        },
+                        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  if (mlir::failed(pm.run(module))) throw Error("the pass pipeline failed (see the diagnostics above)");
+  if (!module->hasAttr(kArenaSizeAttr)) {
+    mlir::PassManager plan(&context);
+    plan.addPass(createPlanMemory());
+    if (mlir::failed(plan.run(module))) throw Error("memory planning failed");
+  }
+}
 
 class CheckpointWeights : public WeightSource {
  public:
@@ -103,7 +140,13 @@ void run_compile(const CompileOptions& opts) {
   if (mlir::failed(mlir::verify(*module))) {
     throw Error("internal error: the generated q3 module does not verify");
   }
-  q3::ModuleInfo info = q3::summarize(*module);
+  q3::ModuleInfo info = q3::summarize(*module);  // parameters as in the checkpoint
+  if (opts.quant != "bf16" && opts.quant != "q8_0" && opts.quant != "q4_0") {
+    throw Error("--quant must be bf16, q8_0 or q4_0");
+  }
+  if (!opts.passes.empty() || opts.opt_level > 0 || opts.quant != "bf16" || artifact) {
+    optimise(context, *module, opts);
+  }
 
   if (!artifact) {
     std::error_code ec;
@@ -166,6 +209,15 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("--seed", opts->seed, "Seed of --random-weights (default 0)");
   cmd->add_option("--dtype", opts->dtype, "Weight dtype with --random-weights")
       ->check(CLI::IsMember({"bf16", "f32"}));
+  cmd->add_option("-O", opts->opt_level, "Optimisation level: 0 (the graph as built) or 2 (default: fused)")
+      ->check(CLI::IsMember({0, 2}));
+  cmd->add_option("--quant", opts->quant,
+                  "Weight format: bf16 (as in the checkpoint, default), q8_0 or q4_0 (blocks of 32)")
+      ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}));
+  cmd->add_option("--passes", opts->passes,
+                  "Run these passes instead of the -O pipeline, e.g. q3-fuse-swiglu,q3-plan-memory");
+  cmd->add_flag("--print-ir-after-all", opts->print_ir_after_all, "Print the IR after every pass (stderr)");
+  cmd->add_option("--print-ir-after", opts->print_ir_after, "Print the IR after the named pass (stderr)");
   cmd->callback([opts] { run_compile(*opts); });
 }
 

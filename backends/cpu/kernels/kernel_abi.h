@@ -21,4 +21,64 @@ inline float load(const uint16_t* p, int64_t i) {
   return f;
 }
 
+// IEEE half to float (block scales of quantised weights).
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu, bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exponent = 127 - 15 + 1;
+      while ((mantissa & 0x400u) == 0) {
+        mantissa <<= 1;
+        --exponent;
+      }
+      bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+  } else if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Quantised rows: K / 32 blocks, each an f16 scale then the values.
+// q8_0: 32 signed bytes (34 bytes a block). q4_0: 16 bytes, byte j holding element j in
+// its low nibble and element j + 16 in its high nibble, each stored as q + 8 (18 bytes).
+struct BlockQ8_0 {
+  uint16_t scale;
+  int8_t q[32];
+};
+struct BlockQ4_0 {
+  uint16_t scale;
+  uint8_t q[16];
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18, "block layout");
+
+// Element-type tags for the kernel templates.
+struct Q8_0 {};
+struct Q4_0 {};
+
+// Dot product of f32 x[0..size) with row `row` of a weight, for every weight format.
+float dot_row(const float* x, const float* w, int64_t row, int64_t size);
+float dot_row(const float* x, const uint16_t* w, int64_t row, int64_t size);
+float dot_row(const float* x, const BlockQ8_0* w, int64_t row, int64_t size);
+float dot_row(const float* x, const BlockQ4_0* w, int64_t row, int64_t size);
+// Row `row` of a weight as f32 (embedding lookups).
+void load_row(const float* w, int64_t row, int64_t size, float* out);
+void load_row(const uint16_t* w, int64_t row, int64_t size, float* out);
+void load_row(const BlockQ8_0* w, int64_t row, int64_t size, float* out);
+void load_row(const BlockQ4_0* w, int64_t row, int64_t size, float* out);
+
+// The kernel entry points for each weight format: NAME_bf16, NAME_f32, NAME_q8_0, NAME_q4_0.
+#define Q3_FOR_EACH_WEIGHT_FORMAT(X) \
+  X(bf16, uint16_t)                  \
+  X(f32, float)                      \
+  X(q8_0, q3k::BlockQ8_0)            \
+  X(q4_0, q3k::BlockQ4_0)
+
 }  // namespace q3k

@@ -4,10 +4,12 @@
 
 #include "kernel_abi.h"
 
-Q3_KERNEL void q3k_rope(const float* x, const int64_t* positions, int64_t tokens, int64_t heads,
-                        int64_t head_dim, float theta, float* scratch, float* out) {
+namespace q3k {
+
+// Rotates `heads` heads of every row; in and out may alias. `inv_freq`: head_dim/2 floats.
+void rope_rows(const float* x, const int64_t* positions, int64_t tokens, int64_t heads, int64_t head_dim,
+               float theta, float* inv_freq, float* out) {
   const int64_t half = head_dim / 2;
-  float* inv_freq = scratch;  // half floats
   for (int64_t i = 0; i < half; ++i) {
     inv_freq[i] = 1.0f / powf(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
   }
@@ -24,4 +26,11 @@ Q3_KERNEL void q3k_rope(const float* x, const int64_t* positions, int64_t tokens
       }
     }
   }
+}
+
+}  // namespace q3k
+
+Q3_KERNEL void q3k_rope(const float* x, const int64_t* positions, int64_t tokens, int64_t heads,
+                        int64_t head_dim, float theta, float* scratch, float* out) {
+  q3k::rope_rows(x, positions, tokens, heads, head_dim, theta, scratch, out);
 }

@@ -1,0 +1,73 @@
+// q3-fuse-qk-norm-rope: attention(rope(head_rms_norm(q)), rope(head_rms_norm(k)), v)
+//   -> cached_attention(qk_norm_rope_append(q, k, v, ...)).
+
+#include "passes/Passes.h"
+#include "passes/pass_utils.h"
+#include "mlir/IR/Builders.h"
+
+namespace qwen3c {
+#define GEN_PASS_DEF_FUSEQKNORMROPE
+#include "passes/Passes.h.inc"
+}  // namespace qwen3c
+
+namespace qwen3c {
+namespace {
+
+struct Side {
+  q3::RopeOp rope;
+  q3::HeadRmsNormOp norm;
+};
+
+std::string match_side(mlir::Value v, Side& s, const char* which) {
+  s.rope = v.getDefiningOp<q3::RopeOp>();
+  if (!s.rope) return std::string(which) + " is not produced by q3.rope";
+  s.norm = s.rope.getInput().getDefiningOp<q3::HeadRmsNormOp>();
+  if (!s.norm) return std::string(which) + " rope does not read a q3.head_rms_norm";
+  if (!has_single_use(s.rope.getResult()) || !has_single_use(s.norm.getResult())) {
+    return std::string(which) + " norm or rope has another user";
+  }
+  return "";
+}
+
+std::string match(q3::AttentionOp a, Side& q, Side& k) {
+  if (auto why = match_side(a.getQuery(), q, "query"); !why.empty()) return why;
+  if (auto why = match_side(a.getKey(), k, "key"); !why.empty()) return why;
+  if (q.rope.getPositions() != k.rope.getPositions()) return "query and key rotate at different positions";
+  if (q.rope.getTheta() != k.rope.getTheta() || q.rope.getHeadDim() != k.rope.getHeadDim() ||
+      q.rope.getHeadDim() != a.getHeadDim()) {
+    return "query and key ropes differ in theta or head_dim";
+  }
+  if (q.norm.getEpsilon() != k.norm.getEpsilon()) return "query and key norms differ in epsilon";
+  return "";
+}
+
+struct FuseQkNormRopePass : impl::FuseQkNormRopeBase<FuseQkNormRopePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::vector<q3::AttentionOp> attentions;
+    getOperation().walk([&](q3::AttentionOp a) { attentions.push_back(a); });
+    for (q3::AttentionOp a : attentions) {
+      Side q, k;
+      if (std::string why = match(a, q, k); !why.empty()) {
+        remark(verbose, a, "not fused into q3.qk_norm_rope_append: " + why);
+        continue;
+      }
+      mlir::OpBuilder b(a);
+      auto prologue = b.create<q3::QkNormRopeAppendOp>(
+          a.getLoc(), a.getQuery().getType(), q.norm.getInput(), k.norm.getInput(), a.getValue(),
+          q.norm.getWeight(), k.norm.getWeight(), q.rope.getPositions(), a.getCache(), a.getLayerAttr(),
+          a.getNumHeadsAttr(), a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(),
+          q.rope.getThetaAttr());
+      auto attention = b.create<q3::CachedAttentionOp>(a.getLoc(), a.getType(), prologue.getResult(), a.getCache(),
+                                                       a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
+                                                       a.getHeadDimAttr(), a.getScaleAttr());
+      a.replaceAllUsesWith(attention.getResult());
+      a.erase();
+      erase_if_dead({q.rope, k.rope, q.norm, k.norm});
+    }
+  }
+};
+
+}  // namespace
+}  // namespace qwen3c

@@ -1,0 +1,35 @@
+// The -O0 / -O2 pipelines and --passes= parsing.
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "passes/Passes.h"
+#include "runtime/error.h"
+
+namespace qwen3c {
+
+void build_pipeline(mlir::OpPassManager& pm, const PipelineOptions& options) {
+  if (options.opt_level >= 2) {
+    pm.addPass(createFuseSwiglu());
+    pm.addPass(createFuseQkNormRope());
+    pm.addPass(createFuseAddRmsNorm());
+    pm.addPass(createFoldRmsNorm());
+    pm.addPass(mlir::createCSEPass());  // one read per weight (the tied embedding)
+  }
+  if (options.quant == "q8_0" || options.quant == "q4_0") {
+    QuantizeWeightsOptions q;
+    q.quant = options.quant;
+    pm.addPass(createQuantizeWeights(q));
+  }
+  pm.addPass(createPlanMemory());
+}
+
+void add_passes_by_name(mlir::OpPassManager& pm, const std::string& names) {
+  std::string pipeline;
+  std::string errors;
+  llvm::raw_string_ostream es(errors);
+  if (mlir::failed(mlir::parsePassPipeline(names, pm, es))) {
+    throw Error("--passes: " + errors);
+  }
+}
+
+}  // namespace qwen3c
