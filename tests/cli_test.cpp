@@ -100,6 +100,39 @@ TEST(Cli, CompiledIrOfFixtureParsesBackUnchanged) {
   EXPECT_EQ(round.output, original.str());
 }
 
+TEST(Cli, PrintIrAfterAllShowsEveryPass) {
+  ProcessResult r = qwen3c("compile " + test_data("configs/Qwen3-4B.json") +
+                           " --emit ir --quant q4_0 --print-ir-after-all -o /dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* pass : {"q3-fuse-swiglu", "q3-fuse-qk-norm-rope", "q3-fuse-add-rms-norm", "q3-fold-rms-norm",
+                           "q3-quantize-weights", "q3-plan-memory"}) {
+    EXPECT_NE(r.output.find(std::string("IR Dump After ") ), std::string::npos);
+    EXPECT_NE(r.output.find("(" + std::string(pass) + ")"), std::string::npos) << pass;
+  }
+  ProcessResult one = qwen3c("compile " + test_data("configs/Qwen3-0.6B.json") +
+                             " --emit ir --print-ir-after=q3-fuse-swiglu -o /dev/null");
+  EXPECT_EQ(count(one.output, "IR Dump After"), 1u) << one.output.substr(0, 2000);
+  ProcessResult custom = qwen3c("compile " + test_data("configs/Qwen3-0.6B.json") +
+                                " --emit ir --passes=q3-fuse-swiglu");
+  ASSERT_EQ(custom.exit_code, 0) << custom.output.substr(0, 2000);
+  EXPECT_EQ(count(custom.output, "q3.swiglu "), 28u);
+  EXPECT_EQ(count(custom.output, "q3.attention "), 28u);  // only the named pass ran
+  ProcessResult bad = qwen3c("compile " + test_data("configs/Qwen3-0.6B.json") + " --emit ir --passes=q3-nonsense");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("q3-nonsense"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, InspectReportsTheMemoryPlan) {
+  TempDir dir;
+  ASSERT_EQ(qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --random-weights -o " + dir.file("a.q3c")).exit_code, 0);
+  ProcessResult r = qwen3c("inspect " + dir.file("a.q3c"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("memory at context 4096:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("arena_floats_per_token: 21504"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("activation arena: 352321536 bytes"), std::string::npos) << r.output;  // 21504 x 4096 x 4
+  EXPECT_NE(r.output.find("KV cache (f32):   1207959552 bytes"), std::string::npos) << r.output;
+}
+
 TEST(Cli, InspectReportsParametersAndBytes) {
   ProcessResult r = qwen3c("inspect " + test_data("configs/Qwen3-4B.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;

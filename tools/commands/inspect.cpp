@@ -70,6 +70,19 @@ void inspect_artifact(const std::string& path) {
     }
   }
   std::cout << "tokenizer:    " << (a.manifest().contains("tokenizer") ? "embedded" : "none") << "\n";
+  // What a session allocates: the activation arena the memory plan sized (per token of a
+  // step) and the KV cache, at a 4096-token context and a 4096-token prefill.
+  if (b.contains("arena_floats_per_token") && b["arena_floats_per_token"].is_number_integer()) {
+    constexpr std::int64_t kContext = 4096;
+    const ModelConfig& c = a.config();
+    const std::int64_t arena = b["arena_floats_per_token"].get<std::int64_t>() * kContext * 4;
+    const std::int64_t kv = c.num_layers * 2 * kContext * c.kv_dim() * 4;
+    std::cout << "memory at context " << kContext << ":\n"
+              << "  activation arena: " << arena << " bytes (" << human_bytes(arena) << ") for a "
+              << kContext << "-token step; " << b["arena_floats_per_token"].get<std::int64_t>() * 4
+              << " bytes per token\n"
+              << "  KV cache (f32):   " << kv << " bytes (" << human_bytes(kv) << ")\n";
+  }
 }
 
 void inspect_model(const std::string& path) {
