@@ -33,6 +33,9 @@ class Executor {
   virtual ~Executor() = default;
   virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) = 0;
   virtual void forward(ExecutorState& state, const ForwardRequest& request) = 0;
+  // How many threads a step may use (CPU executors; default: every core).
+  virtual void set_threads(int threads) {}
+  virtual int threads() const { return 1; }
 };
 
 using ExecutorFactory =

@@ -93,17 +93,24 @@ class ScheduleEmitter {
   void emit(const Schedule& schedule) {
     auto* ptr = llvm::PointerType::get(context_, 0);
     auto* i64 = llvm::Type::getInt64Ty(context_);
-    auto* fn_type = llvm::FunctionType::get(llvm::Type::getVoidTy(context_),
-                                            {ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64}, false);
+    auto* fn_type = llvm::FunctionType::get(
+        llvm::Type::getVoidTy(context_), {ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr},
+        false);
     auto* fn = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, kEntryPoint, module_);
-    const char* names[] = {"weights", "k_cache", "v_cache", "ids", "positions", "tokens",
-                           "past", "arena", "scratch", "logits", "logit_rows"};
+    const char* names[] = {"weights", "k_cache",    "v_cache", "ids",    "positions", "tokens",  "past",
+                           "arena",   "scratch",    "logits",  "logit_rows", "thread", "threads", "barrier",
+                           "barrier_context"};
     for (unsigned i = 0; i < fn->arg_size(); ++i) {
       args_[names[i]] = fn->getArg(i);
       fn->getArg(i)->setName(names[i]);
     }
     b_.SetInsertPoint(llvm::BasicBlock::Create(context_, "entry", fn));
-    for (const KernelCall& call : schedule.calls) emit_call(call);
+    // Every kernel's results are complete, on every thread, before the next kernel reads them.
+    auto* barrier_type = llvm::FunctionType::get(llvm::Type::getVoidTy(context_), {ptr}, false);
+    for (const KernelCall& call : schedule.calls) {
+      emit_call(call);
+      b_.CreateCall(barrier_type, args_["barrier"], {args_["barrier_context"]});
+    }
     b_.CreateRetVoid();
   }
 
@@ -141,6 +148,14 @@ class ScheduleEmitter {
         return o.value == 1 ? rows(tail) : b_.CreateMul(rows(tail), b_.getInt64(o.value));
       case Kind::Past:
         return args_["past"];
+      case Kind::Thread:
+        return args_["thread"];
+      case Kind::Threads:
+        return args_["threads"];
+      case Kind::Barrier:
+        return args_["barrier"];
+      case Kind::BarrierContext:
+        return args_["barrier_context"];
       case Kind::Int:
       case Kind::Float:
         break;

@@ -126,7 +126,7 @@ class CpuBackend : public Backend {
         {"entry", kEntryPoint},
         {"code", ArtifactWriter::range_to_json(range)},
         {"arena_floats_per_token", schedule.arena_floats_per_token},
-        {"scratch_floats", schedule.scratch_floats},
+        {"scratch_floats_per_token", schedule.scratch_floats_per_token},
         {"kernel_calls", schedule.calls.size()},
     };
   }

@@ -13,6 +13,8 @@
 #include "runtime/cpu_features.h"
 #include "runtime/error.h"
 #include "runtime/executor.h"
+#include "runtime/thread_pool.h"
+#include <thread>
 
 namespace qwen3c::cpu {
 
@@ -48,7 +50,9 @@ class FloatBuffer {
 };
 
 struct CpuState : ExecutorState {
-  FloatBuffer keys, values, scratch, arena;
+  std::int64_t max_context = 0;
+  FloatBuffer keys, values, arena;
+  std::vector<FloatBuffer> scratch;  // one per thread
   std::vector<float*> k_layers, v_layers;
 };
 
@@ -75,7 +79,7 @@ class CpuExecutor : public Executor {
       throw Error(where + " has no arena size");
     }
     arena_per_token_ = b["arena_floats_per_token"].get<std::int64_t>();
-    scratch_floats_ = b.value("scratch_floats", std::int64_t{0});
+    scratch_per_token_ = b.value("scratch_floats_per_token", std::int64_t{0});
     load_code(artifact, artifact.read_blob(artifact.range_from_json(b.value("code", nlohmann::json()), "code"), "code"),
               b.value("entry", ""));
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
@@ -92,7 +96,7 @@ class CpuExecutor : public Executor {
     const std::size_t per_layer = static_cast<std::size_t>(max_context * kv_row);
     state->keys = FloatBuffer(per_layer * config_.num_layers);
     state->values = FloatBuffer(per_layer * config_.num_layers);
-    state->scratch = FloatBuffer(static_cast<std::size_t>(std::max({max_context, config_.head_dim, scratch_floats_})));
+    state->max_context = max_context;
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
       state->k_layers.push_back(state->keys.data() + l * per_layer);
       state->v_layers.push_back(state->values.data() + l * per_layer);
@@ -100,14 +104,34 @@ class CpuExecutor : public Executor {
     return state;
   }
 
+  void set_threads(int threads) override {
+    const int n = std::max(1, threads);
+    if (!pool_ || pool_->size() != n) {
+      pool_ = std::make_unique<ThreadPool>(n);
+      barrier_ = std::make_unique<SpinBarrier>(n);
+    }
+  }
+  int threads() const override { return pool_ ? pool_->size() : 1; }
+
   void forward(ExecutorState& base, const ForwardRequest& r) override {
     auto& state = static_cast<CpuState&>(base);
+    if (!pool_) set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    const int threads = pool_->size();
     const auto tokens = static_cast<std::int64_t>(r.ids.size());
+    // Exactly what the memory plan says: tokens x arena_floats_per_token.
     const std::size_t arena = static_cast<std::size_t>(tokens * arena_per_token_);
     if (state.arena.count() < arena) state.arena = FloatBuffer(arena);
-    forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
-             r.positions.data(), tokens, r.past, state.arena.data(), state.scratch.data(), r.logits,
-             r.all_logits ? tokens : 1);
+    const std::size_t scratch = static_cast<std::size_t>(
+        std::max({state.max_context, config_.head_dim, tokens * scratch_per_token_}));
+    if (state.scratch.size() != static_cast<std::size_t>(threads)) state.scratch.resize(threads);
+    for (FloatBuffer& s : state.scratch) {
+      if (s.count() < scratch) s = FloatBuffer(scratch);
+    }
+    pool_->run([&](int thread) {
+      forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
+               r.positions.data(), tokens, r.past, state.arena.data(), state.scratch[thread].data(), r.logits,
+               r.all_logits ? tokens : 1, thread, threads, &SpinBarrier::wait_on, barrier_.get());
+    });
   }
 
  private:
@@ -132,7 +156,9 @@ class CpuExecutor : public Executor {
 
   ModelConfig config_;
   std::int64_t arena_per_token_ = 0;
-  std::int64_t scratch_floats_ = 0;
+  std::int64_t scratch_per_token_ = 0;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<SpinBarrier> barrier_;
   int code_fd_ = -1;
   void* library_ = nullptr;
   ForwardFn forward_ = nullptr;

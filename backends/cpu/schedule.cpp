@@ -113,9 +113,14 @@ class Planner {
   static Operand integer(std::int64_t v) { return {Kind::Int, v}; }
   static Operand real(double v) { return {Kind::Float, 0, 0, false, v}; }
   static Operand i64(uint64_t v) { return integer(static_cast<std::int64_t>(v)); }
-  void need_scratch(std::int64_t floats) { schedule_.scratch_floats = std::max(schedule_.scratch_floats, floats); }
+  void need_scratch_per_token(std::int64_t floats) {
+    schedule_.scratch_floats_per_token = std::max(schedule_.scratch_floats_per_token, floats);
+  }
 
+  // Every kernel ends with (thread, threads): it does its share of the work.
   void emit(std::string kernel, std::vector<Operand> args) {
+    args.push_back({Kind::Thread});
+    args.push_back({Kind::Threads});
     schedule_.calls.push_back({std::move(kernel), std::move(args), tail_});
   }
 
@@ -136,7 +141,6 @@ class Planner {
             real(n.getEpsilon().convertToDouble()), write(n.getResult())});
     } else if (auto r = mlir::dyn_cast<q3::RopeOp>(op)) {
       const auto head = static_cast<std::int64_t>(r.getHeadDim());
-      need_scratch(head);
       emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(), integer(row_width(r.getInput()) / head),
                         integer(head), real(r.getTheta().convertToDouble()), {Kind::Scratch}, write(r.getResult())});
     } else if (auto a = mlir::dyn_cast<q3::AttentionOp>(op)) {
@@ -144,10 +148,9 @@ class Planner {
       emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
                              {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
                              i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale().convertToDouble()),
-                             {Kind::Scratch}, write(a.getResult())});
+                             {Kind::Scratch}, write(a.getResult()), {Kind::Barrier}, {Kind::BarrierContext}});
     } else if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op)) {
       const auto layer = static_cast<std::int64_t>(p.getLayer());
-      need_scratch(static_cast<std::int64_t>(p.getHeadDim()));
       emit("q3k_qk_norm_rope_append",
            {read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
             weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), rows(), {Kind::Past},
@@ -172,13 +175,13 @@ class Planner {
            {read(s.getInput()), weight(s.getWeight()), rows(), integer(row_width(s.getInput())),
             integer(row_width(s.getResult())), write(s.getResult())});
     } else if (auto l = mlir::dyn_cast<q3::RmsNormLinearOp>(op)) {
-      need_scratch(row_width(l.getInput()));
+      need_scratch_per_token(row_width(l.getInput()));
       emit("q3k_rms_norm_linear_" + format(l.getWeight()),
            {read(l.getInput()), weight(l.getNormWeight()), bf16_flag(l.getNormWeight()), weight(l.getWeight()), rows(),
             integer(row_width(l.getInput())), integer(row_width(l.getResult())),
             real(l.getEpsilon().convertToDouble()), {Kind::Scratch}, write(l.getResult())});
     } else if (auto s = mlir::dyn_cast<q3::RmsNormSwigluOp>(op)) {
-      need_scratch(row_width(s.getInput()));
+      need_scratch_per_token(row_width(s.getInput()));
       emit("q3k_rms_norm_swiglu_" + format(s.getWeight()),
            {read(s.getInput()), weight(s.getNormWeight()), bf16_flag(s.getNormWeight()), weight(s.getWeight()), rows(),
             integer(row_width(s.getInput())), integer(row_width(s.getResult())),

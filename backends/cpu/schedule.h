@@ -25,6 +25,10 @@ struct Operand {
     Past,       // positions already in the cache
     Int,        // constant int64 value
     Float,      // constant f32 real
+    Thread,     // this thread's index and the thread count (every kernel takes both, last)
+    Threads,
+    Barrier,    // the barrier function and its context (kernels that sync inside)
+    BarrierContext,
   };
   Kind kind;
   std::int64_t value = 0;
@@ -45,8 +49,9 @@ struct KernelCall {
 struct Schedule {
   std::vector<KernelCall> calls;
   std::int64_t arena_floats_per_token = 0;
-  // Scratch the kernels need besides the attention scores (which need max_context floats).
-  std::int64_t scratch_floats = 0;
+  // Per-thread scratch the kernels need per token of a step, besides the attention scores
+  // (max_context floats) and RoPE's table (head_dim floats).
+  std::int64_t scratch_floats_per_token = 0;
   std::vector<std::string> weights;  // tensor-table order: the module's q3.weight symbols
 };
 

@@ -59,15 +59,27 @@ struct BlockQ4_0 {
 };
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18, "block layout");
 
-// Element-type tags for the kernel templates.
-struct Q8_0 {};
-struct Q4_0 {};
+// The share of `count` work items thread `thread` of `threads` takes: [begin, end).
+struct Range {
+  int64_t begin, end;
+};
+inline Range share(int64_t count, int64_t thread, int64_t threads) {
+  return {count * thread / threads, count * (thread + 1) / threads};
+}
 
-// Dot product of f32 x[0..size) with row `row` of a weight, for every weight format.
+using BarrierFn = void (*)(void*);
+
+// Dot products of f32 x[0..size) with row `row` of a weight, for every weight format. The
+// four-row forms share each weight load between four activation rows (x, x + stride, ...):
+// prefill reads the weights a quarter as often.
 float dot_row(const float* x, const float* w, int64_t row, int64_t size);
 float dot_row(const float* x, const uint16_t* w, int64_t row, int64_t size);
 float dot_row(const float* x, const BlockQ8_0* w, int64_t row, int64_t size);
 float dot_row(const float* x, const BlockQ4_0* w, int64_t row, int64_t size);
+void dot_row4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[4]);
+void dot_row4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[4]);
+void dot_row4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[4]);
+void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[4]);
 // Row `row` of a weight as f32 (embedding lookups).
 void load_row(const float* w, int64_t row, int64_t size, float* out);
 void load_row(const uint16_t* w, int64_t row, int64_t size, float* out);

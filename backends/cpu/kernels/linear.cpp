@@ -1,12 +1,12 @@
 // Matrix products with weights stored [out, in]: plain, with SwiGLU, with the RMSNorm of
-// the input folded in.
+// the input folded in. Threads split the output features; token rows go four at a time
+// so that each weight row is read once per four tokens.
 #include <math.h>
 
 #include "kernel_abi.h"
 
 namespace {
 
-// inv_rms of a row; the row itself is then scaled by inv_rms * norm weight.
 template <class G>
 void normalise_row(const float* x, const G* g, int64_t size, float eps, float* out) {
   double sum = 0;
@@ -15,51 +15,79 @@ void normalise_row(const float* x, const G* g, int64_t size, float eps, float* o
   for (int64_t i = 0; i < size; ++i) out[i] = q3k::load(g, i) * (x[i] * inv);
 }
 
+// out[t, n] = x[t] . w[n] for n in this thread's share.
 template <class W>
-void linear_rows(const float* x, const W* w, int64_t in, int64_t out_features, float* out) {
-  for (int64_t n = 0; n < out_features; ++n) out[n] = q3k::dot_row(x, w, n, in);
+void linear(const float* x, const W* w, int64_t tokens, int64_t in, int64_t out_features, float* out,
+            q3k::Range rows) {
+  int64_t t = 0;
+  for (; t + 4 <= tokens; t += 4) {
+    for (int64_t n = rows.begin; n < rows.end; ++n) {
+      float d[4];
+      q3k::dot_row4(x + t * in, in, w, n, in, d);
+      for (int r = 0; r < 4; ++r) out[(t + r) * out_features + n] = d[r];
+    }
+  }
+  for (; t < tokens; ++t) {
+    for (int64_t n = rows.begin; n < rows.end; ++n) out[t * out_features + n] = q3k::dot_row(x + t * in, w, n, in);
+  }
 }
+
+inline float silu(float x) { return x * (1.0f / (1.0f + expf(-x))); }
 
 // w holds gate rows [0, inter) then up rows [inter, 2 inter).
 template <class W>
-void swiglu_rows(const float* x, const W* w, int64_t in, int64_t inter, float* out) {
-  for (int64_t n = 0; n < inter; ++n) {
-    const float gate = q3k::dot_row(x, w, n, in);
-    const float up = q3k::dot_row(x, w, inter + n, in);
-    out[n] = gate * (1.0f / (1.0f + expf(-gate))) * up;
+void swiglu(const float* x, const W* w, int64_t tokens, int64_t in, int64_t inter, float* out, q3k::Range rows) {
+  int64_t t = 0;
+  for (; t + 4 <= tokens; t += 4) {
+    for (int64_t n = rows.begin; n < rows.end; ++n) {
+      float gate[4], up[4];
+      q3k::dot_row4(x + t * in, in, w, n, in, gate);
+      q3k::dot_row4(x + t * in, in, w, inter + n, in, up);
+      for (int r = 0; r < 4; ++r) out[(t + r) * inter + n] = silu(gate[r]) * up[r];
+    }
   }
+  for (; t < tokens; ++t) {
+    for (int64_t n = rows.begin; n < rows.end; ++n) {
+      out[t * inter + n] = silu(q3k::dot_row(x + t * in, w, n, in)) * q3k::dot_row(x + t * in, w, inter + n, in);
+    }
+  }
+}
+
+// The normalised rows of x, in this thread's scratch (tokens x in floats).
+template <class G>
+const float* normalise(const float* x, const G* g, int64_t tokens, int64_t in, float eps, float* scratch) {
+  for (int64_t t = 0; t < tokens; ++t) normalise_row(x + t * in, g, in, eps, scratch + t * in);
+  return scratch;
+}
+
+const float* normalise_any(const float* x, const void* g, int64_t g_is_bf16, int64_t tokens, int64_t in,
+                           float eps, float* scratch) {
+  return g_is_bf16 ? normalise(x, static_cast<const uint16_t*>(g), tokens, in, eps, scratch)
+                   : normalise(x, static_cast<const float*>(g), tokens, in, eps, scratch);
 }
 
 }  // namespace
 
-#define Q3_MATMULS(name, W)                                                                            \
-  Q3_KERNEL void q3k_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
-                                   int64_t out_features, float* out) {                                 \
-    for (int64_t t = 0; t < tokens; ++t)                                                               \
-      linear_rows(x + t * in, static_cast<const W*>(w), in, out_features, out + t * out_features);     \
-  }                                                                                                    \
-  Q3_KERNEL void q3k_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
-                                   int64_t inter, float* out) {                                        \
-    for (int64_t t = 0; t < tokens; ++t)                                                               \
-      swiglu_rows(x + t * in, static_cast<const W*>(w), in, inter, out + t * inter);                   \
-  }                                                                                                    \
-  Q3_KERNEL void q3k_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16,          \
-                                            const void* w, int64_t tokens, int64_t in,                 \
-                                            int64_t out_features, float eps, float* scratch,           \
-                                            float* out) {                                              \
-    for (int64_t t = 0; t < tokens; ++t) {                                                             \
-      if (g_is_bf16) normalise_row(x + t * in, static_cast<const uint16_t*>(g), in, eps, scratch);     \
-      else normalise_row(x + t * in, static_cast<const float*>(g), in, eps, scratch);                  \
-      linear_rows(scratch, static_cast<const W*>(w), in, out_features, out + t * out_features);        \
-    }                                                                                                  \
-  }                                                                                                    \
-  Q3_KERNEL void q3k_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16,          \
-                                            const void* w, int64_t tokens, int64_t in,                 \
-                                            int64_t inter, float eps, float* scratch, float* out) {    \
-    for (int64_t t = 0; t < tokens; ++t) {                                                             \
-      if (g_is_bf16) normalise_row(x + t * in, static_cast<const uint16_t*>(g), in, eps, scratch);     \
-      else normalise_row(x + t * in, static_cast<const float*>(g), in, eps, scratch);                  \
-      swiglu_rows(scratch, static_cast<const W*>(w), in, inter, out + t * inter);                      \
-    }                                                                                                  \
+#define Q3_MATMULS(name, W)                                                                                 \
+  Q3_KERNEL void q3k_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,               \
+                                   int64_t out_features, float* out, int64_t thread, int64_t threads) {     \
+    linear(x, static_cast<const W*>(w), tokens, in, out_features, out, q3k::share(out_features, thread, threads)); \
+  }                                                                                                         \
+  Q3_KERNEL void q3k_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in, int64_t inter, \
+                                   float* out, int64_t thread, int64_t threads) {                           \
+    swiglu(x, static_cast<const W*>(w), tokens, in, inter, out, q3k::share(inter, thread, threads));        \
+  }                                                                                                         \
+  Q3_KERNEL void q3k_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16, const void* w, \
+                                            int64_t tokens, int64_t in, int64_t out_features, float eps,    \
+                                            float* scratch, float* out, int64_t thread, int64_t threads) {  \
+    const float* normed = normalise_any(x, g, g_is_bf16, tokens, in, eps, scratch);                         \
+    linear(normed, static_cast<const W*>(w), tokens, in, out_features, out,                                 \
+           q3k::share(out_features, thread, threads));                                                      \
+  }                                                                                                         \
+  Q3_KERNEL void q3k_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16, const void* w, \
+                                            int64_t tokens, int64_t in, int64_t inter, float eps,           \
+                                            float* scratch, float* out, int64_t thread, int64_t threads) {  \
+    const float* normed = normalise_any(x, g, g_is_bf16, tokens, in, eps, scratch);                         \
+    swiglu(normed, static_cast<const W*>(w), tokens, in, inter, out, q3k::share(inter, thread, threads));   \
   }
 Q3_FOR_EACH_WEIGHT_FORMAT(Q3_MATMULS)

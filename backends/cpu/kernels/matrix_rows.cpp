@@ -1,12 +1,12 @@
-// Reading rows of weight matrices in every storage format: dot products with an f32 vector
-// and dequantisation. Sixteen partial sums give the vectoriser independent lanes without
-// reassociating floating point behind our back.
+// Reading rows of weight matrices in every storage format: dot products with f32 vectors
+// and dequantisation. Partial sums in many independent lanes let the vectoriser keep
+// several FMA chains in flight without reassociating floating point behind our back.
 #include "kernel_abi.h"
 
 namespace q3k {
 
 namespace {
-constexpr int64_t kLanes = 16;
+constexpr int64_t kLanes = 64;  // four 16-float vectors
 
 template <class W>
 float dot_plain(const float* x, const W* w, int64_t size) {
@@ -20,34 +20,103 @@ float dot_plain(const float* x, const W* w, int64_t size) {
   for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
   return sum;
 }
+
+template <class W>
+void dot_plain4(const float* x, int64_t stride, const W* w, int64_t size, float out[4]) {
+  constexpr int64_t kL = 16;
+  float a0[kL] = {}, a1[kL] = {}, a2[kL] = {}, a3[kL] = {};
+  int64_t k = 0;
+  for (; k + kL <= size; k += kL) {
+    for (int64_t l = 0; l < kL; ++l) {
+      const float wv = load(w, k + l);
+      a0[l] += x[k + l] * wv;
+      a1[l] += x[stride + k + l] * wv;
+      a2[l] += x[2 * stride + k + l] * wv;
+      a3[l] += x[3 * stride + k + l] * wv;
+    }
+  }
+  float s[4] = {0, 0, 0, 0};
+  for (; k < size; ++k) {
+    const float wv = load(w, k);
+    for (int r = 0; r < 4; ++r) s[r] += x[r * stride + k] * wv;
+  }
+  for (int64_t l = 0; l < kL; ++l) {
+    s[0] += a0[l];
+    s[1] += a1[l];
+    s[2] += a2[l];
+    s[3] += a3[l];
+  }
+  for (int r = 0; r < 4; ++r) out[r] = s[r];
+}
+
+// Quantised rows: the block's scale is applied per lane, so lanes accumulate across blocks.
+inline float q_value(const BlockQ8_0& b, int i) { return static_cast<float>(b.q[i]); }
+inline float q_value(const BlockQ4_0& b, int i) {
+  return static_cast<float>(i < 16 ? (b.q[i] & 0x0f) - 8 : (b.q[i - 16] >> 4) - 8);
+}
+
+template <class B>
+float dot_quant(const float* x, const B* blocks, int64_t size) {
+  float lanes[64] = {};
+  const int64_t n = size / 32;
+  int64_t b = 0;
+  for (; b + 2 <= n; b += 2) {
+    const float d0 = half_to_float(blocks[b].scale), d1 = half_to_float(blocks[b + 1].scale);
+    for (int i = 0; i < 32; ++i) {
+      lanes[i] += x[b * 32 + i] * (d0 * q_value(blocks[b], i));
+      lanes[32 + i] += x[b * 32 + 32 + i] * (d1 * q_value(blocks[b + 1], i));
+    }
+  }
+  for (; b < n; ++b) {
+    const float d = half_to_float(blocks[b].scale);
+    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * (d * q_value(blocks[b], i));
+  }
+  float sum = 0;
+  for (int l = 0; l < 64; ++l) sum += lanes[l];
+  return sum;
+}
+
+template <class B>
+void dot_quant4(const float* x, int64_t stride, const B* blocks, int64_t size, float out[4]) {
+  float a0[32] = {}, a1[32] = {}, a2[32] = {}, a3[32] = {};
+  for (int64_t b = 0; b < size / 32; ++b) {
+    const float d = half_to_float(blocks[b].scale);
+    for (int i = 0; i < 32; ++i) {
+      const float wv = d * q_value(blocks[b], i);
+      const int64_t k = b * 32 + i;
+      a0[i] += x[k] * wv;
+      a1[i] += x[stride + k] * wv;
+      a2[i] += x[2 * stride + k] * wv;
+      a3[i] += x[3 * stride + k] * wv;
+    }
+  }
+  float s[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 32; ++i) {
+    s[0] += a0[i];
+    s[1] += a1[i];
+    s[2] += a2[i];
+    s[3] += a3[i];
+  }
+  for (int r = 0; r < 4; ++r) out[r] = s[r];
+}
 }  // namespace
 
 float dot_row(const float* x, const float* w, int64_t row, int64_t size) { return dot_plain(x, w + row * size, size); }
 float dot_row(const float* x, const uint16_t* w, int64_t row, int64_t size) { return dot_plain(x, w + row * size, size); }
+float dot_row(const float* x, const BlockQ8_0* w, int64_t row, int64_t size) { return dot_quant(x, w + row * (size / 32), size); }
+float dot_row(const float* x, const BlockQ4_0* w, int64_t row, int64_t size) { return dot_quant(x, w + row * (size / 32), size); }
 
-float dot_row(const float* x, const BlockQ8_0* w, int64_t row, int64_t size) {
-  const BlockQ8_0* blocks = w + row * (size / 32);
-  float sum = 0;
-  for (int64_t b = 0; b < size / 32; ++b) {
-    float block = 0;
-    for (int i = 0; i < 32; ++i) block += x[b * 32 + i] * static_cast<float>(blocks[b].q[i]);
-    sum += half_to_float(blocks[b].scale) * block;
-  }
-  return sum;
+void dot_row4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[4]) {
+  dot_plain4(x, stride, w + row * size, size, out);
 }
-
-float dot_row(const float* x, const BlockQ4_0* w, int64_t row, int64_t size) {
-  const BlockQ4_0* blocks = w + row * (size / 32);
-  float sum = 0;
-  for (int64_t b = 0; b < size / 32; ++b) {
-    float block = 0;
-    for (int j = 0; j < 16; ++j) {
-      block += x[b * 32 + j] * static_cast<float>((blocks[b].q[j] & 0x0f) - 8);
-      block += x[b * 32 + j + 16] * static_cast<float>((blocks[b].q[j] >> 4) - 8);
-    }
-    sum += half_to_float(blocks[b].scale) * block;
-  }
-  return sum;
+void dot_row4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[4]) {
+  dot_plain4(x, stride, w + row * size, size, out);
+}
+void dot_row4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[4]) {
+  dot_quant4(x, stride, w + row * (size / 32), size, out);
+}
+void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[4]) {
+  dot_quant4(x, stride, w + row * (size / 32), size, out);
 }
 
 void load_row(const float* w, int64_t row, int64_t size, float* out) {
@@ -60,17 +129,14 @@ void load_row(const BlockQ8_0* w, int64_t row, int64_t size, float* out) {
   const BlockQ8_0* blocks = w + row * (size / 32);
   for (int64_t b = 0; b < size / 32; ++b) {
     const float d = half_to_float(blocks[b].scale);
-    for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * static_cast<float>(blocks[b].q[i]);
+    for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * q_value(blocks[b], i);
   }
 }
 void load_row(const BlockQ4_0* w, int64_t row, int64_t size, float* out) {
   const BlockQ4_0* blocks = w + row * (size / 32);
   for (int64_t b = 0; b < size / 32; ++b) {
     const float d = half_to_float(blocks[b].scale);
-    for (int j = 0; j < 16; ++j) {
-      out[b * 32 + j] = d * static_cast<float>((blocks[b].q[j] & 0x0f) - 8);
-      out[b * 32 + j + 16] = d * static_cast<float>((blocks[b].q[j] >> 4) - 8);
-    }
+    for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * q_value(blocks[b], i);
   }
 }
 

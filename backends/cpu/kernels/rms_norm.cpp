@@ -25,22 +25,21 @@ void add_rms_norm(const float* a, const float* b, const W* weight, int64_t rows,
 }
 }  // namespace
 
-Q3_KERNEL void q3k_rms_norm_bf16(const float* x, const void* weight, int64_t rows, int64_t size,
-                                 float eps, float* out) {
-  rms_norm(x, static_cast<const uint16_t*>(weight), rows, size, eps, out);
-}
-
-Q3_KERNEL void q3k_rms_norm_f32(const float* x, const void* weight, int64_t rows, int64_t size,
-                                float eps, float* out) {
-  rms_norm(x, static_cast<const float*>(weight), rows, size, eps, out);
-}
-
-Q3_KERNEL void q3k_add_rms_norm_bf16(const float* a, const float* b, const void* weight, int64_t rows,
-                                     int64_t size, float eps, float* sum, float* normalized) {
-  add_rms_norm(a, b, static_cast<const uint16_t*>(weight), rows, size, eps, sum, normalized);
-}
-
-Q3_KERNEL void q3k_add_rms_norm_f32(const float* a, const float* b, const void* weight, int64_t rows,
-                                    int64_t size, float eps, float* sum, float* normalized) {
-  add_rms_norm(a, b, static_cast<const float*>(weight), rows, size, eps, sum, normalized);
-}
+// Threads split the rows (a single decode row stays on one thread: it is tiny).
+#define Q3_NORMS(name, W)                                                                                \
+  Q3_KERNEL void q3k_rms_norm_##name(const float* x, const void* weight, int64_t rows, int64_t size,     \
+                                     float eps, float* out, int64_t thread, int64_t threads) {           \
+    const q3k::Range r = q3k::share(rows, thread, threads);                                              \
+    rms_norm(x + r.begin * size, static_cast<const W*>(weight), r.end - r.begin, size, eps,              \
+             out + r.begin * size);                                                                      \
+  }                                                                                                      \
+  Q3_KERNEL void q3k_add_rms_norm_##name(const float* a, const float* b, const void* weight, int64_t rows, \
+                                         int64_t size, float eps, float* sum, float* normalized,         \
+                                         int64_t thread, int64_t threads) {                              \
+    const q3k::Range r = q3k::share(rows, thread, threads);                                              \
+    const int64_t o = r.begin * size;                                                                    \
+    add_rms_norm(a + o, b + o, static_cast<const W*>(weight), r.end - r.begin, size, eps, sum + o,       \
+                 normalized + o);                                                                        \
+  }
+Q3_NORMS(bf16, uint16_t)
+Q3_NORMS(f32, float)
