@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tests/golden.h"
@@ -33,7 +34,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-const char* const kCommands[] = {"compile", "inspect", "eval", "run", "chat", "tokenize", "detokenize"};
+const char* const kCommands[] = {"compile", "inspect", "eval", "run", "chat", "tokenize", "detokenize", "bench"};
 
 TEST(Cli, HelpOnEveryCommand) {
   ProcessResult top = qwen3c("--help");
@@ -368,6 +369,29 @@ TEST_F(CliText, PromptLongerThanContextIsAClearError) {
   ProcessResult full = qwen3c("run " + artifact() + " -p 'one two' -c 6 -n 100");
   EXPECT_EQ(full.exit_code, 0) << full.output;
   EXPECT_NE(full.output.find("context of 6 tokens is full"), std::string::npos) << full.output;
+}
+
+TEST_F(CliText, BenchReportsEveryTest) {
+  ProcessResult json = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + artifact() +
+                                   " -p 16 -n 4 -r 2 -t 1 --json", /*merge_stderr=*/false);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  std::istringstream lines(json.output);
+  std::vector<nlohmann::json> results;
+  for (std::string line; std::getline(lines, line);) results.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(results.size(), 2u) << json.output;
+  EXPECT_EQ(results[0]["test"], "pp16");
+  EXPECT_EQ(results[1]["test"], "tg4");
+  for (const auto& r : results) {
+    EXPECT_GT(r["tokens_per_s"].get<double>(), 0.0);
+    EXPECT_GE(r["stddev"].get<double>(), 0.0);
+    EXPECT_EQ(r["threads"], 1);
+    EXPECT_EQ(r["quant"], "bf16");
+  }
+  ProcessResult table = qwen3c("bench " + artifact() + " -p 8 -n 2 -r 1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("| pp8 |"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("| tg2 |"), std::string::npos) << table.output;
+  EXPECT_EQ(qwen3c("bench " + artifact() + " -r 0").exit_code, 2);
 }
 
 TEST_F(CliText, ChatWithPipedInput) {

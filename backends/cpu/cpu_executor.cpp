@@ -31,6 +31,7 @@ class FloatBuffer {
       throw Error("cannot allocate " + std::to_string(size_) + " bytes: " + std::strerror(errno));
     }
     data_ = static_cast<float*>(p);
+    ::madvise(p, size_, MADV_HUGEPAGE);  // the KV cache is read end to end every step
   }
   ~FloatBuffer() {
     if (data_ != nullptr) ::munmap(data_, size_);

@@ -1,0 +1,100 @@
+// The CPU backend's hot kernels at Qwen3-4B shapes, single thread: matrix-vector products
+// per weight format (decode), the four-token GEMM path (prefill), attention over a long
+// cache. Counters: weight bytes/s (what bounds decode) and FLOP/s (what bounds prefill).
+//
+// The kernels are compiled here by the host C++ compiler (-O3 -march=native), not through
+// the artifact pipeline (clang-19 bitcode, LLVM O3 for the target CPU): a guide to the
+// kernels' shape, not a substitute for `qwen3c bench`.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "runtime/quantization.h"
+
+extern "C" {
+void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+void q3k_cached_attention(const float*, int64_t, int64_t, const float*, const float*, int64_t, int64_t, int64_t,
+                          float, float*, float*, int64_t, int64_t);
+}
+
+namespace {
+
+using LinearFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+
+constexpr int64_t kIn = 2560, kOut = 9728;  // Qwen3-4B gate/up projection
+
+std::vector<float> random_floats(std::size_t n, float scale) {
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+std::vector<std::uint8_t> weights(qwen3c::DType format) {
+  const std::vector<float> w = random_floats(static_cast<std::size_t>(kIn * kOut), 0.05f);
+  std::vector<std::uint8_t> bytes;
+  if (format == qwen3c::DType::F32) {
+    bytes.resize(w.size() * 4);
+    std::memcpy(bytes.data(), w.data(), bytes.size());
+  } else if (format == qwen3c::DType::BF16) {
+    bytes.resize(w.size() * 2);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      std::uint32_t b;
+      std::memcpy(&b, &w[i], 4);
+      const std::uint16_t h = static_cast<std::uint16_t>(b >> 16);
+      std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
+  } else {
+    const std::size_t row = qwen3c::quant_block_bytes(format) * (kIn / 32);
+    bytes.resize(row * kOut);
+    for (int64_t r = 0; r < kOut; ++r) qwen3c::quantize_row(format, w.data() + r * kIn, kIn, bytes.data() + r * row);
+  }
+  return bytes;
+}
+
+void linear(benchmark::State& state, LinearFn fn, qwen3c::DType format) {
+  const int64_t tokens = state.range(0);
+  const std::vector<std::uint8_t> w = weights(format);
+  const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
+  std::vector<float> out(static_cast<std::size_t>(tokens * kOut));
+  for (auto _ : state) {
+    fn(x.data(), w.data(), tokens, kIn, kOut, out.data(), 0, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),
+                                                        benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * kIn * kOut * tokens * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
+void attention(benchmark::State& state) {
+  const int64_t past = state.range(0), heads = 32, kv_heads = 8, head_dim = 128;
+  const std::vector<float> k = random_floats(static_cast<std::size_t>((past + 1) * kv_heads * head_dim), 1.0f);
+  const std::vector<float> v = random_floats(k.size(), 1.0f), q = random_floats(heads * head_dim, 1.0f);
+  std::vector<float> scores(past + 1), out(heads * head_dim);
+  for (auto _ : state) {
+    q3k_cached_attention(q.data(), 1, past, k.data(), v.data(), heads, kv_heads, head_dim, 0.088f, scores.data(),
+                         out.data(), 0, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["cache_bytes/s"] = benchmark::Counter(2.0 * 4 * k.size() * state.iterations(),
+                                                       benchmark::Counter::kIsRate);
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(linear, bf16, q3k_linear_bf16, qwen3c::DType::BF16)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, q8_0, q3k_linear_q8_0, qwen3c::DType::Q8_0)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, q4_0, q3k_linear_q4_0, qwen3c::DType::Q4_0)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK(attention)->Arg(1024)->Arg(4095)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();

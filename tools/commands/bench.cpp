@@ -1,0 +1,133 @@
+// qwen3c bench ART [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+//
+// Like llama-bench: pp<N> is one forward over an N-token prompt (tokens/s = N / time),
+// tg<N> generates N tokens one at a time after a fresh start (tokens/s = N / time). Each
+// test runs REPS times after one warm-up; mean and standard deviation are reported.
+
+#include <chrono>
+#include <cmath>
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <numeric>
+
+#include "runtime/error.h"
+#include "runtime/session.h"
+#include "tools/commands/commands.h"
+#include "tools/commands/format.h"
+
+namespace qwen3c::cli {
+
+namespace {
+
+struct BenchOptions {
+  std::string artifact;
+  std::int64_t prompt = 512;
+  std::int64_t generate = 128;
+  int threads = 0;
+  int repetitions = 5;
+  bool json = false;
+};
+
+struct Result {
+  std::string test;
+  double mean = 0, stddev = 0;
+};
+
+Result measure(const std::string& test, std::int64_t tokens, int repetitions, const std::function<double()>& run) {
+  run();  // warm-up: first-touch of the arena and caches
+  std::vector<double> rates;
+  for (int i = 0; i < repetitions; ++i) rates.push_back(tokens / run());
+  const double mean = std::accumulate(rates.begin(), rates.end(), 0.0) / rates.size();
+  double var = 0;
+  for (double r : rates) var += (r - mean) * (r - mean);
+  return {test, mean, rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0};
+}
+
+std::string quant_of(const Artifact& a) {
+  // The format of the largest matrix: what "the model's quantisation" means to a reader.
+  std::uint64_t largest = 0;
+  std::string quant = "?";
+  for (const ArtifactTensor& t : a.tensors()) {
+    if (t.shape.size() == 2 && t.byte_size() > largest && t.name.find("embed") == std::string::npos) {
+      largest = t.byte_size();
+      quant = std::string(dtype_name(t.dtype));
+    }
+  }
+  for (char& c : quant) c = static_cast<char>(std::tolower(c));
+  return quant;
+}
+
+void run_bench(const BenchOptions& opts) {
+  auto model = Model::load(opts.artifact);
+  if (opts.threads > 0) model->executor().set_threads(opts.threads);
+  const ModelConfig& c = model->config();
+  const std::int64_t context = std::min(c.max_position_embeddings, std::max(opts.prompt, opts.generate) + 1);
+  Session session(model, context);
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
+
+  std::vector<Result> results;
+  if (opts.prompt > 0) {
+    std::vector<std::int64_t> ids(opts.prompt);
+    for (std::int64_t i = 0; i < opts.prompt; ++i) ids[i] = (i * 7919 + 13) % c.vocab_size;
+    results.push_back(measure("pp" + std::to_string(opts.prompt), opts.prompt, opts.repetitions, [&] {
+      session.reset();
+      const auto t0 = Clock::now();
+      session.forward(ids);
+      return seconds(t0);
+    }));
+  }
+  if (opts.generate > 0) {
+    results.push_back(measure("tg" + std::to_string(opts.generate), opts.generate, opts.repetitions, [&] {
+      session.reset();
+      std::int64_t token = 1;
+      const auto t0 = Clock::now();
+      for (std::int64_t i = 0; i < opts.generate; ++i) {
+        std::vector<float> logits = session.forward(std::span<const std::int64_t>(&token, 1));
+        token = std::max_element(logits.begin(), logits.end()) - logits.begin();
+      }
+      return seconds(t0);
+    }));
+  }
+  const std::string quant = quant_of(model->artifact());
+  const int threads = model->executor().threads();
+  if (opts.json) {
+    for (const Result& r : results) {
+      std::printf("{\"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, \"threads\": %d, \"quant\": \"%s\"}\n",
+                  r.test.c_str(), r.mean, r.stddev, threads, quant.c_str());
+    }
+    return;
+  }
+  std::printf("| model | size | params | backend | threads | quant | test | t/s |\n");
+  std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | ---: |\n");
+  for (const Result& r : results) {
+    std::printf("| qwen3 %lldL/%lld | %s | %s | %s | %d | %s | %s | %.2f ± %.2f |\n",
+                static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
+                human_bytes(static_cast<std::int64_t>(model->weights().total_bytes())).c_str(),
+                human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
+                r.test.c_str(), r.mean, r.stddev);
+  }
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto opts = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
+  cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
+  cmd->add_option("-p,--prompt", opts->prompt, "Prompt tokens for the pp test (0 skips it; default 512)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  cmd->add_option("-n,--generate", opts->generate, "Tokens for the tg test (0 skips it; default 128)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  cmd->add_option("-t,--threads", opts->threads, "Threads (default: every core)")->check(CLI::Range(1, 1024));
+  cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_flag("--json", opts->json, "One JSON object per test instead of the table");
+  cmd->callback([opts] { run_bench(*opts); });
+}
+
+}  // namespace qwen3c::cli
