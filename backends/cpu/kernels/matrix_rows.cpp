@@ -50,44 +50,65 @@ void dot_plain4(const float* x, int64_t stride, const W* w, int64_t size, float 
 }
 
 // Quantised rows: the block's scale is applied per lane, so lanes accumulate across blocks.
-inline float q_value(const BlockQ8_0& b, int i) { return static_cast<float>(b.q[i]); }
-inline float q_value(const BlockQ4_0& b, int i) {
-  return static_cast<float>(i < 16 ? (b.q[i] & 0x0f) - 8 : (b.q[i - 16] >> 4) - 8);
+// Each block is decoded into 32 floats (vectorised: widen, convert, scale) and then used.
+inline void decode(const BlockQ8_0& b, float w[32]) {
+  const float d = half_to_float(b.scale);
+  for (int i = 0; i < 32; ++i) w[i] = d * static_cast<float>(b.q[i]);
+}
+inline void decode(const BlockQ4_0& b, float w[32]) {
+  const float d = half_to_float(b.scale);
+  for (int j = 0; j < 16; ++j) {
+    w[j] = d * static_cast<float>(static_cast<int>(b.q[j] & 0x0f) - 8);
+    w[j + 16] = d * static_cast<float>(static_cast<int>(b.q[j] >> 4) - 8);
+  }
 }
 
-template <class B>
-float dot_quant(const float* x, const B* blocks, int64_t size) {
+// q8_0: scale and widen inside the FMA loop (two blocks in flight).
+float dot_quant(const float* x, const BlockQ8_0* blocks, int64_t size) {
   float lanes[64] = {};
   const int64_t n = size / 32;
   int64_t b = 0;
   for (; b + 2 <= n; b += 2) {
     const float d0 = half_to_float(blocks[b].scale), d1 = half_to_float(blocks[b + 1].scale);
     for (int i = 0; i < 32; ++i) {
-      lanes[i] += x[b * 32 + i] * (d0 * q_value(blocks[b], i));
-      lanes[32 + i] += x[b * 32 + 32 + i] * (d1 * q_value(blocks[b + 1], i));
+      lanes[i] += x[b * 32 + i] * (d0 * static_cast<float>(blocks[b].q[i]));
+      lanes[32 + i] += x[b * 32 + 32 + i] * (d1 * static_cast<float>(blocks[b + 1].q[i]));
     }
   }
   for (; b < n; ++b) {
     const float d = half_to_float(blocks[b].scale);
-    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * (d * q_value(blocks[b], i));
+    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * (d * static_cast<float>(blocks[b].q[i]));
   }
   float sum = 0;
   for (int l = 0; l < 64; ++l) sum += lanes[l];
   return sum;
 }
 
+// q4_0: decode the block to floats first (the nibble shuffles vectorise apart from the FMAs).
+float dot_quant(const float* x, const BlockQ4_0* blocks, int64_t size) {
+  float lanes[32] = {};
+  float w[32];
+  for (int64_t b = 0; b < size / 32; ++b) {
+    decode(blocks[b], w);
+    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * w[i];
+  }
+  float sum = 0;
+  for (int l = 0; l < 32; ++l) sum += lanes[l];
+  return sum;
+}
+
 template <class B>
 void dot_quant4(const float* x, int64_t stride, const B* blocks, int64_t size, float out[4]) {
   float a0[32] = {}, a1[32] = {}, a2[32] = {}, a3[32] = {};
+  float w[32];
   for (int64_t b = 0; b < size / 32; ++b) {
-    const float d = half_to_float(blocks[b].scale);
+    decode(blocks[b], w);
     for (int i = 0; i < 32; ++i) {
-      const float wv = d * q_value(blocks[b], i);
       const int64_t k = b * 32 + i;
-      a0[i] += x[k] * wv;
-      a1[i] += x[stride + k] * wv;
-      a2[i] += x[2 * stride + k] * wv;
-      a3[i] += x[3 * stride + k] * wv;
+      a0[i] += x[k] * w[i];
+      a1[i] += x[stride + k] * w[i];
+      a2[i] += x[2 * stride + k] * w[i];
+      a3[i] += x[3 * stride + k] * w[i];
     }
   }
   float s[4] = {0, 0, 0, 0};
@@ -126,18 +147,10 @@ void load_row(const uint16_t* w, int64_t row, int64_t size, float* out) {
   for (int64_t i = 0; i < size; ++i) out[i] = load(w, row * size + i);
 }
 void load_row(const BlockQ8_0* w, int64_t row, int64_t size, float* out) {
-  const BlockQ8_0* blocks = w + row * (size / 32);
-  for (int64_t b = 0; b < size / 32; ++b) {
-    const float d = half_to_float(blocks[b].scale);
-    for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * q_value(blocks[b], i);
-  }
+  for (int64_t b = 0; b < size / 32; ++b) decode(w[row * (size / 32) + b], out + b * 32);
 }
 void load_row(const BlockQ4_0* w, int64_t row, int64_t size, float* out) {
-  const BlockQ4_0* blocks = w + row * (size / 32);
-  for (int64_t b = 0; b < size / 32; ++b) {
-    const float d = half_to_float(blocks[b].scale);
-    for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * q_value(blocks[b], i);
-  }
+  for (int64_t b = 0; b < size / 32; ++b) decode(w[row * (size / 32) + b], out + b * 32);
 }
 
 }  // namespace q3k
