@@ -80,6 +80,17 @@ void dot_row4(const float* x, int64_t stride, const float* w, int64_t row, int64
 void dot_row4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[4]);
 void dot_row4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[4]);
 void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[4]);
+// Four activation rows by four weight rows (row .. row + 3) of a bf16 or f32 matrix whose
+// rows are a multiple of 16 long: out[r * 4 + c] = x_r . w_{row + c}. Written with explicit
+// 16-float vectors so that the sixteen accumulators stay in registers.
+void dot_4x4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[16]);
+void dot_4x4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[16]);
+template <class W>
+inline constexpr bool kHas4x4 = false;
+template <>
+inline constexpr bool kHas4x4<float> = true;
+template <>
+inline constexpr bool kHas4x4<uint16_t> = true;
 // Row `row` of a weight as f32 (embedding lookups).
 void load_row(const float* w, int64_t row, int64_t size, float* out);
 void load_row(const uint16_t* w, int64_t row, int64_t size, float* out);

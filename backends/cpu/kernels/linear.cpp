@@ -21,7 +21,19 @@ void linear(const float* x, const W* w, int64_t tokens, int64_t in, int64_t out_
             q3k::Range rows) {
   int64_t t = 0;
   for (; t + 4 <= tokens; t += 4) {
-    for (int64_t n = rows.begin; n < rows.end; ++n) {
+    int64_t n = rows.begin;
+    if constexpr (q3k::kHas4x4<W>) {
+      if (in % 16 == 0) {
+        for (; n + 4 <= rows.end; n += 4) {
+          float d[16];
+          q3k::dot_4x4(x + t * in, in, w, n, in, d);
+          for (int r = 0; r < 4; ++r) {
+            for (int c = 0; c < 4; ++c) out[(t + r) * out_features + n + c] = d[r * 4 + c];
+          }
+        }
+      }
+    }
+    for (; n < rows.end; ++n) {
       float d[4];
       q3k::dot_row4(x + t * in, in, w, n, in, d);
       for (int r = 0; r < 4; ++r) out[(t + r) * out_features + n] = d[r];
@@ -39,7 +51,20 @@ template <class W>
 void swiglu(const float* x, const W* w, int64_t tokens, int64_t in, int64_t inter, float* out, q3k::Range rows) {
   int64_t t = 0;
   for (; t + 4 <= tokens; t += 4) {
-    for (int64_t n = rows.begin; n < rows.end; ++n) {
+    int64_t n = rows.begin;
+    if constexpr (q3k::kHas4x4<W>) {
+      if (in % 16 == 0) {
+        for (; n + 4 <= rows.end; n += 4) {
+          float gate[16], up[16];
+          q3k::dot_4x4(x + t * in, in, w, n, in, gate);
+          q3k::dot_4x4(x + t * in, in, w, inter + n, in, up);
+          for (int r = 0; r < 4; ++r) {
+            for (int c = 0; c < 4; ++c) out[(t + r) * inter + n + c] = silu(gate[r * 4 + c]) * up[r * 4 + c];
+          }
+        }
+      }
+    }
+    for (; n < rows.end; ++n) {
       float gate[4], up[4];
       q3k::dot_row4(x + t * in, in, w, n, in, gate);
       q3k::dot_row4(x + t * in, in, w, inter + n, in, up);

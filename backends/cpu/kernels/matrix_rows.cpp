@@ -140,6 +140,57 @@ void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, i
   dot_quant4(x, stride, w + row * (size / 32), size, out);
 }
 
+namespace {
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+
+inline f32x16 load16(const float* p) {
+  f32x16 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline f32x16 load16(const uint16_t* p) {
+  u16x16 h;
+  __builtin_memcpy(&h, p, sizeof h);
+  const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
+  f32x16 v;
+  __builtin_memcpy(&v, &bits, sizeof v);
+  return v;
+}
+inline float reduce(f32x16 v) {
+  float s = 0;
+  for (int i = 0; i < 16; ++i) s += v[i];
+  return s;
+}
+
+template <class W>
+void dot_4x4_vec(const float* x, int64_t stride, const W* w, int64_t size, float out[16]) {
+  f32x16 acc[4][4] = {};
+  for (int64_t k = 0; k < size; k += 16) {
+    const f32x16 w0 = load16(w + k), w1 = load16(w + size + k), w2 = load16(w + 2 * size + k),
+                 w3 = load16(w + 3 * size + k);
+    for (int r = 0; r < 4; ++r) {
+      const f32x16 xv = load16(x + r * stride + k);
+      acc[r][0] += xv * w0;
+      acc[r][1] += xv * w1;
+      acc[r][2] += xv * w2;
+      acc[r][3] += xv * w3;
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = reduce(acc[r][c]);
+  }
+}
+}  // namespace
+
+void dot_4x4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[16]) {
+  dot_4x4_vec(x, stride, w + row * size, size, out);
+}
+void dot_4x4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[16]) {
+  dot_4x4_vec(x, stride, w + row * size, size, out);
+}
+
 void load_row(const float* w, int64_t row, int64_t size, float* out) {
   for (int64_t i = 0; i < size; ++i) out[i] = w[row * size + i];
 }
