@@ -2,9 +2,9 @@
 // per weight format (decode), the four-token GEMM path (prefill), attention over a long
 // cache. Counters: weight bytes/s (what bounds decode) and FLOP/s (what bounds prefill).
 //
-// The kernels are compiled here by the host C++ compiler (-O3 -march=native), not through
-// the artifact pipeline (clang-19 bitcode, LLVM O3 for the target CPU): a guide to the
-// kernels' shape, not a substitute for `qwen3c bench`.
+// The kernels are compiled here by clang-19 -O3 -march=native, not through the artifact
+// pipeline (clang-19 bitcode specialised to the model's shapes, LLVM O3 for the target CPU):
+// a guide to the kernels, not a substitute for `qwen3c bench`.
 
 #include <benchmark/benchmark.h>
 

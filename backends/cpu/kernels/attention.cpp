@@ -29,23 +29,39 @@ void attend(const float* q, int64_t tokens, int64_t past, const float* k_cache, 
     for (int64_t j = 0; j < visible; ++j) {
       const float* key = k_cache + j * kv_row + kv_offset;
       float s = 0;
-      for (int64_t d = 0; d < head_dim; ++d) s += query[d] * key[d];
+      if (head_dim % 16 == 0) {  // every Qwen3: head_dim 128
+        q3k::f32x16 acc = {};
+        for (int64_t d = 0; d < head_dim; d += 16) acc += q3k::load16(query + d) * q3k::load16(key + d);
+        s = q3k::reduce(acc);
+      } else {
+        for (int64_t d = 0; d < head_dim; ++d) s += query[d] * key[d];
+      }
       s *= scale;
       scores[j] = s;
       max_score = s > max_score ? s : max_score;
     }
     float sum = 0;
     for (int64_t j = 0; j < visible; ++j) {
-      scores[j] = expf(scores[j] - max_score);
+      scores[j] = q3k::exp_approx(scores[j] - max_score);
       sum += scores[j];
     }
     const float inv_sum = 1.0f / sum;
     float* o = out + u * head_dim;
-    for (int64_t d = 0; d < head_dim; ++d) o[d] = 0;
-    for (int64_t j = 0; j < visible; ++j) {
-      const float p = scores[j] * inv_sum;
-      const float* value = v_cache + j * kv_row + kv_offset;
-      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * value[d];
+    if (head_dim % 16 == 0 && head_dim <= 256) {  // the output head stays in registers
+      q3k::f32x16 acc[16] = {};
+      for (int64_t j = 0; j < visible; ++j) {
+        const float p = scores[j] * inv_sum;
+        const float* value = v_cache + j * kv_row + kv_offset;
+        for (int64_t c = 0; c < head_dim / 16; ++c) acc[c] += p * q3k::load16(value + c * 16);
+      }
+      for (int64_t c = 0; c < head_dim / 16; ++c) __builtin_memcpy(o + c * 16, &acc[c], sizeof acc[c]);
+    } else {
+      for (int64_t d = 0; d < head_dim; ++d) o[d] = 0;
+      for (int64_t j = 0; j < visible; ++j) {
+        const float p = scores[j] * inv_sum;
+        const float* value = v_cache + j * kv_row + kv_offset;
+        for (int64_t d = 0; d < head_dim; ++d) o[d] += p * value[d];
+      }
     }
   }
 }

@@ -21,29 +21,46 @@ inline float load(const uint16_t* p, int64_t i) {
   return f;
 }
 
-// IEEE half to float (block scales of quantised weights).
+// Explicit 16-float vectors (LLVM maps them to one AVX-512 or two AVX registers): for
+// reductions the vectoriser may not reassociate by itself.
+typedef float f32x16 __attribute__((vector_size(64)));
+inline f32x16 load16(const float* p) {
+  f32x16 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline float reduce(f32x16 v) {
+  float s = 0;
+  for (int i = 0; i < 16; ++i) s += v[i];
+  return s;
+}
+
+// e^x for softmax and SiLU, in a form the vectoriser can use (libm's expf is a call per
+// element): Cody-Waite range reduction and Cephes' degree-6 polynomial, relative error
+// about 1e-7. Inputs are clamped to [-87.3, 88.7] (results stay normal floats).
+inline float exp_approx(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  __builtin_memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+// IEEE half to float (block scales of quantised weights): one conversion instruction
+// where the CPU has F16C.
 inline float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu, bits;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exponent = 127 - 15 + 1;
-      while ((mantissa & 0x400u) == 0) {
-        mantissa <<= 1;
-        --exponent;
-      }
-      bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
-    }
-  } else if (exponent == 31) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else {
-    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-  }
-  float f;
-  __builtin_memcpy(&f, &bits, 4);
-  return f;
+  _Float16 f;
+  __builtin_memcpy(&f, &h, 2);
+  return static_cast<float>(f);
 }
 
 // Quantised rows: K / 32 blocks, each an f16 scale then the values.
@@ -80,17 +97,15 @@ void dot_row4(const float* x, int64_t stride, const float* w, int64_t row, int64
 void dot_row4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[4]);
 void dot_row4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[4]);
 void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[4]);
-// Four activation rows by four weight rows (row .. row + 3) of a bf16 or f32 matrix whose
-// rows are a multiple of 16 long: out[r * 4 + c] = x_r . w_{row + c}. Written with explicit
+// Four activation rows by four weight rows (row .. row + 3) of a matrix whose rows are a
+// multiple of 16 long (quantised ones always are: whole blocks of 32): out[r * 4 + c] = x_r . w_{row + c}. Written with explicit
 // 16-float vectors so that the sixteen accumulators stay in registers.
 void dot_4x4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[16]);
 void dot_4x4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[16]);
+void dot_4x4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[16]);
+void dot_4x4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[16]);
 template <class W>
-inline constexpr bool kHas4x4 = false;
-template <>
-inline constexpr bool kHas4x4<float> = true;
-template <>
-inline constexpr bool kHas4x4<uint16_t> = true;
+inline constexpr bool kHas4x4 = true;
 // Row `row` of a weight as f32 (embedding lookups).
 void load_row(const float* w, int64_t row, int64_t size, float* out);
 void load_row(const uint16_t* w, int64_t row, int64_t size, float* out);

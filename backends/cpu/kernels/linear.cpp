@@ -44,7 +44,7 @@ void linear(const float* x, const W* w, int64_t tokens, int64_t in, int64_t out_
   }
 }
 
-inline float silu(float x) { return x * (1.0f / (1.0f + expf(-x))); }
+inline float silu(float x) { return x * (1.0f / (1.0f + q3k::exp_approx(-x))); }
 
 // w holds gate rows [0, inter) then up rows [inter, 2 inter).
 template <class W>

@@ -6,6 +6,38 @@
 namespace q3k {
 
 namespace {
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef int8_t i8x16 __attribute__((vector_size(16)));
+
+using q3k::load16;  // the f32 overload, next to the bf16 one below
+inline f32x16 load16(const uint16_t* p) {
+  u16x16 h;
+  __builtin_memcpy(&h, p, sizeof h);
+  const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
+  f32x16 v;
+  __builtin_memcpy(&v, &bits, sizeof v);
+  return v;
+}
+// A quantised block as two 16-float vectors (elements 0-15 and 16-31).
+inline void decode16(const BlockQ8_0& b, f32x16& lo, f32x16& hi) {
+  const float d = half_to_float(b.scale);
+  i8x16 a, c;
+  __builtin_memcpy(&a, b.q, 16);
+  __builtin_memcpy(&c, b.q + 16, 16);
+  lo = __builtin_convertvector(a, f32x16) * d;
+  hi = __builtin_convertvector(c, f32x16) * d;
+}
+inline void decode16(const BlockQ4_0& b, f32x16& lo, f32x16& hi) {
+  const float d = half_to_float(b.scale);
+  u8x16 q;
+  __builtin_memcpy(&q, b.q, 16);
+  lo = __builtin_convertvector(__builtin_convertvector(q & 15, i32x16) - 8, f32x16) * d;
+  hi = __builtin_convertvector(__builtin_convertvector(q >> 4, i32x16) - 8, f32x16) * d;
+}
+
 constexpr int64_t kLanes = 64;  // four 16-float vectors
 
 template <class W>
@@ -49,76 +81,42 @@ void dot_plain4(const float* x, int64_t stride, const W* w, int64_t size, float 
   for (int r = 0; r < 4; ++r) out[r] = s[r];
 }
 
-// Quantised rows: the block's scale is applied per lane, so lanes accumulate across blocks.
-// Each block is decoded into 32 floats (vectorised: widen, convert, scale) and then used.
-inline void decode(const BlockQ8_0& b, float w[32]) {
-  const float d = half_to_float(b.scale);
-  for (int i = 0; i < 32; ++i) w[i] = d * static_cast<float>(b.q[i]);
-}
-inline void decode(const BlockQ4_0& b, float w[32]) {
-  const float d = half_to_float(b.scale);
-  for (int j = 0; j < 16; ++j) {
-    w[j] = d * static_cast<float>(static_cast<int>(b.q[j] & 0x0f) - 8);
-    w[j + 16] = d * static_cast<float>(static_cast<int>(b.q[j] >> 4) - 8);
-  }
-}
-
-// q8_0: scale and widen inside the FMA loop (two blocks in flight).
-float dot_quant(const float* x, const BlockQ8_0* blocks, int64_t size) {
-  float lanes[64] = {};
+// Quantised rows: decoded a block at a time into vectors; two blocks in flight.
+template <class B>
+float dot_quant(const float* x, const B* blocks, int64_t size) {
+  f32x16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
   const int64_t n = size / 32;
   int64_t b = 0;
   for (; b + 2 <= n; b += 2) {
-    const float d0 = half_to_float(blocks[b].scale), d1 = half_to_float(blocks[b + 1].scale);
-    for (int i = 0; i < 32; ++i) {
-      lanes[i] += x[b * 32 + i] * (d0 * static_cast<float>(blocks[b].q[i]));
-      lanes[32 + i] += x[b * 32 + 32 + i] * (d1 * static_cast<float>(blocks[b + 1].q[i]));
-    }
+    f32x16 lo, hi, lo2, hi2;
+    decode16(blocks[b], lo, hi);
+    decode16(blocks[b + 1], lo2, hi2);
+    a0 += load16(x + b * 32) * lo;
+    a1 += load16(x + b * 32 + 16) * hi;
+    a2 += load16(x + b * 32 + 32) * lo2;
+    a3 += load16(x + b * 32 + 48) * hi2;
   }
   for (; b < n; ++b) {
-    const float d = half_to_float(blocks[b].scale);
-    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * (d * static_cast<float>(blocks[b].q[i]));
+    f32x16 lo, hi;
+    decode16(blocks[b], lo, hi);
+    a0 += load16(x + b * 32) * lo;
+    a1 += load16(x + b * 32 + 16) * hi;
   }
-  float sum = 0;
-  for (int l = 0; l < 64; ++l) sum += lanes[l];
-  return sum;
-}
-
-// q4_0: decode the block to floats first (the nibble shuffles vectorise apart from the FMAs).
-float dot_quant(const float* x, const BlockQ4_0* blocks, int64_t size) {
-  float lanes[32] = {};
-  float w[32];
-  for (int64_t b = 0; b < size / 32; ++b) {
-    decode(blocks[b], w);
-    for (int i = 0; i < 32; ++i) lanes[i] += x[b * 32 + i] * w[i];
-  }
-  float sum = 0;
-  for (int l = 0; l < 32; ++l) sum += lanes[l];
-  return sum;
+  return reduce(a0 + a1 + a2 + a3);
 }
 
 template <class B>
 void dot_quant4(const float* x, int64_t stride, const B* blocks, int64_t size, float out[4]) {
-  float a0[32] = {}, a1[32] = {}, a2[32] = {}, a3[32] = {};
-  float w[32];
+  f32x16 acc[4][2] = {};
   for (int64_t b = 0; b < size / 32; ++b) {
-    decode(blocks[b], w);
-    for (int i = 0; i < 32; ++i) {
-      const int64_t k = b * 32 + i;
-      a0[i] += x[k] * w[i];
-      a1[i] += x[stride + k] * w[i];
-      a2[i] += x[2 * stride + k] * w[i];
-      a3[i] += x[3 * stride + k] * w[i];
+    f32x16 lo, hi;
+    decode16(blocks[b], lo, hi);
+    for (int r = 0; r < 4; ++r) {
+      acc[r][0] += load16(x + r * stride + b * 32) * lo;
+      acc[r][1] += load16(x + r * stride + b * 32 + 16) * hi;
     }
   }
-  float s[4] = {0, 0, 0, 0};
-  for (int i = 0; i < 32; ++i) {
-    s[0] += a0[i];
-    s[1] += a1[i];
-    s[2] += a2[i];
-    s[3] += a3[i];
-  }
-  for (int r = 0; r < 4; ++r) out[r] = s[r];
+  for (int r = 0; r < 4; ++r) out[r] = reduce(acc[r][0] + acc[r][1]);
 }
 }  // namespace
 
@@ -141,29 +139,6 @@ void dot_row4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, i
 }
 
 namespace {
-typedef float f32x16 __attribute__((vector_size(64)));
-typedef uint16_t u16x16 __attribute__((vector_size(32)));
-typedef uint32_t u32x16 __attribute__((vector_size(64)));
-
-inline f32x16 load16(const float* p) {
-  f32x16 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-inline f32x16 load16(const uint16_t* p) {
-  u16x16 h;
-  __builtin_memcpy(&h, p, sizeof h);
-  const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
-  f32x16 v;
-  __builtin_memcpy(&v, &bits, sizeof v);
-  return v;
-}
-inline float reduce(f32x16 v) {
-  float s = 0;
-  for (int i = 0; i < 16; ++i) s += v[i];
-  return s;
-}
-
 template <class W>
 void dot_4x4_vec(const float* x, int64_t stride, const W* w, int64_t size, float out[16]) {
   f32x16 acc[4][4] = {};
@@ -182,10 +157,35 @@ void dot_4x4_vec(const float* x, int64_t stride, const W* w, int64_t size, float
     for (int c = 0; c < 4; ++c) out[r * 4 + c] = reduce(acc[r][c]);
   }
 }
+
+// Quantised: each 32-value block of the four weight rows is decoded to floats once and
+// used for all four activation rows.
+template <class B>
+void dot_4x4_quant(const float* x, int64_t stride, const B* w, int64_t size, float out[16]) {
+  const int64_t blocks = size / 32;
+  f32x16 acc[4][4] = {};
+  for (int64_t b = 0; b < blocks; ++b) {
+    f32x16 lo[4], hi[4];
+    for (int c = 0; c < 4; ++c) decode16(w[c * blocks + b], lo[c], hi[c]);
+    for (int r = 0; r < 4; ++r) {
+      const f32x16 x0 = load16(x + r * stride + b * 32), x1 = load16(x + r * stride + b * 32 + 16);
+      for (int c = 0; c < 4; ++c) acc[r][c] += x0 * lo[c] + x1 * hi[c];
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = reduce(acc[r][c]);
+  }
+}
 }  // namespace
 
 void dot_4x4(const float* x, int64_t stride, const float* w, int64_t row, int64_t size, float out[16]) {
   dot_4x4_vec(x, stride, w + row * size, size, out);
+}
+void dot_4x4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[16]) {
+  dot_4x4_quant(x, stride, w + row * (size / 32), size, out);
+}
+void dot_4x4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[16]) {
+  dot_4x4_quant(x, stride, w + row * (size / 32), size, out);
 }
 void dot_4x4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[16]) {
   dot_4x4_vec(x, stride, w + row * size, size, out);
@@ -197,11 +197,16 @@ void load_row(const float* w, int64_t row, int64_t size, float* out) {
 void load_row(const uint16_t* w, int64_t row, int64_t size, float* out) {
   for (int64_t i = 0; i < size; ++i) out[i] = load(w, row * size + i);
 }
-void load_row(const BlockQ8_0* w, int64_t row, int64_t size, float* out) {
-  for (int64_t b = 0; b < size / 32; ++b) decode(w[row * (size / 32) + b], out + b * 32);
+template <class B>
+void load_quant_row(const B* blocks, int64_t size, float* out) {
+  for (int64_t b = 0; b < size / 32; ++b) {
+    f32x16 lo, hi;
+    decode16(blocks[b], lo, hi);
+    __builtin_memcpy(out + b * 32, &lo, sizeof lo);
+    __builtin_memcpy(out + b * 32 + 16, &hi, sizeof hi);
+  }
 }
-void load_row(const BlockQ4_0* w, int64_t row, int64_t size, float* out) {
-  for (int64_t b = 0; b < size / 32; ++b) decode(w[row * (size / 32) + b], out + b * 32);
-}
+void load_row(const BlockQ8_0* w, int64_t row, int64_t size, float* out) { load_quant_row(w + row * (size / 32), size, out); }
+void load_row(const BlockQ4_0* w, int64_t row, int64_t size, float* out) { load_quant_row(w + row * (size / 32), size, out); }
 
 }  // namespace q3k
