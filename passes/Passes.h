@@ -22,9 +22,11 @@ inline constexpr const char* kArenaSizeAttr = "q3.arena_floats_per_token";
 struct PipelineOptions {
   int opt_level = 2;         // 0: the graph as built; 2: fuse, quantise, plan memory
   std::string quant = "";    // "", "bf16" (no quantisation), "q8_0" or "q4_0"
+  std::string target = "";   // the backend whose weight layouts to pick ("": none)
 };
 
-// Adds the -O<level> pipeline to `pm`. Memory planning always runs (backends need it).
+// Adds the -O<level> pipeline to `pm`: fusions (at -O2), quantisation (when asked),
+// weight packing (when a target is given), and memory planning, which always runs.
 void build_pipeline(mlir::OpPassManager& pm, const PipelineOptions& options);
 
 // Parses "a,b,c" (pass names as registered) into `pm`; throws qwen3c::Error naming an

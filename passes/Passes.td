@@ -63,6 +63,20 @@ def QuantizeWeights : Q3ModulePass<"q3-quantize-weights"> {
   ];
 }
 
+def PackWeights : Q3ModulePass<"q3-pack-weights"> {
+  let summary = "Choose, for every weight, the layout the target backend's kernels read";
+  let description = [{
+    Sets `layout` on each q3.weight to what the target backend (a provider registered in
+    passes/weight_layouts.h) says its kernels read for that weight and its uses; the
+    backend writes the data in that layout when it builds the artifact, so nothing is
+    repacked at load. Fails if a weight is used in a way the backend has no layout for.
+  }];
+  let options = [
+    Option<"verbose", "verbose", "bool", "false", "Report the layout chosen for each weight">,
+    Option<"target", "target", "std::string", "\"cpu\"", "The backend whose layouts to use">,
+  ];
+}
+
 def PlanMemory : Q3ModulePass<"q3-plan-memory"> {
   let summary = "Assign every activation an offset in one arena, by liveness";
   let description = [{

@@ -20,6 +20,11 @@ void build_pipeline(mlir::OpPassManager& pm, const PipelineOptions& options) {
     q.quant = options.quant;
     pm.addPass(createQuantizeWeights(q));
   }
+  if (!options.target.empty()) {
+    PackWeightsOptions p;
+    p.target = options.target;
+    pm.addPass(createPackWeights(p));
+  }
   pm.addPass(createPlanMemory());
 }
 

@@ -106,7 +106,7 @@ TEST(Cli, PrintIrAfterAllShowsEveryPass) {
                            " --emit ir --quant q4_0 --print-ir-after-all -o /dev/null");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* pass : {"q3-fuse-swiglu", "q3-fuse-qk-norm-rope", "q3-fuse-add-rms-norm", "q3-fold-rms-norm",
-                           "q3-quantize-weights", "q3-plan-memory"}) {
+                           "q3-quantize-weights", "q3-pack-weights", "q3-plan-memory"}) {
     EXPECT_NE(r.output.find(std::string("IR Dump After ") ), std::string::npos);
     EXPECT_NE(r.output.find("(" + std::string(pass) + ")"), std::string::npos) << pass;
   }

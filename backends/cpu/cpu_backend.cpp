@@ -12,6 +12,7 @@
 #include "ir/Q3.h"
 #include "runtime/error.h"
 #include "passes/pass_utils.h"
+#include "passes/weight_layouts.h"
 #include "runtime/half.h"
 #include "runtime/quantization.h"
 
@@ -92,6 +93,20 @@ std::vector<std::uint8_t> weight_bytes(const std::string& name, DType dtype, con
   return bytes;
 }
 
+// The CPU kernels read vectors as they are and matrices row by row (quantised rows as
+// consecutive blocks of 32): what q3-pack-weights records and write_weights produces.
+std::optional<std::string> cpu_layout(q3::WeightOp weight, std::string* why) {
+  auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
+  if (type.getRank() == 1) return std::string("vector");
+  if (type.getRank() == 2) {
+    return std::string(mlir::isa<q3::Q8_0Type, q3::Q4_0Type>(type.getElementType()) ? "rows-blocks32" : "rows");
+  }
+  *why = "the CPU kernels read vectors and matrices only";
+  return std::nullopt;
+}
+
+const WeightLayoutRegistration layouts("cpu", cpu_layout);
+
 void write_weights(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& source,
                    ArtifactWriter& writer) {
   std::vector<q3::WeightOp> weights(module.getOps<q3::WeightOp>().begin(), module.getOps<q3::WeightOp>().end());
@@ -100,6 +115,11 @@ void write_weights(mlir::ModuleOp module, const BackendOptions& options, const W
     const std::string name = weights[i].getSymName().str();
     const std::vector<std::int64_t> shape(type.getShape().begin(), type.getShape().end());
     const DType dtype = stored_dtype(type.getElementType());
+    std::string why;
+    const auto layout = cpu_layout(weights[i], &why);
+    if (!weights[i].getLayout() || !layout || *weights[i].getLayout() != *layout) {
+      throw Error("CPU backend: weight '" + name + "' is not packed for the CPU (run q3-pack-weights{target=cpu})");
+    }
     if (source.generated()) {
       writer.add_generated_tensor(name, dtype, shape);
     } else {

@@ -18,6 +18,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
+#include "ir/Q3.h"
 #include "passes/Passes.h"
 #include "passes/registration.h"
 #include "runtime/error.h"
@@ -58,7 +59,7 @@ void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOp
   if (!opts.passes.empty()) {
     add_passes_by_name(pm, opts.passes);
   } else {
-    build_pipeline(pm, PipelineOptions{opts.opt_level, opts.quant});
+    build_pipeline(pm, PipelineOptions{opts.opt_level, opts.quant, opts.target});
   }
   if (opts.print_ir_after_all || !opts.print_ir_after.empty()) {
     context.disableMultithreading();  // IR printing at module scope needs it
@@ -70,11 +71,17 @@ void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOp
                         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
   }
   if (mlir::failed(pm.run(module))) throw Error("the pass pipeline failed (see the diagnostics above)");
-  if (!module->hasAttr(kArenaSizeAttr)) {
-    mlir::PassManager plan(&context);
-    plan.addPass(createPlanMemory());
-    if (mlir::failed(plan.run(module))) throw Error("memory planning failed");
+  // What the backend needs whatever --passes said: layouts chosen, memory planned.
+  mlir::PassManager finish(&context);
+  bool packed = true;
+  for (auto weight : module.getOps<q3::WeightOp>()) packed &= weight.getLayout().has_value();
+  if (!packed) {
+    PackWeightsOptions p;
+    p.target = opts.target;
+    finish.addPass(createPackWeights(p));
   }
+  if (!module->hasAttr(kArenaSizeAttr)) finish.addPass(createPlanMemory());
+  if (mlir::failed(finish.run(module))) throw Error("weight packing or memory planning failed");
 }
 
 class CheckpointWeights : public WeightSource {
@@ -141,6 +148,7 @@ void run_compile(const CompileOptions& opts) {
     throw Error("internal error: the generated q3 module does not verify");
   }
   q3::ModuleInfo info = q3::summarize(*module);  // parameters as in the checkpoint
+  std::unique_ptr<Backend> backend = create_backend(opts.target);  // an unknown target fails here
   if (opts.quant != "bf16" && opts.quant != "q8_0" && opts.quant != "q4_0") {
     throw Error("--quant must be bf16, q8_0 or q4_0");
   }
@@ -165,7 +173,6 @@ void run_compile(const CompileOptions& opts) {
     return;
   }
 
-  std::unique_ptr<Backend> backend = create_backend(opts.target);
   ArtifactWriter writer(opts.output);
   writer.manifest()["model"] = model_config_to_json(config);
   writer.manifest()["weights"] =

@@ -1,0 +1,66 @@
+// q3-pack-weights: every weight gets the layout the CPU kernels read (the CPU backend
+// registers its layouts): norms as vectors, matrices by rows, quantised rows as blocks.
+// RUN: qwen3c-opt %s --q3-pack-weights=target=cpu | FileCheck %s
+// RUN: qwen3c-opt %s --q3-quantize-weights=quant=q4_0 --q3-pack-weights=target=cpu | FileCheck %s --check-prefix=Q4
+// RUN: not qwen3c-opt %s --q3-pack-weights=target=tpu 2>&1 | FileCheck %s --check-prefix=BAD
+
+// CHECK: q3.weight @model.embed_tokens.weight : tensor<64x32xbf16> {layout = "rows"}
+// CHECK: q3.weight @model.layers.0.input_layernorm.weight : tensor<32xbf16> {layout = "vector"}
+// CHECK: q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16> {layout = "rows"}
+// Q4: q3.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32x!q3.q4_0> {layout = "rows-blocks32"}
+// Q4: q3.weight @model.layers.0.self_attn.q_norm.weight : tensor<16xbf16> {layout = "vector"}
+// BAD: no backend 'tpu' has registered weight layouts
+
+module attributes {q3.model = {bos_token_id = 151643 : i64, eos_token_id = 151645 : i64, head_dim = 16 : i64, hidden_size = 32 : i64, intermediate_size = 96 : i64, max_position_embeddings = 128 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, num_layers = 1 : i64, rms_norm_eps = 9.9999999999999995E-7 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = true, vocab_size = 64 : i64}} {
+  q3.weight @model.embed_tokens.weight : tensor<64x32xbf16>
+  q3.weight @model.layers.0.input_layernorm.weight : tensor<32xbf16>
+  q3.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32xbf16>
+  q3.weight @model.layers.0.self_attn.k_proj.weight : tensor<32x32xbf16>
+  q3.weight @model.layers.0.self_attn.v_proj.weight : tensor<32x32xbf16>
+  q3.weight @model.layers.0.self_attn.q_norm.weight : tensor<16xbf16>
+  q3.weight @model.layers.0.self_attn.k_norm.weight : tensor<16xbf16>
+  q3.weight @model.layers.0.self_attn.o_proj.weight : tensor<32x64xbf16>
+  q3.weight @model.layers.0.post_attention_layernorm.weight : tensor<32xbf16>
+  q3.weight @model.layers.0.mlp.gate_proj.weight : tensor<96x32xbf16>
+  q3.weight @model.layers.0.mlp.up_proj.weight : tensor<96x32xbf16>
+  q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16>
+  q3.weight @model.norm.weight : tensor<32xbf16>
+  func.func @forward(%arg0: tensor<?xi64>, %arg1: tensor<?xi64>, %arg2: !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>) -> tensor<?x64xf32> {
+    %0 = q3.get_weight @model.embed_tokens.weight : tensor<64x32xbf16>
+    %1 = q3.embedding %0[%arg0] : tensor<64x32xbf16>, tensor<?xi64> -> tensor<?x32xf32>
+    %2 = q3.get_weight @model.layers.0.input_layernorm.weight : tensor<32xbf16>
+    %3 = q3.rms_norm %1, %2 {epsilon = 9.9999999999999995E-7 : f64} : tensor<?x32xf32>, tensor<32xbf16>
+    %4 = q3.get_weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32xbf16>
+    %5 = q3.linear %3, %4 : tensor<?x32xf32>, tensor<64x32xbf16> -> tensor<?x64xf32>
+    %6 = q3.get_weight @model.layers.0.self_attn.q_norm.weight : tensor<16xbf16>
+    %7 = q3.head_rms_norm %5, %6 {epsilon = 9.9999999999999995E-7 : f64} : tensor<?x64xf32>, tensor<16xbf16>
+    %8 = q3.rope %7, %arg1 {head_dim = 16 : i64, theta = 1.000000e+06 : f64} : tensor<?x64xf32>, tensor<?xi64>
+    %9 = q3.get_weight @model.layers.0.self_attn.k_proj.weight : tensor<32x32xbf16>
+    %10 = q3.linear %3, %9 : tensor<?x32xf32>, tensor<32x32xbf16> -> tensor<?x32xf32>
+    %11 = q3.get_weight @model.layers.0.self_attn.k_norm.weight : tensor<16xbf16>
+    %12 = q3.head_rms_norm %10, %11 {epsilon = 9.9999999999999995E-7 : f64} : tensor<?x32xf32>, tensor<16xbf16>
+    %13 = q3.rope %12, %arg1 {head_dim = 16 : i64, theta = 1.000000e+06 : f64} : tensor<?x32xf32>, tensor<?xi64>
+    %14 = q3.get_weight @model.layers.0.self_attn.v_proj.weight : tensor<32x32xbf16>
+    %15 = q3.linear %3, %14 : tensor<?x32xf32>, tensor<32x32xbf16> -> tensor<?x32xf32>
+    %16 = q3.attention %8, %13, %15, %arg2 {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 2.500000e-01 : f64} : tensor<?x64xf32>, tensor<?x32xf32>, !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>
+    %17 = q3.get_weight @model.layers.0.self_attn.o_proj.weight : tensor<32x64xbf16>
+    %18 = q3.linear %16, %17 : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
+    %19 = q3.add %1, %18 : tensor<?x32xf32>
+    %20 = q3.get_weight @model.layers.0.post_attention_layernorm.weight : tensor<32xbf16>
+    %21 = q3.rms_norm %19, %20 {epsilon = 9.9999999999999995E-7 : f64} : tensor<?x32xf32>, tensor<32xbf16>
+    %22 = q3.get_weight @model.layers.0.mlp.gate_proj.weight : tensor<96x32xbf16>
+    %23 = q3.linear %21, %22 : tensor<?x32xf32>, tensor<96x32xbf16> -> tensor<?x96xf32>
+    %24 = q3.get_weight @model.layers.0.mlp.up_proj.weight : tensor<96x32xbf16>
+    %25 = q3.linear %21, %24 : tensor<?x32xf32>, tensor<96x32xbf16> -> tensor<?x96xf32>
+    %26 = q3.silu %23 : tensor<?x96xf32>
+    %27 = q3.mul %26, %25 : tensor<?x96xf32>
+    %28 = q3.get_weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16>
+    %29 = q3.linear %27, %28 : tensor<?x96xf32>, tensor<32x96xbf16> -> tensor<?x32xf32>
+    %30 = q3.add %19, %29 : tensor<?x32xf32>
+    %31 = q3.get_weight @model.norm.weight : tensor<32xbf16>
+    %32 = q3.rms_norm %30, %31 {epsilon = 9.9999999999999995E-7 : f64} : tensor<?x32xf32>, tensor<32xbf16>
+    %33 = q3.get_weight @model.embed_tokens.weight : tensor<64x32xbf16>
+    %34 = q3.linear %32, %33 : tensor<?x32xf32>, tensor<64x32xbf16> -> tensor<?x64xf32>
+    return %34 : tensor<?x64xf32>
+  }
+}
