@@ -116,7 +116,7 @@ TEST(ChatFormat, ToolResponsesAreUserTurns) {
 }
 
 TEST(Tokenizer, InvalidUtf8IsAClearError) {
-  for (const std::string bad : {std::string("abc\xff"), std::string("\xc3"), std::string("x\xe2\x28\xa1"),
+  for (const std::string& bad : {std::string("abc\xff"), std::string("\xc3"), std::string("x\xe2\x28\xa1"),
                                 std::string("\xed\xa0\x80")}) {
     try {
       qwen3_tokenizer().encode(bad);

@@ -66,18 +66,6 @@ void attend(const float* q, int64_t tokens, int64_t past, const float* k_cache, 
   }
 }
 
-template <class G>
-void head_norm(const float* x, const G* g, int64_t head_dim, float eps, float* out) {
-  double sum = 0;
-  for (int64_t i = 0; i < head_dim; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float inv = 1.0f / sqrtf(static_cast<float>(sum / head_dim) + eps);
-  for (int64_t i = 0; i < head_dim; ++i) out[i] = q3k::load(g, i) * (x[i] * inv);
-}
-
-void head_norm_any(const float* x, const void* g, int64_t bf16, int64_t head_dim, float eps, float* out) {
-  if (bf16) head_norm(x, static_cast<const uint16_t*>(g), head_dim, eps, out);
-  else head_norm(x, static_cast<const float*>(g), head_dim, eps, out);
-}
 
 }  // namespace
 
@@ -114,13 +102,13 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
   const q3k::Range qr = q3k::share(tokens * heads, thread, threads);
   for (int64_t u = qr.begin; u < qr.end; ++u) {
     float* o = out + u * head_dim;
-    head_norm_any(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, o);
+    q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, o);
     q3k::rope_head(o, static_cast<float>(positions[u / heads]), head_dim, inv_freq, o);
   }
   const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);
   for (int64_t u = kr.begin; u < kr.end; ++u) {
     float* kc = k_cache + past * kv_heads * head_dim + u * head_dim;
-    head_norm_any(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, kc);
+    q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, kc);
     q3k::rope_head(kc, static_cast<float>(positions[u / kv_heads]), head_dim, inv_freq, kc);
     float* vc = v_cache + past * kv_heads * head_dim + u * head_dim;
     for (int64_t d = 0; d < head_dim; ++d) vc[d] = v[u * head_dim + d];

@@ -63,6 +63,22 @@ inline float half_to_float(uint16_t h) {
   return static_cast<float>(f);
 }
 
+// RMSNorm of one row of `size` values scaled by a norm weight (bf16 or f32): every norm
+// kernel's core. The mean of squares is summed in double: long rows lose bits in f32.
+template <class G>
+void rms_normalize(const float* x, const G* g, int64_t size, float eps, float* out) {
+  double sum = 0;
+  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float inv = 1.0f / __builtin_sqrtf(static_cast<float>(sum / size) + eps);
+  for (int64_t i = 0; i < size; ++i) out[i] = load(g, i) * (x[i] * inv);
+}
+
+// The same, the norm weight's format chosen at run time (a constant once specialised).
+inline void rms_normalize(const float* x, const void* g, int64_t g_is_bf16, int64_t size, float eps, float* out) {
+  if (g_is_bf16) rms_normalize(x, static_cast<const uint16_t*>(g), size, eps, out);
+  else rms_normalize(x, static_cast<const float*>(g), size, eps, out);
+}
+
 // Quantised rows: K / 32 blocks, each an f16 scale then the values.
 // q8_0: 32 signed bytes (34 bytes a block). q4_0: 16 bytes, byte j holding element j in
 // its low nibble and element j + 16 in its high nibble, each stored as q + 8 (18 bytes).

@@ -7,14 +7,6 @@
 
 namespace {
 
-template <class G>
-void normalise_row(const float* x, const G* g, int64_t size, float eps, float* out) {
-  double sum = 0;
-  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float inv = 1.0f / sqrtf(static_cast<float>(sum / size) + eps);
-  for (int64_t i = 0; i < size; ++i) out[i] = q3k::load(g, i) * (x[i] * inv);
-}
-
 // out[t, n] = x[t] . w[n] for n in this thread's share.
 template <class W>
 void linear(const float* x, const W* w, int64_t tokens, int64_t in, int64_t out_features, float* out,
@@ -79,16 +71,10 @@ void swiglu(const float* x, const W* w, int64_t tokens, int64_t in, int64_t inte
 }
 
 // The normalised rows of x, in this thread's scratch (tokens x in floats).
-template <class G>
-const float* normalise(const float* x, const G* g, int64_t tokens, int64_t in, float eps, float* scratch) {
-  for (int64_t t = 0; t < tokens; ++t) normalise_row(x + t * in, g, in, eps, scratch + t * in);
-  return scratch;
-}
-
 const float* normalise_any(const float* x, const void* g, int64_t g_is_bf16, int64_t tokens, int64_t in,
                            float eps, float* scratch) {
-  return g_is_bf16 ? normalise(x, static_cast<const uint16_t*>(g), tokens, in, eps, scratch)
-                   : normalise(x, static_cast<const float*>(g), tokens, in, eps, scratch);
+  for (int64_t t = 0; t < tokens; ++t) q3k::rms_normalize(x + t * in, g, g_is_bf16, in, eps, scratch + t * in);
+  return scratch;
 }
 
 }  // namespace

@@ -7,13 +7,7 @@
 namespace {
 template <class W>
 void rms_norm(const float* x, const W* weight, int64_t rows, int64_t size, float eps, float* out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = x + r * size;
-    double sum = 0;  // double: the mean of squares of large rows loses bits in f32
-    for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(in[i]) * in[i];
-    const float inv = 1.0f / sqrtf(static_cast<float>(sum / size) + eps);
-    for (int64_t i = 0; i < size; ++i) out[r * size + i] = q3k::load(weight, i) * (in[i] * inv);
-  }
+  for (int64_t r = 0; r < rows; ++r) q3k::rms_normalize(x + r * size, weight, size, eps, out + r * size);
 }
 
 // sum = a + b (the residual stream), normalized = rms_norm(sum).
