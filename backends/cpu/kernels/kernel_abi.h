@@ -100,6 +100,14 @@ inline Range share(int64_t count, int64_t thread, int64_t threads) {
   return {count * thread / threads, count * (thread + 1) / threads};
 }
 
+// The same in whole blocks of `block` items (the last may be short), so that how rows group
+// into register blocks, and so every result bit, does not depend on the thread count.
+inline Range share_blocks(int64_t count, int64_t block, int64_t thread, int64_t threads) {
+  const Range units = share((count + block - 1) / block, thread, threads);
+  const int64_t end = units.end * block;
+  return {units.begin * block, end < count ? end : count};
+}
+
 using BarrierFn = void (*)(void*);
 
 // Dot products of f32 x[0..size) with row `row` of a weight, for every weight format. The

@@ -82,23 +82,23 @@ const float* normalise_any(const float* x, const void* g, int64_t g_is_bf16, int
 #define Q3_MATMULS(name, W)                                                                                 \
   Q3_KERNEL void q3k_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,               \
                                    int64_t out_features, float* out, int64_t thread, int64_t threads) {     \
-    linear(x, static_cast<const W*>(w), tokens, in, out_features, out, q3k::share(out_features, thread, threads)); \
+    linear(x, static_cast<const W*>(w), tokens, in, out_features, out, q3k::share_blocks(out_features, 4, thread, threads)); \
   }                                                                                                         \
   Q3_KERNEL void q3k_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in, int64_t inter, \
                                    float* out, int64_t thread, int64_t threads) {                           \
-    swiglu(x, static_cast<const W*>(w), tokens, in, inter, out, q3k::share(inter, thread, threads));        \
+    swiglu(x, static_cast<const W*>(w), tokens, in, inter, out, q3k::share_blocks(inter, 4, thread, threads));        \
   }                                                                                                         \
   Q3_KERNEL void q3k_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16, const void* w, \
                                             int64_t tokens, int64_t in, int64_t out_features, float eps,    \
                                             float* scratch, float* out, int64_t thread, int64_t threads) {  \
     const float* normed = normalise_any(x, g, g_is_bf16, tokens, in, eps, scratch);                         \
     linear(normed, static_cast<const W*>(w), tokens, in, out_features, out,                                 \
-           q3k::share(out_features, thread, threads));                                                      \
+           q3k::share_blocks(out_features, 4, thread, threads));                                                      \
   }                                                                                                         \
   Q3_KERNEL void q3k_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16, const void* w, \
                                             int64_t tokens, int64_t in, int64_t inter, float eps,           \
                                             float* scratch, float* out, int64_t thread, int64_t threads) {  \
     const float* normed = normalise_any(x, g, g_is_bf16, tokens, in, eps, scratch);                         \
-    swiglu(normed, static_cast<const W*>(w), tokens, in, inter, out, q3k::share(inter, thread, threads));   \
+    swiglu(normed, static_cast<const W*>(w), tokens, in, inter, out, q3k::share_blocks(inter, 4, thread, threads));   \
   }
 Q3_FOR_EACH_WEIGHT_FORMAT(Q3_MATMULS)
