@@ -52,11 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PublishedModel{"Qwen3-8B", 8190735360},
                       PublishedModel{"Qwen3-14B", 14768307200},
                       PublishedModel{"Qwen3-32B", 32762123264}),
-    [](const ::testing::TestParamInfo<PublishedModel>& info) {
-      std::string name = info.param.name;
-      for (char& ch : name) if (ch == '-' || ch == '.') ch = '_';
-      return name;
-    });
+    [](const ::testing::TestParamInfo<PublishedModel>& info) { return testing::test_name(info.param.name); });
 
 class GraphBuilder : public ::testing::Test, public IrTest {};
 

@@ -128,11 +128,7 @@ TEST_P(PassNumerics, QuantisedKernelsMatchTheEvaluator) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PassNumerics, ::testing::Values("qwen3-small", "qwen3-tiny", "qwen3-hd128"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n) if (c == '-') c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 }  // namespace
 }  // namespace qwen3c

@@ -108,11 +108,7 @@ TEST_P(QuantAccuracy, WithinMeasuredBounds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, QuantAccuracy, ::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
-                         [](const auto& info) {
-                           std::string n = info.param;
-                           for (char& c : n) if (c == '-') c = '_';
-                           return n;
-                         });
+                         [](const auto& info) { return test_name(info.param); });
 
 }  // namespace
 }  // namespace qwen3c

@@ -12,6 +12,14 @@ namespace qwen3c::testing {
 
 std::string test_data(const std::string& relative);  // path under tests/data
 
+// A fixture name as a test-name suffix: "qwen3-tiny" -> "qwen3_tiny".
+inline std::string test_name(std::string name) {
+  for (char& c : name) {
+    if (c == '-' || c == '.') c = '_';
+  }
+  return name;
+}
+
 class TempDir {
  public:
   TempDir();

@@ -128,8 +128,6 @@ void dot_4x4(const float* x, int64_t stride, const float* w, int64_t row, int64_
 void dot_4x4(const float* x, int64_t stride, const uint16_t* w, int64_t row, int64_t size, float out[16]);
 void dot_4x4(const float* x, int64_t stride, const BlockQ8_0* w, int64_t row, int64_t size, float out[16]);
 void dot_4x4(const float* x, int64_t stride, const BlockQ4_0* w, int64_t row, int64_t size, float out[16]);
-template <class W>
-inline constexpr bool kHas4x4 = true;
 // Row `row` of a weight as f32 (embedding lookups).
 void load_row(const float* w, int64_t row, int64_t size, float* out);
 void load_row(const uint16_t* w, int64_t row, int64_t size, float* out);

@@ -14,14 +14,12 @@ void linear(const float* x, const W* w, int64_t tokens, int64_t in, int64_t out_
   int64_t t = 0;
   for (; t + 4 <= tokens; t += 4) {
     int64_t n = rows.begin;
-    if constexpr (q3k::kHas4x4<W>) {
-      if (in % 16 == 0) {
-        for (; n + 4 <= rows.end; n += 4) {
-          float d[16];
-          q3k::dot_4x4(x + t * in, in, w, n, in, d);
-          for (int r = 0; r < 4; ++r) {
-            for (int c = 0; c < 4; ++c) out[(t + r) * out_features + n + c] = d[r * 4 + c];
-          }
+    if (in % 16 == 0) {
+      for (; n + 4 <= rows.end; n += 4) {
+        float d[16];
+        q3k::dot_4x4(x + t * in, in, w, n, in, d);
+        for (int r = 0; r < 4; ++r) {
+          for (int c = 0; c < 4; ++c) out[(t + r) * out_features + n + c] = d[r * 4 + c];
         }
       }
     }
@@ -44,15 +42,13 @@ void swiglu(const float* x, const W* w, int64_t tokens, int64_t in, int64_t inte
   int64_t t = 0;
   for (; t + 4 <= tokens; t += 4) {
     int64_t n = rows.begin;
-    if constexpr (q3k::kHas4x4<W>) {
-      if (in % 16 == 0) {
-        for (; n + 4 <= rows.end; n += 4) {
-          float gate[16], up[16];
-          q3k::dot_4x4(x + t * in, in, w, n, in, gate);
-          q3k::dot_4x4(x + t * in, in, w, inter + n, in, up);
-          for (int r = 0; r < 4; ++r) {
-            for (int c = 0; c < 4; ++c) out[(t + r) * inter + n + c] = silu(gate[r * 4 + c]) * up[r * 4 + c];
-          }
+    if (in % 16 == 0) {
+      for (; n + 4 <= rows.end; n += 4) {
+        float gate[16], up[16];
+        q3k::dot_4x4(x + t * in, in, w, n, in, gate);
+        q3k::dot_4x4(x + t * in, in, w, inter + n, in, up);
+        for (int r = 0; r < 4; ++r) {
+          for (int c = 0; c < 4; ++c) out[(t + r) * inter + n + c] = silu(gate[r * 4 + c]) * up[r * 4 + c];
         }
       }
     }
