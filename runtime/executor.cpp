@@ -7,17 +7,23 @@
 namespace qwen3c {
 
 namespace {
-std::map<std::string, ExecutorFactory>& registry() {
-  static std::map<std::string, ExecutorFactory> factories;
-  return factories;
+struct Registered {
+  ExecutorFactory factory;
+  DeviceLister devices;
+};
+std::map<std::string, Registered>& registry() {
+  static std::map<std::string, Registered> backends;
+  return backends;
 }
 }  // namespace
 
-ExecutorRegistration::ExecutorRegistration(const std::string& backend, ExecutorFactory factory) {
-  registry()[backend] = std::move(factory);
+ExecutorRegistration::ExecutorRegistration(const std::string& backend, ExecutorFactory factory,
+                                           DeviceLister devices) {
+  registry()[backend] = {std::move(factory), std::move(devices)};
 }
 
-std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights) {
+std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights,
+                                          const ExecutorOptions& options) {
   auto it = registry().find(artifact.backend());
   if (it == registry().end()) {
     std::string known;
@@ -25,13 +31,26 @@ std::unique_ptr<Executor> create_executor(const Artifact& artifact, const Weight
     throw Error(artifact.path() + ": built for backend '" + artifact.backend() +
                 "', which this runtime does not have (it has: " + known + ")");
   }
-  return it->second(artifact, weights);
+  return it->second.factory(artifact, weights, options);
 }
 
 std::vector<std::string> registered_executors() {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : registry()) names.push_back(name);
+  for (const auto& [name, entry] : registry()) names.push_back(name);
   return names;
+}
+
+std::vector<DeviceInfo> list_devices(std::vector<std::string>* errors) {
+  std::vector<DeviceInfo> all;
+  for (const auto& [name, entry] : registry()) {
+    if (!entry.devices) continue;
+    try {
+      for (DeviceInfo& d : entry.devices()) all.push_back(std::move(d));
+    } catch (const std::exception& e) {
+      if (errors != nullptr) errors->push_back(name + ": " + e.what());
+    }
+  }
+  return all;
 }
 
 }  // namespace qwen3c

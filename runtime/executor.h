@@ -38,16 +38,36 @@ class Executor {
   virtual int threads() const { return 1; }
 };
 
+// How to run an artifact, where a backend has a choice.
+struct ExecutorOptions {
+  int device = -1;  // index in the backend's device list (`qwen3c devices`); -1: its best
+};
+
+// A device a backend can run on, for `qwen3c devices`.
+struct DeviceInfo {
+  std::string backend;
+  int index = 0;
+  std::string name;
+  std::string kind;  // "discrete GPU", "CPU", ...
+  std::uint64_t memory_bytes = 0;
+  std::string details;
+};
+
 using ExecutorFactory =
-    std::function<std::unique_ptr<Executor>(const Artifact&, const WeightStore&)>;
+    std::function<std::unique_ptr<Executor>(const Artifact&, const WeightStore&, const ExecutorOptions&)>;
+using DeviceLister = std::function<std::vector<DeviceInfo>()>;
 
 // Registration, done once per backend by a static object in its folder.
 struct ExecutorRegistration {
-  ExecutorRegistration(const std::string& backend, ExecutorFactory factory);
+  ExecutorRegistration(const std::string& backend, ExecutorFactory factory, DeviceLister devices = {});
 };
 
 // The executor for the artifact's backend; throws naming the backend when none is built in.
-std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights);
+std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights,
+                                          const ExecutorOptions& options = {});
 std::vector<std::string> registered_executors();
+// Every device of every backend that lists them; a backend that cannot list its devices
+// (no driver) reports why in `errors` instead.
+std::vector<DeviceInfo> list_devices(std::vector<std::string>* errors);
 
 }  // namespace qwen3c

@@ -4,15 +4,15 @@
 
 namespace qwen3c {
 
-Model::Model(Artifact artifact, WeightStore weights)
+Model::Model(Artifact artifact, WeightStore weights, const ExecutorOptions& options)
     : artifact_(std::move(artifact)), weights_(std::move(weights)) {
-  executor_ = create_executor(artifact_, weights_);
+  executor_ = create_executor(artifact_, weights_, options);
 }
 
-std::shared_ptr<Model> Model::load(const std::string& path) {
+std::shared_ptr<Model> Model::load(const std::string& path, const ExecutorOptions& options) {
   Artifact artifact = Artifact::open(path);
   WeightStore weights = WeightStore::load(artifact);
-  return std::shared_ptr<Model>(new Model(std::move(artifact), std::move(weights)));
+  return std::shared_ptr<Model>(new Model(std::move(artifact), std::move(weights), options));
 }
 
 Session::Session(std::shared_ptr<Model> model, std::int64_t max_context)

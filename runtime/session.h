@@ -20,14 +20,14 @@ namespace qwen3c {
 
 class Model {
  public:
-  static std::shared_ptr<Model> load(const std::string& path);
+  static std::shared_ptr<Model> load(const std::string& path, const ExecutorOptions& options = {});
   const ModelConfig& config() const { return artifact_.config(); }
   const Artifact& artifact() const { return artifact_; }
   const WeightStore& weights() const { return weights_; }
   Executor& executor() { return *executor_; }
 
  private:
-  Model(Artifact artifact, WeightStore weights);
+  Model(Artifact artifact, WeightStore weights, const ExecutorOptions& options);
   Artifact artifact_;
   WeightStore weights_;
   std::unique_ptr<Executor> executor_;

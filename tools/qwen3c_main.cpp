@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   qwen3c::cli::add_run_command(app);
   qwen3c::cli::add_chat_command(app);
   qwen3c::cli::add_bench_command(app);
+  qwen3c::cli::add_devices_command(app);
   qwen3c::cli::add_tokenize_commands(app);
 
   try {

@@ -166,9 +166,13 @@ class CpuExecutor : public Executor {
   std::vector<const void*> weight_ptrs_;
 };
 
-const ExecutorRegistration registration("cpu", [](const Artifact& artifact, const WeightStore& weights) {
-  return std::make_unique<CpuExecutor>(artifact, weights);
-});
+const ExecutorRegistration registration(
+    "cpu", [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+      if (options.device > 0) {
+        throw Error("device " + std::to_string(options.device) + " does not exist: the CPU backend runs on device 0");
+      }
+      return std::make_unique<CpuExecutor>(artifact, weights);
+    });
 
 }  // namespace
 

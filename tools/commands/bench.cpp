@@ -25,6 +25,7 @@ namespace {
 
 struct BenchOptions {
   std::string artifact;
+  int device = -1;
   std::int64_t prompt = 512;
   std::int64_t generate = 128;
   int threads = 0;
@@ -62,7 +63,7 @@ std::string quant_of(const Artifact& a) {
 }
 
 void run_bench(const BenchOptions& opts) {
-  auto model = Model::load(opts.artifact);
+  auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   if (opts.threads > 0) model->executor().set_threads(opts.threads);
   const ModelConfig& c = model->config();
   const std::int64_t context = std::min(c.max_position_embeddings, std::max(opts.prompt, opts.generate) + 1);
@@ -119,6 +120,8 @@ void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
+  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
+      ->check(CLI::Range(0, 255));
   cmd->add_option("-p,--prompt", opts->prompt, "Prompt tokens for the pp test (0 skips it; default 512)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("-n,--generate", opts->generate, "Tokens for the tg test (0 skips it; default 128)")

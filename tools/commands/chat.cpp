@@ -22,6 +22,7 @@ namespace {
 
 struct ChatOptionsFlags {
   std::string artifact;
+  int device = -1;
   std::string system;
   bool no_think = false;
   GenerationFlags flags;
@@ -29,7 +30,7 @@ struct ChatOptionsFlags {
 
 void run_chat(ChatOptionsFlags opts) {
   if (opts.flags.greedy) opts.flags.generation.sampling.temperature = 0;
-  auto model = Model::load(opts.artifact);
+  auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   Tokenizer tokenizer = Tokenizer::load(opts.artifact);
   Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings));
   auto generator = std::make_unique<Generator>(session, tokenizer);
@@ -93,6 +94,8 @@ void add_chat_command(CLI::App& app) {
   auto opts = std::make_shared<ChatOptionsFlags>();
   CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the Qwen3 chat format");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c) with an embedded tokenizer")->required();
+  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
+      ->check(CLI::Range(0, 255));
   cmd->add_option("--system", opts->system, "System message");
   cmd->add_flag("--no-think", opts->no_think, "Disable thinking (empty think block in every reply)");
   add_generation_flags(*cmd, opts->flags);

@@ -13,5 +13,6 @@ void add_tokenize_commands(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_devices_command(CLI::App& app);
 
 }  // namespace qwen3c::cli

@@ -208,7 +208,7 @@ void add_compile_command(CLI::App& app) {
   cmd->add_option("--emit", opts->emit, "What to produce: an artifact (default) or the q3 IR")
       ->check(CLI::IsMember({"artifact", "ir"}));
   cmd->add_option("-o,--output", opts->output, "Output file (IR: default standard output)");
-  cmd->add_option("--target", opts->target, "Backend to compile for (cpu)");
+  cmd->add_option("--target", opts->target, "Backend to compile for (cpu, vulkan)");
   cmd->add_option("--cpu", opts->cpu,
                   "CPU to compile for, as LLVM names it (x86-64-v3, znver3, ...); default: this machine");
   cmd->add_flag("--random-weights", opts->random_weights,

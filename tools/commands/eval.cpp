@@ -21,6 +21,7 @@ namespace {
 
 struct EvalOptions {
   std::string artifact;
+  int device = -1;
   std::vector<std::int64_t> ids;
   std::int64_t steps = 0;
   std::string out;
@@ -37,7 +38,7 @@ std::span<const std::uint8_t> bytes_of(const std::vector<T>& v) {
 
 void run_eval(const EvalOptions& opts) {
   if (opts.ids.empty()) throw Error("eval: --ids needs at least one token id");
-  auto model = Model::load(opts.artifact);
+  auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   const std::int64_t vocab = model->config().vocab_size;
   const auto prompt = static_cast<std::int64_t>(opts.ids.size());
   Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings));
@@ -77,6 +78,8 @@ void add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "eval", "Prefill token ids, decode greedily, and write the logits (for correctness checks)");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
+  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
+      ->check(CLI::Range(0, 255));
   cmd->add_option("--ids", opts->ids, "Prompt token ids, comma separated")->required()->delimiter(',');
   cmd->add_option("--steps", opts->steps, "Greedy decoding steps after the prompt")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));

@@ -19,6 +19,7 @@ namespace {
 
 struct RunOptions {
   std::string artifact;
+  int device = -1;
   std::string prompt;
   bool chat = false;
   bool no_think = false;
@@ -38,7 +39,7 @@ const char* stop_reason(GenerationResult::Stop stop) {
 
 void run_run(RunOptions opts) {
   if (opts.flags.greedy) opts.flags.generation.sampling.temperature = 0;
-  auto model = Model::load(opts.artifact);
+  auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   Tokenizer tokenizer = Tokenizer::load(opts.artifact);
   std::string text = opts.prompt;
   if (opts.chat) {
@@ -71,6 +72,8 @@ void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt, streamed as it comes");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c) with an embedded tokenizer")->required();
+  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
+      ->check(CLI::Range(0, 255));
   cmd->add_option("-p,--prompt", opts->prompt, "Prompt text")->required();
   cmd->add_flag("--chat", opts->chat, "Wrap the prompt as a user turn in the Qwen3 chat format");
   cmd->add_flag("--no-think", opts->no_think, "With --chat: disable thinking (empty think block)");

@@ -1,7 +1,8 @@
-// Golden tests of the CPU backend: each fixture model is compiled to an artifact with the
-// qwen3c binary, run through the runtime API, and compared with Hugging Face's own logits
-// and greedy tokens. Bars: relative L2 error <= 1e-4 for prefill logits and every greedy
-// step's logits; greedy tokens identical.
+// Golden tests of every backend: each fixture model is compiled to an artifact with the
+// qwen3c binary for a target (cpu; vulkan runs on whatever Vulkan device the machine has,
+// Mesa's lavapipe in CI, and fails when there is none), run through the runtime API, and
+// compared with Hugging Face's own logits and greedy tokens. Bars: relative L2 error <= 1e-4
+// for prefill logits and every greedy step's logits; greedy tokens identical.
 
 #include <gtest/gtest.h>
 
@@ -21,7 +22,7 @@ using namespace qwen3c::testing;
 constexpr double kMaxRelativeError = 1e-4;
 
 // Compiles each fixture model once per optimisation level for the whole suite.
-class CpuGolden : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+class Golden : public ::testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {
  protected:
   static void SetUpTestSuite() { dir_ = new TempDir(); }
   static void TearDownTestSuite() {
@@ -29,13 +30,13 @@ class CpuGolden : public ::testing::TestWithParam<std::tuple<std::string, std::s
     delete dir_;
   }
 
-  static std::shared_ptr<Model> model(const std::string& name, const std::string& level) {
-    const std::string key = name + level;
+  static std::shared_ptr<Model> model(const std::string& name, const std::string& level, const std::string& target) {
+    const std::string key = name + level + target;
     auto it = artifacts_.find(key);
     if (it != artifacts_.end()) return it->second;
     const std::string out = dir_->file(key + ".q3c");
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + name) + " --target cpu " + level + " -o " + out);
+                                  test_data("models/" + name) + " --target " + target + " " + level + " -o " + out);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return artifacts_[key] = Model::load(out);
   }
@@ -43,8 +44,8 @@ class CpuGolden : public ::testing::TestWithParam<std::tuple<std::string, std::s
   static TempDir* dir_;
   static std::map<std::string, std::shared_ptr<Model>> artifacts_;
 };
-TempDir* CpuGolden::dir_ = nullptr;
-std::map<std::string, std::shared_ptr<Model>> CpuGolden::artifacts_;
+TempDir* Golden::dir_ = nullptr;
+std::map<std::string, std::shared_ptr<Model>> Golden::artifacts_;
 
 // Checks our logits row against a golden row given in full, or (for the real-vocabulary
 // model, whose goldens keep only the top 16 and the logsumexp) against those.
@@ -64,10 +65,10 @@ void expect_row_matches(const float* ours, std::int64_t vocab, const Goldens& g,
   EXPECT_NEAR(logsumexp(ours, vocab), lse, kMaxRelativeError * std::max(1.0, std::abs(lse))) << what;
 }
 
-TEST_P(CpuGolden, PrefillAndGreedyMatchHuggingFace) {
-  const auto& [name, level] = GetParam();
+TEST_P(Golden, PrefillAndGreedyMatchHuggingFace) {
+  const auto& [name, level, target] = GetParam();
   Goldens g(test_data("models/" + name + "/goldens.safetensors"));
-  auto m = model(name, level);
+  auto m = model(name, level, target);
   ASSERT_NE(m, nullptr);
   const std::int64_t vocab = m->config().vocab_size;
   ASSERT_GT(g.sequences(), 0);
@@ -99,8 +100,8 @@ TEST_P(CpuGolden, PrefillAndGreedyMatchHuggingFace) {
   }
 }
 
-TEST_P(CpuGolden, LastLogitsOnlyEqualsLastRowOfAll) {
-  auto m = model(std::get<0>(GetParam()), std::get<1>(GetParam()));
+TEST_P(Golden, LastLogitsOnlyEqualsLastRowOfAll) {
+  auto m = model(std::get<0>(GetParam()), std::get<1>(GetParam()), std::get<2>(GetParam()));
   ASSERT_NE(m, nullptr);
   const std::int64_t vocab = m->config().vocab_size;
   std::vector<std::int64_t> ids = {1, 5, 9, 2, 7};
@@ -111,11 +112,12 @@ TEST_P(CpuGolden, LastLogitsOnlyEqualsLastRowOfAll) {
   EXPECT_LE(relative_error(last.data(), all.data() + 4 * vocab, vocab), 1e-6);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, CpuGolden,
+INSTANTIATE_TEST_SUITE_P(Fixtures, Golden,
                          ::testing::Combine(::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
-                                            ::testing::Values("-O0", "-O2")),
+                                            ::testing::Values("-O0", "-O2"), ::testing::Values("cpu", "vulkan")),
                          [](const auto& info) {
-                           std::string name = std::get<0>(info.param) + std::get<1>(info.param);
+                           std::string name =
+                               std::get<2>(info.param) + "_" + std::get<0>(info.param) + std::get<1>(info.param);
                            for (char& c : name) if (c == '-') c = '_';
                            return name;
                          });

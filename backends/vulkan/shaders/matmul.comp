@@ -1,0 +1,100 @@
+// y[t, n] = x[t, :] . W[n, :] for NR output rows and NT token rows a workgroup: each weight
+// element is read once for NT tokens (decode: one token, a matrix-vector product; prefill:
+// a register-blocked GEMM). Threads stride over K eight elements at a time; the partial sums
+// meet through subgroup reductions.
+//   NORM:   x is first RMS-normalised with the norm weight in w1 (the norm of x is
+//           computed here, the scale applied to the dot products: one pass over x).
+//   SWIGLU: W stacks gate [N, K] over up [N, K]; y = silu(gate . x) * (up . x).
+// Defines: K, N, NR, NT, FORMAT_*, [NORM, NORM_BF16, EPS], [SWIGLU].
+#if SWIGLU
+#define WROWS (2 * NR)
+#else
+#define WROWS NR
+#endif
+#define SUMS (NT * WROWS + NT)
+#define CHUNKS ((K + 7u) / 8u)
+
+shared float sums[SUMS][WG];
+
+void main() {
+  const uint n0 = group_x() * NR;
+  const uint rows = rows_now();
+  const uint t0 = gl_WorkGroupID.y * NT;
+  if (n0 >= N || t0 >= rows) return;
+  const uint nt = min(NT, rows - t0);
+  const uint x0 = input_base(pc.in0, K, FLAG_IN0_LAST) + t0 * K;
+
+  float acc[NT][WROWS];
+  float squares[NT];
+  for (uint t = 0u; t < NT; ++t) {
+    squares[t] = 0.0;
+    for (uint r = 0u; r < WROWS; ++r) acc[t][r] = 0.0;
+  }
+  for (uint c = gl_LocalInvocationID.x; c < CHUNKS; c += WG) {
+    const uint k = c * 8u;
+    float x[NT][8];
+    for (uint t = 0u; t < NT; ++t) {
+      for (uint e = 0u; e < 8u; ++e) {
+        float v = (t < nt && k + e < K) ? arena[x0 + t * K + k + e] : 0.0;
+#if NORM
+        squares[t] += v * v;
+        if (k + e < K) v *= norm_weight(k + e);
+#endif
+        x[t][e] = v;
+      }
+    }
+    for (uint r = 0u; r < WROWS; ++r) {
+#if SWIGLU
+      const uint row = r < NR ? n0 + r : N + n0 + r - NR;
+      if (n0 + r % NR >= N) continue;
+#else
+      const uint row = n0 + r;
+      if (row >= N) continue;
+#endif
+      float w[8];
+      weight8(row, k, w);
+      for (uint t = 0u; t < NT; ++t) {
+        float s = 0.0;
+        for (uint e = 0u; e < 8u; ++e) s += x[t][e] * w[e];
+        acc[t][r] += s;
+      }
+    }
+  }
+
+  // Reduce every accumulator over the workgroup: subgroups first, then their slots.
+  for (uint t = 0u; t < NT; ++t) {
+    for (uint r = 0u; r < WROWS; ++r) {
+      float v = subgroupAdd(acc[t][r]);
+      if (subgroupElect()) sums[t * WROWS + r][gl_SubgroupID] = v;
+    }
+    float q = subgroupAdd(squares[t]);
+    if (subgroupElect()) sums[NT * WROWS + t][gl_SubgroupID] = q;
+  }
+  barrier();
+  for (uint i = gl_LocalInvocationID.x; i < NT * NR; i += WG) {
+    const uint t = i / NR, r = i % NR;
+    if (t >= nt || n0 + r >= N) continue;
+    float dot = 0.0;
+#if SWIGLU
+    float up = 0.0;
+    for (uint s = 0u; s < gl_NumSubgroups; ++s) {
+      dot += sums[t * WROWS + r][s];
+      up += sums[t * WROWS + NR + r][s];
+    }
+#else
+    for (uint s = 0u; s < gl_NumSubgroups; ++s) dot += sums[t * WROWS + r][s];
+#endif
+#if NORM
+    float squares_total = 0.0;
+    for (uint s = 0u; s < gl_NumSubgroups; ++s) squares_total += sums[NT * WROWS + t][s];
+    dot *= 1.0 / sqrt(squares_total / float(K) + EPS);
+#if SWIGLU
+    up *= 1.0 / sqrt(squares_total / float(K) + EPS);
+#endif
+#endif
+#if SWIGLU
+    dot = dot / (1.0 + exp(-dot)) * up;
+#endif
+    dst[output_base(pc.out0) + (t0 + t) * N + n0 + r] = dot;
+  }
+}

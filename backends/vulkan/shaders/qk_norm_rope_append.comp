@@ -1,0 +1,56 @@
+// The fused attention prologue: per-head RMSNorm of q and k, RoPE on both (rotate-half
+// form, angles from the step's table), q into out0, k and v into this step's rows of the
+// layer's cache. One workgroup a (row, head) with heads 0..HEADS-1 the queries and
+// HEADS..HEADS+KV_HEADS-1 the key/value heads.
+// Defines: HEAD_DIM, HEADS, KV_HEADS, EPS, NORM_BF16 (both norms' format), ROPE_HALF.
+// q norm in w0, k norm in w1.
+shared float head[HEAD_DIM];
+
+float norm_weight_of(bool query, uint i) {
+#if NORM_BF16
+  return query ? bf16_bits(halfword0(i)) : bf16_bits(halfword1(i));
+#else
+  return uintBitsToFloat(query ? w0[i] : w1[i]);
+#endif
+}
+
+void main() {
+  const uint unit = group_x();
+  const uint slots = HEADS + KV_HEADS;
+  if (unit >= step.tokens * slots) return;
+  const uint t = unit / slots, h = unit % slots;
+  const bool query = h < HEADS;
+  const uint kv_h = h - HEADS;
+  const uint src = query ? input_base(pc.in0, HEADS * HEAD_DIM, 0u) + (t * HEADS + h) * HEAD_DIM
+                         : input_base(pc.in1, KV_HEADS * HEAD_DIM, 0u) + (t * KV_HEADS + kv_h) * HEAD_DIM;
+  float squares = 0.0;
+  for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) {
+    head[i] = arena[src + i];
+    squares += head[i] * head[i];
+  }
+  const float inv = 1.0 / sqrt(workgroup_sum(squares) / float(HEAD_DIM) + EPS);
+  for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) head[i] = norm_weight_of(query, i) * (head[i] * inv);
+  barrier();
+
+  const uint cos_base = 2u * step.capacity + t * ROPE_HALF;
+  const uint sin_base = cos_base + step.capacity * ROPE_HALF;
+  const uint cache_row = (step.past + t) * (KV_HEADS * HEAD_DIM) + kv_h * HEAD_DIM;
+  const uint out_base = output_base(pc.out0) + (t * HEADS + h) * HEAD_DIM;
+  for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM / 2u; i += WG) {
+    const float c = uintBitsToFloat(step.data[cos_base + i]);
+    const float s = uintBitsToFloat(step.data[sin_base + i]);
+    const float x1 = head[i], x2 = head[i + HEAD_DIM / 2u];
+    const float r1 = x1 * c - x2 * s, r2 = x2 * c + x1 * s;
+    if (query) {
+      dst[out_base + i] = r1;
+      dst[out_base + i + HEAD_DIM / 2u] = r2;
+    } else {
+      kcache[cache_row + i] = r1;
+      kcache[cache_row + i + HEAD_DIM / 2u] = r2;
+    }
+  }
+  if (!query) {
+    const uint v = input_base(pc.in2, KV_HEADS * HEAD_DIM, 0u) + (t * KV_HEADS + kv_h) * HEAD_DIM;
+    for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) vcache[cache_row + i] = arena[v + i];
+  }
+}
