@@ -25,7 +25,10 @@ struct ForwardRequest {
   std::span<const std::int64_t> positions;  // past, past + 1, ...
   std::int64_t past = 0;                    // tokens already in the KV cache
   bool all_logits = false;                  // logits of every token, or only the last
-  float* logits = nullptr;                  // [ids.size() or 1, vocab]
+  float* logits = nullptr;                  // [ids.size() or 1, vocab]; may be null with greedy_token
+  // Where an executor that computes_argmax() writes the last row's argmax (the lowest
+  // index among equal logits).
+  std::int64_t* greedy_token = nullptr;
 };
 
 class Executor {
@@ -36,6 +39,9 @@ class Executor {
   // How many threads a step may use (CPU executors; default: every core).
   virtual void set_threads(int threads) {}
   virtual int threads() const { return 1; }
+  // Whether forward() fills ForwardRequest::greedy_token (on a GPU: one word read back
+  // instead of a row of logits).
+  virtual bool computes_argmax() const { return false; }
 };
 
 // How to run an artifact, where a backend has a choice.

@@ -90,15 +90,28 @@ GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const
     on_text(text);
   };
 
+  // Greedy decoding needs only the argmax: the session computes it on the device where the
+  // backend can, and no logits are read back.
+  const bool greedy = options.sampling.temperature == 0.0f && options.sampling.repetition_penalty == 1.0f;
+  std::vector<float> logits;
+  std::int64_t greedy_next = -1;
+  auto forward = [&](std::span<const std::int64_t> ids) {
+    if (greedy) {
+      greedy_next = session_.forward_greedy(ids);
+    } else {
+      logits = session_.forward(ids);
+    }
+  };
+
   const auto t0 = Clock::now();
-  std::vector<float> logits = session_.forward(prompt);
+  forward(prompt);
   history_.insert(history_.end(), prompt.begin(), prompt.end());
   const auto t1 = Clock::now();
   result.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   bool stopped = false;
   while (true) {
-    const std::int64_t next = sampler.sample(logits, history_);
+    const std::int64_t next = greedy ? greedy_next : sampler.sample(logits, history_);
     result.unfed = next;
     if (std::find(end_tokens_.begin(), end_tokens_.end(), next) != end_tokens_.end()) {
       result.stop = GenerationResult::Stop::EndOfTurn;
@@ -118,7 +131,7 @@ GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const
       result.stop = GenerationResult::Stop::ContextFull;
       break;
     }
-    logits = session_.forward(std::span<const std::int64_t>(&next, 1));
+    forward(std::span<const std::int64_t>(&next, 1));
     history_.push_back(next);
   }
   if (!stopped) emit(stops.flush() + decoder.flush());

@@ -1,5 +1,7 @@
 #include "runtime/session.h"
 
+#include <algorithm>
+
 #include "runtime/error.h"
 
 namespace qwen3c {
@@ -25,7 +27,7 @@ Session::Session(std::shared_ptr<Model> model, std::int64_t max_context)
   state_ = model_->executor().new_state(max_context);
 }
 
-std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
+std::vector<std::int64_t> Session::check_step(std::span<const std::int64_t> ids) const {
   const std::int64_t vocab = model_->config().vocab_size;
   if (ids.empty()) throw Error("forward needs at least one token");
   for (std::int64_t id : ids) {
@@ -42,11 +44,30 @@ std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_
   }
   std::vector<std::int64_t> positions(ids.size());
   for (std::int64_t i = 0; i < count; ++i) positions[i] = position_ + i;
-  std::vector<float> logits(static_cast<std::size_t>((all_logits ? count : 1) * vocab));
+  return positions;
+}
+
+std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
+  const std::vector<std::int64_t> positions = check_step(ids);
+  const auto count = static_cast<std::int64_t>(ids.size());
+  std::vector<float> logits(static_cast<std::size_t>((all_logits ? count : 1) * model_->config().vocab_size));
   ForwardRequest request{ids, positions, position_, all_logits, logits.data()};
   model_->executor().forward(*state_, request);
   position_ += count;
   return logits;
+}
+
+std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
+  if (!model_->executor().computes_argmax()) {
+    std::vector<float> logits = forward(ids);
+    return std::max_element(logits.begin(), logits.end()) - logits.begin();
+  }
+  const std::vector<std::int64_t> positions = check_step(ids);
+  std::int64_t token = -1;
+  ForwardRequest request{ids, positions, position_, false, nullptr, &token};
+  model_->executor().forward(*state_, request);
+  position_ += static_cast<std::int64_t>(ids.size());
+  return token;
 }
 
 void Session::truncate(std::int64_t length) {

@@ -42,6 +42,9 @@ class Session {
   // [ids.size() * vocab] with `all_logits`. Throws (leaving the session unchanged) on an
   // unknown id, an empty step, or when the context would overflow.
   std::vector<float> forward(std::span<const std::int64_t> ids, bool all_logits = false);
+  // The same step, returning only the most likely next token (the first of equal logits):
+  // greedy decoding, computed on the device where the backend can.
+  std::int64_t forward_greedy(std::span<const std::int64_t> ids);
 
   std::int64_t position() const { return position_; }
   std::int64_t max_context() const { return max_context_; }
@@ -51,6 +54,8 @@ class Session {
   const Model& model() const { return *model_; }
 
  private:
+  std::vector<std::int64_t> check_step(std::span<const std::int64_t> ids) const;  // -> positions
+
   std::shared_ptr<Model> model_;
   std::int64_t max_context_;
   std::unique_ptr<ExecutorState> state_;

@@ -34,7 +34,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-const char* const kCommands[] = {"compile", "inspect", "eval", "run", "chat", "tokenize", "detokenize", "bench"};
+const char* const kCommands[] = {"compile", "inspect", "eval", "run", "chat", "tokenize", "detokenize", "bench", "devices"};
 
 TEST(Cli, HelpOnEveryCommand) {
   ProcessResult top = qwen3c("--help");
@@ -419,6 +419,77 @@ TEST_F(CliText, ChatWithPipedInput) {
   EXPECT_NE(err.output.find("[conversation reset]"), std::string::npos) << err.output;
   // End of input with no lines is fine too.
   EXPECT_EQ(run_process("printf '' | " + chat).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace qwen3c
+
+namespace qwen3c {
+namespace {
+
+using namespace qwen3c::testing;
+
+// The Vulkan backend through the command line, on whatever device the machine has (Mesa's
+// lavapipe in CI): a test finding no device fails.
+class CliVulkan : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    ProcessResult r = qwen3c("compile " + test_data("models/qwen3-tiny") + " --target vulkan -o " + artifact());
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string artifact() { return dir_->file("tiny-vulkan.q3c"); }
+  static TempDir* dir_;
+};
+TempDir* CliVulkan::dir_ = nullptr;
+
+TEST_F(CliVulkan, DevicesListsAtLeastOne) {
+  ProcessResult r = qwen3c("devices");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("vulkan 0: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("subgroup size"), std::string::npos) << r.output;
+}
+
+// `run --greedy` takes the device-argmax path (one word read back a token).
+TEST_F(CliVulkan, GreedyRunMatchesHuggingFaceGreedyText) {
+  Goldens g(test_data("models/qwen3-tiny/goldens.safetensors"));
+  const std::vector<std::int64_t> tokens = g.ints("seq0.greedy.tokens");
+  std::string ids;
+  for (std::int64_t id : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  ProcessResult expected = qwen3c("detokenize " + artifact() + " --ids " + ids);
+  ASSERT_EQ(expected.exit_code, 0);
+  ProcessResult r = run_process(qwen3c_bin() + " run " + artifact() + " -p 'The capital of France is' --greedy -n " +
+                                    std::to_string(tokens.size()) + " 2>/dev/null",
+                                /*merge_stderr=*/false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, expected.output + "\n");
+}
+
+TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
+  ProcessResult json = run_process(qwen3c_bin() + " bench " + artifact() + " -p 16 -n 4 -r 2 --json", false);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  std::istringstream lines(json.output);
+  std::vector<nlohmann::json> results;
+  for (std::string line; std::getline(lines, line);) results.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(results.size(), 2u) << json.output;
+  EXPECT_EQ(results[0]["test"], "pp16");
+  EXPECT_EQ(results[1]["test"], "tg4");
+  for (const auto& r : results) EXPECT_GT(r["tokens_per_s"].get<double>(), 0.0);
+  ProcessResult table = qwen3c("bench " + artifact() + " -p 8 -n 2 -r 1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("| vulkan |"), std::string::npos) << table.output;
+}
+
+TEST_F(CliVulkan, NoDeviceOrADeviceThatDoesNotExistAreClearErrors) {
+  const std::string eval = " eval " + artifact() + " --ids 1,2 --out " + dir_->file("x.safetensors");
+  ProcessResult none = run_process("VK_ICD_FILENAMES=" + dir_->file("no-such-driver.json") + " " + qwen3c_bin() + eval);
+  EXPECT_EQ(none.exit_code, 1) << none.output;
+  EXPECT_NE(none.output.find("no Vulkan"), std::string::npos) << none.output;
+  ProcessResult missing = qwen3c(eval + " --device 9");
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("Vulkan device 9 does not exist"), std::string::npos) << missing.output;
+  EXPECT_EQ(qwen3c(eval + " --device 0").exit_code, 0);
 }
 
 }  // namespace

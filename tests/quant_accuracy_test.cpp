@@ -57,14 +57,15 @@ struct Bound {
   double max_relative_error, min_top1, max_kl;
 };
 
-class QuantAccuracy : public ::testing::TestWithParam<std::string> {
+class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
  protected:
   static void SetUpTestSuite() { dir_ = new TempDir(); }
   static void TearDownTestSuite() { delete dir_; }
-  std::shared_ptr<Model> compile(const std::string& model, const std::string& quant) {
-    const std::string out = dir_->file(model + "-" + quant + ".q3c");
+  std::shared_ptr<Model> compile(const std::string& model, const std::string& quant, const std::string& target) {
+    const std::string out = dir_->file(model + "-" + quant + "-" + target + ".q3c");
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + model) + " --quant " + quant + " -o " + out);
+                                  test_data("models/" + model) + " --quant " + quant + " --target " + target +
+                                  " -o " + out);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     return Model::load(out);
   }
@@ -73,7 +74,7 @@ class QuantAccuracy : public ::testing::TestWithParam<std::string> {
 TempDir* QuantAccuracy::dir_ = nullptr;
 
 TEST_P(QuantAccuracy, WithinMeasuredBounds) {
-  const std::string name = GetParam();
+  const auto& [name, target] = GetParam();
   // Measured on 2026-11-27 (BENCHMARKS.md): error and KL bounds 1.5x the measurement,
   // top-1 bounds 0.7x (these random-weight models have flat distributions whose argmax
   // flips easily; the error and KL bounds are the sharp ones).
@@ -84,10 +85,10 @@ TEST_P(QuantAccuracy, WithinMeasuredBounds) {
       {"qwen3-hd128", {{"q8_0", {0.040, 0.65, 0.0006}}, {"q4_0", {0.51, 0.27, 0.09}}}},
   };
   Goldens g(test_data("models/" + name + "/goldens.safetensors"));
-  auto reference = compile(name, "bf16");
+  auto reference = compile(name, "bf16", target);
   const std::int64_t vocab = reference->config().vocab_size;
   for (const std::string quant : {"q8_0", "q4_0"}) {
-    auto quantised = compile(name, quant);
+    auto quantised = compile(name, quant, target);
     std::vector<float> ref, q;
     for (int seq = 0; seq < g.sequences(); ++seq) {
       const std::string s = "seq" + std::to_string(seq) + ".";
@@ -98,8 +99,8 @@ TEST_P(QuantAccuracy, WithinMeasuredBounds) {
       q.insert(q.end(), x.begin(), x.end());
     }
     const Accuracy a = compare(q, ref, vocab);
-    std::printf("%s %s: relative logit error %.4f, top-1 agreement %.4f, mean KL %.5f nats\n", name.c_str(),
-                quant.c_str(), a.relative_error, a.top1_agreement, a.mean_kl);
+    std::printf("%s %s %s: relative logit error %.4f, top-1 agreement %.4f, mean KL %.5f nats\n", target.c_str(),
+                name.c_str(), quant.c_str(), a.relative_error, a.top1_agreement, a.mean_kl);
     const Bound& b = bounds.at(name).at(quant);
     EXPECT_LE(a.relative_error, b.max_relative_error) << quant;
     EXPECT_GE(a.top1_agreement, b.min_top1) << quant;
@@ -107,8 +108,12 @@ TEST_P(QuantAccuracy, WithinMeasuredBounds) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, QuantAccuracy, ::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
-                         [](const auto& info) { return test_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Fixtures, QuantAccuracy,
+                         ::testing::Combine(::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
+                                            ::testing::Values("cpu", "vulkan")),
+                         [](const auto& info) {
+                           return std::get<1>(info.param) + "_" + test_name(std::get<0>(info.param));
+                         });
 
 }  // namespace
 }  // namespace qwen3c

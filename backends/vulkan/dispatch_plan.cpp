@@ -59,7 +59,8 @@ json plan_to_json(const Plan& plan) {
           {"rope_head_dim", plan.rope_head_dim},
           {"rope_theta", plan.rope_theta},
           {"attention_heads", plan.attention_heads},
-          {"attention_head_dim", plan.attention_head_dim}};
+          {"attention_head_dim", plan.attention_head_dim},
+          {"device_argmax", plan.device_argmax}};
 }
 
 Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers, const Artifact& artifact) {
@@ -109,6 +110,7 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
   plan.attention_head_dim = integer(j, "attention_head_dim", where);
   if (!j.contains("rope_theta") || !j["rope_theta"].is_number()) throw Error(where + " has no rope_theta");
   plan.rope_theta = j["rope_theta"].get<double>();
+  plan.device_argmax = j.value("device_argmax", false);
   const std::int64_t limit = std::int64_t{1} << 24;
   if (plan.arena_floats_per_token < 0 || plan.arena_floats_per_token > limit || plan.rope_head_dim < 0 ||
       plan.rope_head_dim > 4096 || plan.rope_head_dim % 2 != 0 || plan.attention_heads < 0 ||

@@ -74,6 +74,9 @@ struct Plan {
   // Attention partials: floats a (row, head, split) and the largest head count.
   std::int64_t attention_heads = 0;
   std::int64_t attention_head_dim = 0;
+  // The last dispatch is argmax.comp: the greedy token of the last logit row, written just
+  // past the logit rows in the logits buffer.
+  bool device_argmax = false;
 };
 
 nlohmann::json plan_to_json(const Plan& plan);

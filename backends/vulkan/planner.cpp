@@ -79,6 +79,14 @@ class Lowering {
       place_results(ops[i]);
       lower(ops[i]);
     }
+    // Greedy decoding reads back one token instead of a row of logits.
+    Builder b = start(ret, "argmax");
+    b.variant.defines = {{"VOCAB", std::to_string(row_width(output_))}};
+    b.d.push.flags |= kFlagToLogits;
+    b.d.x = constant(1);
+    b.d.y = constant(1);
+    emit(std::move(b));
+    out_.plan.device_argmax = true;
     return std::move(out_);
   }
 
@@ -188,8 +196,13 @@ class Lowering {
   void matmul(Operation* op, Value x, Value w, Value result, bool swiglu, Value norm = {}, double eps = 0) {
     Builder b = start(op, "matmul");
     const std::int64_t k = row_width(x), n = row_width(result);
+    // Threads a row: enough for its 8-element chunks, a power of two up to the workgroup.
+    std::int64_t lanes = 1;
+    while (lanes < kWorkgroupSize && lanes * 8 < k) lanes *= 2;
+    const std::int64_t rows_per_group = kMatmulRows * (kWorkgroupSize / lanes);
     b.variant.defines = {{"K", std::to_string(k)}, {"N", std::to_string(n)}, {format_define(w), "1"},
-                         {"NR", std::to_string(kMatmulRows)}, {"NT", std::to_string(kMatmulTokens)}};
+                         {"NR", std::to_string(kMatmulRows)}, {"NT", std::to_string(kMatmulTokens)},
+                         {"LANES", std::to_string(lanes)}};
     if (format_define(w) == "FORMAT_Q8_0" || format_define(w) == "FORMAT_Q4_0") {
       if (k % 32 != 0) throw Error("Vulkan backend: quantised rows must be multiples of 32: " + describe(op));
     }
@@ -202,7 +215,7 @@ class Lowering {
     input(b, 0, x);
     b.d.weight0 = weight(w);
     output(b, 0, result);
-    b.d.x = GridAxis{0, n, kMatmulRows, false};
+    b.d.x = GridAxis{0, n, rows_per_group, false};
     b.d.y = per_row(1, kMatmulTokens);
     emit(std::move(b));
   }

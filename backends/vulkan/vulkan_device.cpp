@@ -252,7 +252,9 @@ std::string human(std::uint64_t bytes) {
 }  // namespace
 
 Buffer::Buffer(std::shared_ptr<Device> device, std::uint64_t size, Memory memory, const std::string& what)
-    : device_(std::move(device)), size_(std::max<std::uint64_t>(size, 16)) {
+    // Whole 16-byte words: shaders read 32-bit words, and a q8_0 / q4_0 tensor's last
+    // half-word may end in the middle of one (a read past the buffer's range is undefined).
+    : device_(std::move(device)), size_(std::max<std::uint64_t>((size + 15) / 16 * 16, 16)) {
   const VkDevice d = device_->get();
   if (size_ > device_->limits().maxStorageBufferRange) {
     throw Error(what + " needs " + human(size_) + ", more than one storage buffer may span on " + device_->name() +

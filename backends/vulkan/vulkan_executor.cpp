@@ -162,8 +162,21 @@ class VulkanExecutor : public Executor {
     if (waited == VK_TIMEOUT) throw Error("Vulkan: a forward step did not finish within 10 minutes on " + device_->name());
     check(waited, "waiting for a forward step");
     check(vkResetFences(device_->get(), 1, &state.fence), "resetting a fence");
-    std::memcpy(r.logits, state.logits.mapped(), logit_rows * config_.vocab_size * sizeof(float));
+    if (r.logits != nullptr) {
+      std::memcpy(r.logits, state.logits.mapped(), logit_rows * config_.vocab_size * sizeof(float));
+    }
+    if (r.greedy_token != nullptr) {
+      if (!plan_.device_argmax) throw Error("this artifact has no argmax dispatch");
+      std::uint32_t token = 0;
+      std::memcpy(&token, static_cast<const std::uint8_t*>(state.logits.mapped()) + capacity * config_.vocab_size * 4, 4);
+      if (token >= static_cast<std::uint64_t>(config_.vocab_size)) {
+        throw Error("Vulkan: the device's greedy token " + std::to_string(token) + " is outside the vocabulary");
+      }
+      *r.greedy_token = token;
+    }
   }
+
+  bool computes_argmax() const override { return plan_.device_argmax; }
 
  private:
   void create_pipelines(const Artifact& artifact) {
@@ -287,7 +300,7 @@ class VulkanExecutor : public Executor {
     s.step = Buffer(device_, (kStepHeaderWords + rows * (2 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
     s.arena = Buffer(device_, rows * plan_.arena_floats_per_token * sizeof(float), Buffer::Memory::DeviceLocal,
                      "activations of a " + std::to_string(rows) + "-token step");
-    s.logits = Buffer(device_, rows * config_.vocab_size * sizeof(float), Buffer::Memory::HostVisible,
+    s.logits = Buffer(device_, (rows * config_.vocab_size + 1) * sizeof(float), Buffer::Memory::HostVisible,
                       "logits of a " + std::to_string(rows) + "-token step");
     s.partials = Buffer(device_, partial_slots * (plan_.attention_head_dim + 2) * sizeof(float),
                         Buffer::Memory::DeviceLocal, "attention partials");

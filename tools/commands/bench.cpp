@@ -88,8 +88,7 @@ void run_bench(const BenchOptions& opts) {
       std::int64_t token = 1;
       const auto t0 = Clock::now();
       for (std::int64_t i = 0; i < opts.generate; ++i) {
-        std::vector<float> logits = session.forward(std::span<const std::int64_t>(&token, 1));
-        token = std::max_element(logits.begin(), logits.end()) - logits.begin();
+        token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
       }
       return seconds(t0);
     }));

@@ -61,7 +61,13 @@ void inspect_artifact(const std::string& path) {
   std::cout << "backend:      " << a.backend() << "\n";
   for (const auto& [key, value] : b.items()) {
     if (key == "name" || key == "code") continue;
-    if (value.is_array()) {
+    if (value.is_array() && !value.empty() && value[0].is_object()) {
+      // Tables (a Vulkan plan's shaders and dispatches): one line an entry, named.
+      std::cout << "  " << key << ": " << value.size() << "\n";
+      if (key == "shaders") {
+        for (const auto& v : value) std::cout << "    " << v.value("name", "?") << "\n";
+      }
+    } else if (value.is_array()) {
       std::string list;
       for (const auto& v : value) list += (list.empty() ? "" : " ") + (v.is_string() ? v.get<std::string>() : v.dump());
       std::cout << "  " << key << ": " << list << "\n";

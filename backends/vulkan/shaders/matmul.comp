@@ -5,7 +5,9 @@
 //   NORM:   x is first RMS-normalised with the norm weight in w1 (the norm of x is
 //           computed here, the scale applied to the dot products: one pass over x).
 //   SWIGLU: W stacks gate [N, K] over up [N, K]; y = silu(gate . x) * (up . x).
-// Defines: K, N, NR, NT, FORMAT_*, [NORM, NORM_BF16, EPS], [SWIGLU].
+// Short rows (K / 8 < WG) leave threads idle, so the workgroup is cut into WG / LANES
+// groups of LANES threads, each group computing its own NR rows.
+// Defines: K, N, NR, NT, LANES, FORMAT_*, [NORM, NORM_BF16, EPS], [SWIGLU].
 #if SWIGLU
 #define WROWS (2 * NR)
 #else
@@ -14,13 +16,16 @@
 #define SUMS (NT * WROWS + NT)
 #define CHUNKS ((K + 7u) / 8u)
 
+#define GROUPS (WG / LANES)
+
 shared float sums[SUMS][WG];
 
 void main() {
-  const uint n0 = group_x() * NR;
+  const uint lane = gl_LocalInvocationID.x % LANES;
+  const uint n0 = (group_x() * GROUPS + gl_LocalInvocationID.x / LANES) * NR;
   const uint rows = rows_now();
   const uint t0 = gl_WorkGroupID.y * NT;
-  if (n0 >= N || t0 >= rows) return;
+  if (group_x() * GROUPS * NR >= N || t0 >= rows) return;  // the whole workgroup
   const uint nt = min(NT, rows - t0);
   const uint x0 = input_base(pc.in0, K, FLAG_IN0_LAST) + t0 * K;
 
@@ -30,7 +35,7 @@ void main() {
     squares[t] = 0.0;
     for (uint r = 0u; r < WROWS; ++r) acc[t][r] = 0.0;
   }
-  for (uint c = gl_LocalInvocationID.x; c < CHUNKS; c += WG) {
+  for (uint c = lane; c < (n0 < N ? CHUNKS : 0u); c += LANES) {
     const uint k = c * 8u;
     float x[NT][8];
     for (uint t = 0u; t < NT; ++t) {
@@ -61,6 +66,19 @@ void main() {
     }
   }
 
+#if LANES < WG
+  // Each group's lanes meet in shared memory; its first lane finishes its rows.
+  for (uint t = 0u; t < NT; ++t) {
+    for (uint r = 0u; r < WROWS; ++r) sums[t * WROWS + r][gl_LocalInvocationID.x] = acc[t][r];
+    sums[NT * WROWS + t][gl_LocalInvocationID.x] = squares[t];
+  }
+  barrier();
+  if (lane != 0u || n0 >= N) return;
+  const uint first_lane = gl_LocalInvocationID.x;
+  for (uint i = 0u; i < NT * NR; ++i) {
+    const uint t = i / NR, r = i % NR;
+    const uint count = LANES;
+#else
   // Reduce every accumulator over the workgroup: subgroups first, then their slots.
   for (uint t = 0u; t < NT; ++t) {
     for (uint r = 0u; r < WROWS; ++r) {
@@ -71,22 +89,25 @@ void main() {
     if (subgroupElect()) sums[NT * WROWS + t][gl_SubgroupID] = q;
   }
   barrier();
+  const uint first_lane = 0u;
   for (uint i = gl_LocalInvocationID.x; i < NT * NR; i += WG) {
     const uint t = i / NR, r = i % NR;
+    const uint count = gl_NumSubgroups;
+#endif
     if (t >= nt || n0 + r >= N) continue;
     float dot = 0.0;
 #if SWIGLU
     float up = 0.0;
-    for (uint s = 0u; s < gl_NumSubgroups; ++s) {
+    for (uint s = first_lane; s < first_lane + count; ++s) {
       dot += sums[t * WROWS + r][s];
       up += sums[t * WROWS + NR + r][s];
     }
 #else
-    for (uint s = 0u; s < gl_NumSubgroups; ++s) dot += sums[t * WROWS + r][s];
+    for (uint s = first_lane; s < first_lane + count; ++s) dot += sums[t * WROWS + r][s];
 #endif
 #if NORM
     float squares_total = 0.0;
-    for (uint s = 0u; s < gl_NumSubgroups; ++s) squares_total += sums[NT * WROWS + t][s];
+    for (uint s = first_lane; s < first_lane + count; ++s) squares_total += sums[NT * WROWS + t][s];
     dot *= 1.0 / sqrt(squares_total / float(K) + EPS);
 #if SWIGLU
     up *= 1.0 / sqrt(squares_total / float(K) + EPS);
