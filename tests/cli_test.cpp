@@ -481,6 +481,21 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
   EXPECT_NE(table.output.find("| vulkan |"), std::string::npos) << table.output;
 }
 
+// qwen3c-run (no LLVM, MLIR or shaderc linked: a configure-time check) runs artifacts of
+// both backends.
+TEST_F(CliVulkan, RuntimeOnlyBinaryRunsEveryBackend) {
+  const std::string runtime = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c-run";
+  const std::string cpu = dir_->file("tiny-cpu.q3c");
+  ASSERT_EQ(qwen3c("compile " + test_data("models/qwen3-tiny") + " -o " + cpu).exit_code, 0);
+  for (const std::string& a : {artifact(), cpu}) {
+    ProcessResult r = run_process(runtime + " run " + a + " -p 'The capital of France is' --greedy -n 4");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("tokens/s decode"), std::string::npos) << r.output;
+  }
+  ProcessResult compile = run_process(runtime + " compile " + test_data("models/qwen3-tiny"));
+  EXPECT_EQ(compile.exit_code, 2) << compile.output;  // not a command of the runtime
+}
+
 TEST_F(CliVulkan, NoDeviceOrADeviceThatDoesNotExistAreClearErrors) {
   const std::string eval = " eval " + artifact() + " --ids 1,2 --out " + dir_->file("x.safetensors");
   ProcessResult none = run_process("VK_ICD_FILENAMES=" + dir_->file("no-such-driver.json") + " " + qwen3c_bin() + eval);

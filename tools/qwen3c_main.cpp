@@ -1,10 +1,6 @@
-// qwen3c: the command line. Exit codes: 0 success, 1 bad input or failure (with a message
-// naming the problem), 2 usage error (unknown flag, missing argument).
+// qwen3c: the compiler and the runtime in one command line.
 
-#include <CLI/CLI.hpp>
-#include <iostream>
-
-#include "runtime/error.h"
+#include "tools/cli_main.h"
 #include "tools/commands/commands.h"
 
 int main(int argc, char** argv) {
@@ -19,23 +15,5 @@ int main(int argc, char** argv) {
   qwen3c::cli::add_bench_command(app);
   qwen3c::cli::add_devices_command(app);
   qwen3c::cli::add_tokenize_commands(app);
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::cerr << "qwen3c: " << e.what() << "\n"
-              << "Run 'qwen3c --help' or 'qwen3c COMMAND --help' for usage.\n";
-    return 2;
-  } catch (const qwen3c::Error& e) {
-    std::cerr << "qwen3c: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "qwen3c: error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return qwen3c::cli::run_cli(app, argc, argv);
 }
