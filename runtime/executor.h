@@ -42,6 +42,8 @@ class Executor {
   // Whether forward() fills ForwardRequest::greedy_token (on a GPU: one word read back
   // instead of a row of logits).
   virtual bool computes_argmax() const { return false; }
+  // False when the executor copied the weights (to a device): the host copy is freed.
+  virtual bool keeps_host_weights() const { return true; }
 };
 
 // How to run an artifact, where a backend has a choice.

@@ -9,6 +9,7 @@ namespace qwen3c {
 Model::Model(Artifact artifact, WeightStore weights, const ExecutorOptions& options)
     : artifact_(std::move(artifact)), weights_(std::move(weights)) {
   executor_ = create_executor(artifact_, weights_, options);
+  if (!executor_->keeps_host_weights()) weights_.release();
 }
 
 std::shared_ptr<Model> Model::load(const std::string& path, const ExecutorOptions& options) {

@@ -42,6 +42,11 @@ WeightStore WeightStore::load(const Artifact& artifact) {
   return store;
 }
 
+void WeightStore::release() {
+  if (base_ != nullptr) ::munmap(base_, size_);
+  base_ = nullptr;
+}
+
 WeightStore::~WeightStore() {
   if (base_ != nullptr) ::munmap(base_, size_);
 }

@@ -21,6 +21,9 @@ class WeightStore {
   const void* data(std::size_t index) const { return base_ + offsets_.at(index); }
   std::size_t count() const { return offsets_.size(); }
   std::uint64_t total_bytes() const { return size_; }
+  // Frees the memory (an executor copied the weights elsewhere); data() is then invalid,
+  // total_bytes() still reports the size.
+  void release();
 
  private:
   WeightStore() = default;

@@ -49,7 +49,11 @@ json plan_to_json(const Plan& plan) {
                           {"weight1", d.weight1},
                           {"layer", d.layer},
                           {"tail", d.tail},
-                          {"push", {p.in0, p.in1, p.in2, p.out0, p.out1, p.flags}},
+                          {"push", {p.in0, p.in1, p.in2, p.out0, p.out1, p.flags, p.row_base, p.row_end}},
+                          {"slicing", d.slicing == Slicing::None         ? "none"
+                                      : d.slicing == Slicing::OutputRows ? "output_rows"
+                                                                         : "lookup_rows"},
+                          {"rows_per_workgroup", d.rows_per_workgroup},
                           {"x", axis_to_json(d.x)},
                           {"y", axis_to_json(d.y)}});
   }
@@ -93,13 +97,28 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
     if (out.layer < -1 || out.layer >= layers) throw Error(at + ": no such layer");
     if (!d.contains("tail") || !d["tail"].is_boolean()) throw Error(at + " has no tail flag");
     out.tail = d["tail"].get<bool>();
-    if (!d.contains("push") || !d["push"].is_array() || d["push"].size() != 6) throw Error(at + ": bad push constants");
-    std::uint32_t push[6];
-    for (int i = 0; i < 6; ++i) {
+    if (!d.contains("push") || !d["push"].is_array() || d["push"].size() != 8) throw Error(at + ": bad push constants");
+    std::uint32_t push[8];
+    for (int i = 0; i < 8; ++i) {
       if (!d["push"][i].is_number_unsigned()) throw Error(at + ": bad push constants");
       push[i] = d["push"][i].get<std::uint32_t>();
     }
-    out.push = {push[0], push[1], push[2], push[3], push[4], push[5]};
+    out.push = {push[0], push[1], push[2], push[3], push[4], push[5], push[6], push[7]};
+    const std::string slicing = d.value("slicing", "");
+    if (slicing == "none") {
+      out.slicing = Slicing::None;
+    } else if (slicing == "output_rows") {
+      out.slicing = Slicing::OutputRows;
+    } else if (slicing == "lookup_rows") {
+      out.slicing = Slicing::LookupRows;
+    } else {
+      throw Error(at + ": unknown slicing '" + slicing + "'");
+    }
+    out.rows_per_workgroup = integer(d, "rows_per_workgroup", at);
+    if (out.slicing != Slicing::None && (out.weight0 < 0 || out.push.row_end <= out.push.row_base)) {
+      throw Error(at + ": a sliced dispatch needs a weight and rows");
+    }
+    if (out.slicing == Slicing::OutputRows && out.rows_per_workgroup < 1) throw Error(at + ": no rows per workgroup");
     out.x = axis_from_json(d.value("x", json()), at);
     out.y = axis_from_json(d.value("y", json()), at);
     plan.dispatches.push_back(std::move(out));

@@ -38,7 +38,13 @@ inline constexpr std::uint32_t kFlagTail = 1, kFlagIn0Last = 2, kFlagIn1Last = 4
 
 struct PushConstants {
   std::uint32_t in0 = 0, in1 = 0, in2 = 0, out0 = 0, out1 = 0, flags = 0;
+  std::uint32_t row_base = 0, row_end = 0;  // the rows of w0 bound (the executor slices)
 };
+
+// How the executor may bind w0 a slice of rows at a time when it is larger than a binding
+// may span: not at all, by output rows (matmul: the workgroup count follows the slice), or
+// by looked-up rows (embedding: every slice's dispatch sees every token).
+enum class Slicing { None, OutputRows, LookupRows };
 
 // Workgroups along one axis: ceil((rows * per_row + constant) / divisor), or the step's
 // attention split count. rows: the step's tokens, or its logit rows for tail dispatches.
@@ -57,6 +63,8 @@ struct Dispatch {
   bool tail = false;
   PushConstants push;
   GridAxis x, y;
+  Slicing slicing = Slicing::None;
+  std::int64_t rows_per_workgroup = 0;  // OutputRows: x = ceil(slice rows / this)
 };
 
 struct ShaderEntry {

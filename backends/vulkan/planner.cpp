@@ -216,6 +216,11 @@ class Lowering {
     b.d.weight0 = weight(w);
     output(b, 0, result);
     b.d.x = GridAxis{0, n, rows_per_group, false};
+    b.d.push.row_end = static_cast<std::uint32_t>(n);
+    if (!swiglu) {  // SwiGLU's gate and up rows live in two halves: never sliced
+      b.d.slicing = Slicing::OutputRows;
+      b.d.rows_per_workgroup = rows_per_group;
+    }
     b.d.y = per_row(1, kMatmulTokens);
     emit(std::move(b));
   }
@@ -239,6 +244,9 @@ class Lowering {
       Builder b = start(op, "embedding");
       b.variant.defines = {{"K", std::to_string(row_width(e.getResult()))}, {format_define(e.getTable()), "1"}};
       b.d.weight0 = weight(e.getTable());
+      b.d.push.row_end = static_cast<std::uint32_t>(
+          mlir::cast<mlir::RankedTensorType>(e.getTable().getType()).getDimSize(0));
+      b.d.slicing = Slicing::LookupRows;
       output(b, 0, e.getResult());
       b.d.x = per_row(1);
       b.d.y = constant(1);

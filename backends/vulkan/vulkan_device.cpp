@@ -254,12 +254,8 @@ std::string human(std::uint64_t bytes) {
 Buffer::Buffer(std::shared_ptr<Device> device, std::uint64_t size, Memory memory, const std::string& what)
     // Whole 16-byte words: shaders read 32-bit words, and a q8_0 / q4_0 tensor's last
     // half-word may end in the middle of one (a read past the buffer's range is undefined).
-    : device_(std::move(device)), size_(std::max<std::uint64_t>((size + 15) / 16 * 16, 16)) {
+    : device_(std::move(device)), size_(std::max<std::uint64_t>((size + 15) / 16 * 16, 16)), what_(what) {
   const VkDevice d = device_->get();
-  if (size_ > device_->limits().maxStorageBufferRange) {
-    throw Error(what + " needs " + human(size_) + ", more than one storage buffer may span on " + device_->name() +
-                " (maxStorageBufferRange " + human(device_->limits().maxStorageBufferRange) + ")");
-  }
   if (device_->max_allocation() != 0 && size_ > device_->max_allocation()) {
     throw Error(what + " needs " + human(size_) + ", more than one allocation may hold on " + device_->name() +
                 " (maxMemoryAllocationSize " + human(device_->max_allocation()) + ")");
@@ -301,6 +297,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     memory_ = std::exchange(other.memory_, VK_NULL_HANDLE);
     size_ = std::exchange(other.size_, 0);
     mapped_ = std::exchange(other.mapped_, nullptr);
+    what_ = std::move(other.what_);
   }
   return *this;
 }

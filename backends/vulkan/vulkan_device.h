@@ -69,6 +69,7 @@ class Buffer {
   VkBuffer get() const { return buffer_; }
   std::uint64_t size() const { return size_; }
   void* mapped() const { return mapped_; }  // nullptr unless host-visible
+  const std::string& what() const { return what_; }
 
  private:
   void release();
@@ -77,6 +78,7 @@ class Buffer {
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   std::uint64_t size_ = 0;
   void* mapped_ = nullptr;
+  std::string what_;
 };
 
 }  // namespace qwen3c::vulkan

@@ -5,6 +5,7 @@
 // and the workgroup counts, submits, and reads back only the logits.
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "backends/vulkan/dispatch_plan.h"
@@ -22,6 +23,15 @@ constexpr std::uint64_t kDecodeSplit = 256;
 constexpr std::uint64_t kStepHeaderWords = 8;
 constexpr std::uint64_t kFenceTimeoutNs = 600ull * 1000 * 1000 * 1000;
 
+// A dispatch as recorded: one of the plan's, or one slice of rows of it where its weight is
+// larger than a binding may span (w0 then bound at an offset).
+struct Recorded {
+  std::size_t dispatch = 0;
+  PushConstants push;
+  VkDeviceSize w0_offset = 0;
+  VkDeviceSize w0_range = VK_WHOLE_SIZE;
+};
+
 struct VulkanState : ExecutorState {
   std::shared_ptr<Device> device;
   std::int64_t max_context = 0;
@@ -34,7 +44,7 @@ struct VulkanState : ExecutorState {
   VkCommandBuffer commands = VK_NULL_HANDLE;
   VkFence fence = VK_NULL_HANDLE;
   VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
-  std::vector<VkDescriptorSet> sets;  // per dispatch
+  std::vector<VkDescriptorSet> sets;  // per recorded dispatch
 
   ~VulkanState() override {
     if (!device) return;
@@ -59,6 +69,7 @@ class VulkanExecutor : public Executor {
     try {
       create_pipelines(artifact);
       upload_weights(artifact, weights);
+      slice_dispatches(artifact);
       unused_ = Buffer(device_, 256, Buffer::Memory::DeviceLocal, "an unused binding");
     } catch (...) {
       destroy();
@@ -77,7 +88,7 @@ class VulkanExecutor : public Executor {
       state->keys.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the key" + which);
       state->values.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the value" + which);
     }
-    state->indirect = Buffer(device_, plan_.dispatches.size() * sizeof(VkDispatchIndirectCommand),
+    state->indirect = Buffer(device_, recorded_.size() * sizeof(VkDispatchIndirectCommand),
                              Buffer::Memory::HostVisible, "workgroup counts");
     VkDevice d = device_->get();
     VkCommandPoolCreateInfo pool{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
@@ -92,7 +103,7 @@ class VulkanExecutor : public Executor {
     VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     check(vkCreateFence(d, &fence, nullptr, &state->fence), "creating a fence");
 
-    const auto sets = static_cast<std::uint32_t>(plan_.dispatches.size());
+    const auto sets = static_cast<std::uint32_t>(recorded_.size());
     VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kBindingCount};
     VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     dp.maxSets = sets;
@@ -141,10 +152,13 @@ class VulkanExecutor : public Executor {
     }
     auto* counts = static_cast<VkDispatchIndirectCommand*>(state.indirect.mapped());
     const std::uint64_t max_x = device_->limits().maxComputeWorkGroupCount[0];
-    for (std::size_t i = 0; i < plan_.dispatches.size(); ++i) {
-      const Dispatch& d = plan_.dispatches[i];
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
       const std::uint64_t rows = d.tail ? logit_rows : tokens;
-      std::uint64_t x = workgroups(d.x, rows, splits);
+      const PushConstants& p = recorded_[i].push;
+      std::uint64_t x = d.slicing == Slicing::OutputRows
+                            ? (p.row_end - p.row_base + d.rows_per_workgroup - 1) / d.rows_per_workgroup
+                            : workgroups(d.x, rows, splits);
       const std::uint64_t y = workgroups(d.y, rows, splits);
       std::uint64_t z = 1;
       if (x > max_x) {  // folded into z; the shaders unfold it (group_x())
@@ -177,6 +191,7 @@ class VulkanExecutor : public Executor {
   }
 
   bool computes_argmax() const override { return plan_.device_argmax; }
+  bool keeps_host_weights() const override { return false; }  // uploaded: the host copy can go
 
  private:
   void create_pipelines(const Artifact& artifact) {
@@ -242,6 +257,8 @@ class VulkanExecutor : public Executor {
       for (std::size_t i = 0; i < tensors.size(); ++i) {
         const std::uint64_t bytes = tensors[i].byte_size();
         weights_.emplace_back(device_, bytes, Buffer::Memory::DeviceLocal, "weight '" + tensors[i].name + "'");
+        // Later upload or slicing errors name the tensor; a tensor the device cannot hold at
+        // all fails here.
         const auto* source = static_cast<const std::uint8_t*>(weights.data(i));
         if (weights_.back().mapped() != nullptr) {
           std::memcpy(weights_.back().mapped(), source, bytes);
@@ -286,6 +303,50 @@ class VulkanExecutor : public Executor {
     cleanup();
   }
 
+  // The most bytes one descriptor may span: the device's limit, or less where the
+  // environment asks (QWEN3C_VULKAN_MAX_BINDING_BYTES: tests slice small models this way).
+  VkDeviceSize binding_limit() const {
+    VkDeviceSize limit = device_->limits().maxStorageBufferRange;
+    if (const char* env = std::getenv("QWEN3C_VULKAN_MAX_BINDING_BYTES")) {
+      const unsigned long long forced = std::strtoull(env, nullptr, 10);
+      if (forced >= 4096) limit = std::min<VkDeviceSize>(limit, forced);
+    }
+    return limit;
+  }
+
+  // Each plan dispatch once, except those whose w0 is larger than a binding may span: bound
+  // a slice of rows at a time (each slice's byte offset aligned as the device requires).
+  void slice_dispatches(const Artifact& artifact) {
+    const VkDeviceSize limit = binding_limit();
+    const VkDeviceSize align = std::max<VkDeviceSize>(device_->limits().minStorageBufferOffsetAlignment, 4);
+    for (std::size_t i = 0; i < plan_.dispatches.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[i];
+      const std::uint64_t bytes = d.weight0 >= 0 ? weights_[d.weight0].size() : 0;
+      if (bytes <= limit) {
+        recorded_.push_back({i, d.push});
+        continue;
+      }
+      const ArtifactTensor& t = artifact.tensors()[d.weight0];
+      const std::string what = "weight '" + t.name + "' (" + std::to_string(t.byte_size() >> 20) + " MiB)";
+      if (d.slicing == Slicing::None) {
+        throw Error(what + " is larger than one binding may span on " + device_->name() + " (maxStorageBufferRange " +
+                    std::to_string(limit >> 20) + " MiB), and " + d.op + " cannot read it in slices");
+      }
+      const std::uint64_t rows = static_cast<std::uint64_t>(t.shape[0]);
+      const std::uint64_t row_bytes = t.byte_size() / rows;
+      std::uint64_t slice = (limit - 16) / row_bytes;
+      while (slice > 0 && (slice * row_bytes) % align != 0) --slice;
+      if (slice == 0) throw Error(what + ": no slice of its rows fits one binding on " + device_->name());
+      for (std::uint64_t first = 0; first < rows; first += slice) {
+        const std::uint64_t last = std::min(rows, first + slice);
+        Recorded r{i, d.push, first * row_bytes, ((last - first) * row_bytes + 3) / 4 * 4};
+        r.push.row_base = static_cast<std::uint32_t>(first);
+        r.push.row_end = static_cast<std::uint32_t>(last);
+        recorded_.push_back(r);
+      }
+    }
+  }
+
   // Makes the step-sized buffers hold `tokens` rows, rebinding and re-recording if they grow.
   void grow(VulkanState& s, std::int64_t tokens) {
     if (tokens <= s.capacity) return;
@@ -310,15 +371,24 @@ class VulkanExecutor : public Executor {
   }
 
   void bind(VulkanState& s) {
-    std::vector<VkDescriptorBufferInfo> infos(plan_.dispatches.size() * kBindingCount);
+    std::vector<VkDescriptorBufferInfo> infos(recorded_.size() * kBindingCount);
     std::vector<VkWriteDescriptorSet> writes;
-    auto whole = [](const Buffer& b) { return VkDescriptorBufferInfo{b.get(), 0, VK_WHOLE_SIZE}; };
-    for (std::size_t i = 0; i < plan_.dispatches.size(); ++i) {
-      const Dispatch& d = plan_.dispatches[i];
+    const VkDeviceSize limit = binding_limit();
+    auto whole = [&](const Buffer& b) {
+      if (b.size() > limit) {
+        throw Error(b.what() + " needs " + std::to_string(b.size() >> 20) + " MiB, more than one binding may span on " +
+                    device_->name() + " (maxStorageBufferRange " + std::to_string(limit >> 20) + " MiB)");
+      }
+      return VkDescriptorBufferInfo{b.get(), 0, VK_WHOLE_SIZE};
+    };
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Recorded& rec = recorded_[i];
+      const Dispatch& d = plan_.dispatches[rec.dispatch];
       VkDescriptorBufferInfo* info = &infos[i * kBindingCount];
       info[kStepBinding] = whole(s.step);
       info[kArenaBinding] = whole(s.arena);
-      info[kWeight0Binding] = whole(d.weight0 >= 0 ? weights_[d.weight0] : unused_);
+      info[kWeight0Binding] = d.weight0 >= 0 ? VkDescriptorBufferInfo{weights_[d.weight0].get(), rec.w0_offset, rec.w0_range}
+                                             : whole(unused_);
       info[kWeight1Binding] = whole(d.weight1 >= 0 ? weights_[d.weight1] : unused_);
       info[kKeyCacheBinding] = whole(d.layer >= 0 ? s.keys[d.layer] : unused_);
       info[kValueCacheBinding] = whole(d.layer >= 0 ? s.values[d.layer] : unused_);
@@ -344,14 +414,15 @@ class VulkanExecutor : public Executor {
     between.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
     between.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
     std::uint32_t bound = UINT32_MAX;
-    for (std::size_t i = 0; i < plan_.dispatches.size(); ++i) {
-      const Dispatch& d = plan_.dispatches[i];
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
       if (d.shader != bound) {
         vkCmdBindPipeline(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[d.shader]);
         bound = d.shader;
       }
       vkCmdBindDescriptorSets(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout_, 0, 1, &s.sets[i], 0, nullptr);
-      vkCmdPushConstants(c, pipeline_layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.push);
+      vkCmdPushConstants(c, pipeline_layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants),
+                         &recorded_[i].push);
       vkCmdDispatchIndirect(c, s.indirect.get(), i * sizeof(VkDispatchIndirectCommand));
       vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &between,
                            0, nullptr, 0, nullptr);
@@ -385,6 +456,7 @@ class VulkanExecutor : public Executor {
   VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
   std::vector<VkPipeline> pipelines_;  // per shader
   std::vector<Buffer> weights_;        // per tensor
+  std::vector<Recorded> recorded_;
   Buffer unused_;
   std::vector<float> inv_freq_;
 };

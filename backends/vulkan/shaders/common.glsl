@@ -49,6 +49,7 @@ layout(push_constant) uniform Push {
   uint in0, in1, in2;  // arena offsets (floats per token) of the inputs
   uint out0, out1;     // ... and of the outputs
   uint flags;
+  uint row_base, row_end;  // matmul / embedding: the weight rows w0 holds
 } pc;
 
 const uint FLAG_TAIL = 1u;        // rows = logit_rows (ops after the last attention)

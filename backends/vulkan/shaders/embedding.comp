@@ -1,9 +1,13 @@
-// dst[t, :] = W[ids[t], :] (dequantised). One workgroup a token row.
+// dst[t, :] = W[ids[t], :] (dequantised). One workgroup a token row. A table larger than
+// one binding may span is bound a slice of rows [row_base, row_end) at a time, each
+// dispatch copying the tokens whose rows it holds.
 // Defines: K (row width), FORMAT_*.
 void main() {
   const uint t = group_x();
   if (t >= step.tokens) return;
-  const uint row = token_id(t);
+  const uint id = token_id(t);
+  if (id < pc.row_base || id >= pc.row_end) return;
+  const uint row = id - pc.row_base;
   const uint out_base = output_base(pc.out0) + t * K;
   for (uint c = gl_LocalInvocationID.x; c * 8u < K; c += WG) {
     float w[8];

@@ -7,6 +7,8 @@
 //   SWIGLU: W stacks gate [N, K] over up [N, K]; y = silu(gate . x) * (up . x).
 // Short rows (K / 8 < WG) leave threads idle, so the workgroup is cut into WG / LANES
 // groups of LANES threads, each group computing its own NR rows.
+// A weight larger than one binding may span is bound a slice of rows at a time: this
+// dispatch computes rows [row_base, row_end) with w0 holding just those.
 // Defines: K, N, NR, NT, LANES, FORMAT_*, [NORM, NORM_BF16, EPS], [SWIGLU].
 #if SWIGLU
 #define WROWS (2 * NR)
@@ -22,10 +24,11 @@ shared float sums[SUMS][WG];
 
 void main() {
   const uint lane = gl_LocalInvocationID.x % LANES;
-  const uint n0 = (group_x() * GROUPS + gl_LocalInvocationID.x / LANES) * NR;
+  const uint end = pc.row_end;
+  const uint n0 = pc.row_base + (group_x() * GROUPS + gl_LocalInvocationID.x / LANES) * NR;
   const uint rows = rows_now();
   const uint t0 = gl_WorkGroupID.y * NT;
-  if (group_x() * GROUPS * NR >= N || t0 >= rows) return;  // the whole workgroup
+  if (pc.row_base + group_x() * GROUPS * NR >= end || t0 >= rows) return;  // the whole workgroup
   const uint nt = min(NT, rows - t0);
   const uint x0 = input_base(pc.in0, K, FLAG_IN0_LAST) + t0 * K;
 
@@ -35,7 +38,7 @@ void main() {
     squares[t] = 0.0;
     for (uint r = 0u; r < WROWS; ++r) acc[t][r] = 0.0;
   }
-  for (uint c = lane; c < (n0 < N ? CHUNKS : 0u); c += LANES) {
+  for (uint c = lane; c < (n0 < end ? CHUNKS : 0u); c += LANES) {
     const uint k = c * 8u;
     float x[NT][8];
     for (uint t = 0u; t < NT; ++t) {
@@ -50,14 +53,14 @@ void main() {
     }
     for (uint r = 0u; r < WROWS; ++r) {
 #if SWIGLU
-      const uint row = r < NR ? n0 + r : N + n0 + r - NR;
-      if (n0 + r % NR >= N) continue;
+      const uint row = r < NR ? n0 + r : N + n0 + r - NR;  // never sliced (row_base 0)
+      if (n0 + r % NR >= end) continue;
 #else
       const uint row = n0 + r;
-      if (row >= N) continue;
+      if (row >= end) continue;
 #endif
       float w[8];
-      weight8(row, k, w);
+      weight8(row - pc.row_base, k, w);
       for (uint t = 0u; t < NT; ++t) {
         float s = 0.0;
         for (uint e = 0u; e < 8u; ++e) s += x[t][e] * w[e];
@@ -73,7 +76,7 @@ void main() {
     sums[NT * WROWS + t][gl_LocalInvocationID.x] = squares[t];
   }
   barrier();
-  if (lane != 0u || n0 >= N) return;
+  if (lane != 0u || n0 >= end) return;
   const uint first_lane = gl_LocalInvocationID.x;
   for (uint i = 0u; i < NT * NR; ++i) {
     const uint t = i / NR, r = i % NR;
@@ -94,7 +97,7 @@ void main() {
     const uint t = i / NR, r = i % NR;
     const uint count = gl_NumSubgroups;
 #endif
-    if (t >= nt || n0 + r >= N) continue;
+    if (t >= nt || n0 + r >= end) continue;
     float dot = 0.0;
 #if SWIGLU
     float up = 0.0;
