@@ -1,6 +1,6 @@
 // Every backend's kernels against the reference evaluator on models of awkward sizes: rows
 // that are not multiples of the vector width (64, 16, 8) or of the four-token block, a
-// head_dim that is not a multiple of 16, odd head counts, prompts of 7 tokens, every weight
+// head_dim that is not a multiple of 16, odd head counts, steps of 7 and 70 tokens, every weight
 // format; on the CPU, the same logits from one thread and from two. And the Vulkan backend
 // against the CPU over a context long enough to split attention over many workgroups.
 
@@ -97,9 +97,15 @@ TEST_P(KernelReference, CompiledKernelsMatchTheEvaluator) {
     return v;
   });
 
-  const std::vector<std::int64_t> prompt = {3, 1, 4, 1, 5, 9, 2};  // 7: not a multiple of 4
+  // 7 tokens: the four-token tiles and a remainder; then a 70-token step after them (the
+  // prefill path: f32 weight panels, a full 64-token block and a 6-token one); then decode.
+  const std::vector<std::int64_t> prompt = {3, 1, 4, 1, 5, 9, 2};
+  std::vector<std::int64_t> chunk(70);
+  for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::int64_t>((i * 7 + 2) % s.vocab);
   const std::vector<std::int64_t> steps = {6, 5, 3};
   std::vector<float> reference = eval.forward(prompt);
+  const std::vector<float> chunk_reference = eval.forward(chunk);
+  reference.insert(reference.end(), chunk_reference.begin(), chunk_reference.end());
   for (std::int64_t t : steps) {
     auto row = eval.forward({t});
     reference.insert(reference.end(), row.begin(), row.end());
@@ -108,8 +114,10 @@ TEST_P(KernelReference, CompiledKernelsMatchTheEvaluator) {
   std::vector<std::vector<float>> by_threads;
   for (int threads : target == "cpu" ? std::vector<int>{1, 2} : std::vector<int>{1}) {
     model->executor().set_threads(threads);
-    Session session(model, 16);
+    Session session(model, 96);
     std::vector<float> ours = session.forward(prompt, /*all_logits=*/true);
+    const std::vector<float> chunk_logits = session.forward(chunk, /*all_logits=*/true);
+    ours.insert(ours.end(), chunk_logits.begin(), chunk_logits.end());
     for (std::int64_t t : steps) {
       auto row = session.forward(std::span<const std::int64_t>(&t, 1));
       ours.insert(ours.end(), row.begin(), row.end());

@@ -6,7 +6,8 @@
 //   weights    pointers to each weight tensor, in the artifact's tensor-table order
 //   k_cache    per layer, the key cache [max_context, kv_heads * head_dim] f32 (v likewise)
 //   arena      tokens * arena_floats_per_token floats of activation memory
-//   scratch    this thread's max(max_context, scratch_floats, head_dim) floats
+//   scratch    this thread's max(max_context, head_dim, tokens * scratch_floats_per_token
+//              + scratch_floats_fixed) floats
 //   logits     [logit_rows, vocab]: logits of the last logit_rows tokens (1 or tokens)
 //
 // The step runs on `threads` threads at once, each calling the entry with its own `thread`

@@ -43,6 +43,7 @@ class CpuBackend : public Backend {
         {"code", ArtifactWriter::range_to_json(range)},
         {"arena_floats_per_token", schedule.arena_floats_per_token},
         {"scratch_floats_per_token", schedule.scratch_floats_per_token},
+        {"scratch_floats_fixed", schedule.scratch_floats_fixed},
         {"kernel_calls", schedule.calls.size()},
     };
   }

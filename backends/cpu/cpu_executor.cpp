@@ -81,6 +81,10 @@ class CpuExecutor : public Executor {
     }
     arena_per_token_ = b["arena_floats_per_token"].get<std::int64_t>();
     scratch_per_token_ = b.value("scratch_floats_per_token", std::int64_t{0});
+    scratch_fixed_ = b.value("scratch_floats_fixed", std::int64_t{0});
+    if (scratch_per_token_ < 0 || scratch_fixed_ < 0 || scratch_per_token_ > (1 << 24) || scratch_fixed_ > (1 << 28)) {
+      throw Error(where + " has scratch sizes out of range");
+    }
     load_code(artifact, artifact.read_blob(artifact.range_from_json(b.value("code", nlohmann::json()), "code"), "code"),
               b.value("entry", ""));
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
@@ -123,7 +127,7 @@ class CpuExecutor : public Executor {
     const std::size_t arena = static_cast<std::size_t>(tokens * arena_per_token_);
     if (state.arena.count() < arena) state.arena = FloatBuffer(arena);
     const std::size_t scratch = static_cast<std::size_t>(
-        std::max({state.max_context, config_.head_dim, tokens * scratch_per_token_}));
+        std::max({state.max_context, config_.head_dim, tokens * scratch_per_token_ + scratch_fixed_}));
     if (state.scratch.size() != static_cast<std::size_t>(threads)) state.scratch.resize(threads);
     for (FloatBuffer& s : state.scratch) {
       if (s.count() < scratch) s = FloatBuffer(scratch);
@@ -158,6 +162,7 @@ class CpuExecutor : public Executor {
   ModelConfig config_;
   std::int64_t arena_per_token_ = 0;
   std::int64_t scratch_per_token_ = 0;
+  std::int64_t scratch_fixed_ = 0;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<SpinBarrier> barrier_;
   int code_fd_ = -1;

@@ -116,6 +116,9 @@ class Planner {
   void need_scratch_per_token(std::int64_t floats) {
     schedule_.scratch_floats_per_token = std::max(schedule_.scratch_floats_per_token, floats);
   }
+  // Matrix products convert weight rows to f32 panels (kernels/linear.cpp): eight rows of
+  // `in` floats after the per-token scratch.
+  void need_panel(std::int64_t in) { schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, 8 * in); }
 
   // Every kernel ends with (thread, threads): it does its share of the work.
   void emit(std::string kernel, std::vector<Operand> args) {
@@ -167,21 +170,25 @@ class Planner {
             i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale().convertToDouble()),
             {Kind::Scratch}, write(c.getResult())});
     } else if (auto l = mlir::dyn_cast<q3::LinearOp>(op)) {
+      need_panel(row_width(l.getInput()));
       emit("q3k_linear_" + format(l.getWeight()),
            {read(l.getInput()), weight(l.getWeight()), rows(), integer(row_width(l.getInput())),
-            integer(row_width(l.getResult())), write(l.getResult())});
+            integer(row_width(l.getResult())), {Kind::Scratch}, write(l.getResult())});
     } else if (auto s = mlir::dyn_cast<q3::SwigluOp>(op)) {
+      need_panel(row_width(s.getInput()));
       emit("q3k_swiglu_" + format(s.getWeight()),
            {read(s.getInput()), weight(s.getWeight()), rows(), integer(row_width(s.getInput())),
-            integer(row_width(s.getResult())), write(s.getResult())});
+            integer(row_width(s.getResult())), {Kind::Scratch}, write(s.getResult())});
     } else if (auto l = mlir::dyn_cast<q3::RmsNormLinearOp>(op)) {
       need_scratch_per_token(row_width(l.getInput()));
+      need_panel(row_width(l.getInput()));
       emit("q3k_rms_norm_linear_" + format(l.getWeight()),
            {read(l.getInput()), weight(l.getNormWeight()), bf16_flag(l.getNormWeight()), weight(l.getWeight()), rows(),
             integer(row_width(l.getInput())), integer(row_width(l.getResult())),
             real(l.getEpsilon().convertToDouble()), {Kind::Scratch}, write(l.getResult())});
     } else if (auto s = mlir::dyn_cast<q3::RmsNormSwigluOp>(op)) {
       need_scratch_per_token(row_width(s.getInput()));
+      need_panel(row_width(s.getInput()));
       emit("q3k_rms_norm_swiglu_" + format(s.getWeight()),
            {read(s.getInput()), weight(s.getNormWeight()), bf16_flag(s.getNormWeight()), weight(s.getWeight()), rows(),
             integer(row_width(s.getInput())), integer(row_width(s.getResult())),

@@ -52,6 +52,8 @@ struct Schedule {
   // Per-thread scratch the kernels need per token of a step, besides the attention scores
   // (max_context floats) and RoPE's table (head_dim floats).
   std::int64_t scratch_floats_per_token = 0;
+  // ... and whatever the step's length, after those (the matrix products' weight panels).
+  std::int64_t scratch_floats_fixed = 0;
   std::vector<std::string> weights;  // tensor-table order: the module's q3.weight symbols
 };
 

@@ -16,17 +16,17 @@
 #include "runtime/quantization.h"
 
 extern "C" {
-void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
-void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
-void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
-void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_cached_attention(const float*, int64_t, int64_t, const float*, const float*, int64_t, int64_t, int64_t,
                           float, float*, float*, int64_t, int64_t);
 }
 
 namespace {
 
-using LinearFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
+using LinearFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 
 constexpr int64_t kIn = 2560, kOut = 9728;  // Qwen3-4B gate/up projection
 
@@ -64,9 +64,9 @@ void linear(benchmark::State& state, LinearFn fn, qwen3c::DType format) {
   const int64_t tokens = state.range(0);
   const std::vector<std::uint8_t> w = weights(format);
   const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
-  std::vector<float> out(static_cast<std::size_t>(tokens * kOut));
+  std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), panel(static_cast<std::size_t>(8 * kIn));
   for (auto _ : state) {
-    fn(x.data(), w.data(), tokens, kIn, kOut, out.data(), 0, 1);
+    fn(x.data(), w.data(), tokens, kIn, kOut, panel.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),
@@ -91,10 +91,10 @@ void attention(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(linear, bf16, q3k_linear_bf16, qwen3c::DType::BF16)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, bf16, q3k_linear_bf16, qwen3c::DType::BF16)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(linear, q8_0, q3k_linear_q8_0, qwen3c::DType::Q8_0)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(linear, q4_0, q3k_linear_q4_0, qwen3c::DType::Q4_0)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, q8_0, q3k_linear_q8_0, qwen3c::DType::Q8_0)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(linear, q4_0, q3k_linear_q4_0, qwen3c::DType::Q4_0)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
 BENCHMARK(attention)->Arg(1024)->Arg(4095)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK_MAIN();
