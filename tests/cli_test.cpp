@@ -384,6 +384,7 @@ TEST_F(CliText, BenchReportsEveryTest) {
   for (const auto& r : results) {
     EXPECT_GT(r["tokens_per_s"].get<double>(), 0.0);
     EXPECT_GE(r["stddev"].get<double>(), 0.0);
+    EXPECT_GT(r["median"].get<double>(), 0.0);
     EXPECT_EQ(r["threads"], 1);
     EXPECT_EQ(r["quant"], "bf16");
   }

@@ -2,7 +2,7 @@
 //
 // Like llama-bench: pp<N> is one forward over an N-token prompt (tokens/s = N / time),
 // tg<N> generates N tokens one at a time after a fresh start (tokens/s = N / time). Each
-// test runs REPS times after one warm-up; mean and standard deviation are reported.
+// test runs REPS times after one warm-up; mean, standard deviation and median are reported.
 
 #include <chrono>
 #include <cmath>
@@ -35,7 +35,7 @@ struct BenchOptions {
 
 struct Result {
   std::string test;
-  double mean = 0, stddev = 0;
+  double mean = 0, stddev = 0, median = 0;
 };
 
 Result measure(const std::string& test, std::int64_t tokens, int repetitions, const std::function<double()>& run) {
@@ -45,7 +45,11 @@ Result measure(const std::string& test, std::int64_t tokens, int repetitions, co
   const double mean = std::accumulate(rates.begin(), rates.end(), 0.0) / rates.size();
   double var = 0;
   for (double r : rates) var += (r - mean) * (r - mean);
-  return {test, mean, rates.size() > 1 ? std::sqrt(var / (rates.size() - 1)) : 0.0};
+  std::vector<double> sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  return {test, mean, n > 1 ? std::sqrt(var / (n - 1)) : 0.0, median};
 }
 
 std::string quant_of(const Artifact& a) {
@@ -97,19 +101,21 @@ void run_bench(const BenchOptions& opts) {
   const int threads = model->executor().threads();
   if (opts.json) {
     for (const Result& r : results) {
-      std::printf("{\"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, \"threads\": %d, \"quant\": \"%s\"}\n",
-                  r.test.c_str(), r.mean, r.stddev, threads, quant.c_str());
+      std::printf(
+          "{\"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, \"median\": %.3f, \"threads\": %d, "
+          "\"quant\": \"%s\"}\n",
+          r.test.c_str(), r.mean, r.stddev, r.median, threads, quant.c_str());
     }
     return;
   }
-  std::printf("| model | size | params | backend | threads | quant | test | t/s |\n");
-  std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | ---: |\n");
+  std::printf("| model | size | params | backend | threads | quant | test | t/s | median |\n");
+  std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |\n");
   for (const Result& r : results) {
-    std::printf("| qwen3 %lldL/%lld | %s | %s | %s | %d | %s | %s | %.2f ± %.2f |\n",
+    std::printf("| qwen3 %lldL/%lld | %s | %s | %s | %d | %s | %s | %.2f ± %.2f | %.2f |\n",
                 static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
                 human_bytes(static_cast<std::int64_t>(model->weights().total_bytes())).c_str(),
                 human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
-                r.test.c_str(), r.mean, r.stddev);
+                r.test.c_str(), r.mean, r.stddev, r.median);
   }
 }
 
