@@ -10,6 +10,16 @@
 
 namespace qwen3c {
 
+std::optional<std::string> row_major_layout(q3::WeightOp weight, std::string* why) {
+  auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
+  if (type.getRank() == 1) return std::string("vector");
+  if (type.getRank() == 2) {
+    return std::string(mlir::isa<q3::Q8_0Type, q3::Q4_0Type>(type.getElementType()) ? "rows-blocks32" : "rows");
+  }
+  *why = "the kernels read vectors and matrices only";
+  return std::nullopt;
+}
+
 DType stored_dtype(mlir::Type element) {
   if (element.isBF16()) return DType::BF16;
   if (mlir::isa<q3::Q8_0Type>(element)) return DType::Q8_0;

@@ -8,9 +8,15 @@
 #include <string>
 
 #include "backends/backend.h"
+#include "ir/Q3.h"
 #include "passes/weight_layouts.h"
 
 namespace qwen3c {
+
+// The layout write_weights produces: vectors as they are, matrices row by row (quantised
+// rows as consecutive blocks of 32): "vector", "rows", "rows-blocks32". Backends whose
+// kernels read that register it under their name.
+std::optional<std::string> row_major_layout(q3::WeightOp weight, std::string* why);
 
 // The format a weight is stored in: its IR element type, f16 widened to f32.
 DType stored_dtype(mlir::Type element);

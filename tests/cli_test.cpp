@@ -322,19 +322,21 @@ TEST_F(CliText, TokenizeAndDetokenizeFromEverySource) {
 
 // Greedy generation through `run` reproduces Hugging Face's greedy continuation of the
 // fixture's prompt, as text.
-TEST_F(CliText, GreedyRunMatchesHuggingFaceGreedyText) {
+void expect_greedy_run_matches_hugging_face(const std::string& artifact) {
   Goldens g(test_data("models/qwen3-tiny/goldens.safetensors"));
   const std::vector<std::int64_t> tokens = g.ints("seq0.greedy.tokens");
   std::string ids;
   for (std::int64_t id : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-  ProcessResult expected = qwen3c("detokenize " + artifact() + " --ids " + ids);
+  ProcessResult expected = qwen3c("detokenize " + artifact + " --ids " + ids);
   ASSERT_EQ(expected.exit_code, 0);
-  ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c run " + artifact() +
-                                " -p 'The capital of France is' --greedy -n " + std::to_string(tokens.size()) +
-                                " 2>/dev/null", /*merge_stderr=*/false);
+  ProcessResult r = run_process(qwen3c_bin() + " run " + artifact + " -p 'The capital of France is' --greedy -n " +
+                                    std::to_string(tokens.size()) + " 2>/dev/null",
+                                /*merge_stderr=*/false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, expected.output + "\n");
 }
+
+TEST_F(CliText, GreedyRunMatchesHuggingFaceGreedyText) { expect_greedy_run_matches_hugging_face(artifact()); }
 
 TEST_F(CliText, SampledRunIsReproducibleBySeed) {
   auto run = [&](const std::string& flags) {
@@ -453,19 +455,7 @@ TEST_F(CliVulkan, DevicesListsAtLeastOne) {
 }
 
 // `run --greedy` takes the device-argmax path (one word read back a token).
-TEST_F(CliVulkan, GreedyRunMatchesHuggingFaceGreedyText) {
-  Goldens g(test_data("models/qwen3-tiny/goldens.safetensors"));
-  const std::vector<std::int64_t> tokens = g.ints("seq0.greedy.tokens");
-  std::string ids;
-  for (std::int64_t id : tokens) ids += (ids.empty() ? "" : ",") + std::to_string(id);
-  ProcessResult expected = qwen3c("detokenize " + artifact() + " --ids " + ids);
-  ASSERT_EQ(expected.exit_code, 0);
-  ProcessResult r = run_process(qwen3c_bin() + " run " + artifact() + " -p 'The capital of France is' --greedy -n " +
-                                    std::to_string(tokens.size()) + " 2>/dev/null",
-                                /*merge_stderr=*/false);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, expected.output + "\n");
-}
+TEST_F(CliVulkan, GreedyRunMatchesHuggingFaceGreedyText) { expect_greedy_run_matches_hugging_face(artifact()); }
 
 TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
   ProcessResult json = run_process(qwen3c_bin() + " bench " + artifact() + " -p 16 -n 4 -r 2 --json", false);

@@ -14,18 +14,8 @@ namespace qwen3c::cpu {
 namespace {
 
 // The CPU kernels read vectors as they are and matrices row by row (quantised rows as
-// consecutive blocks of 32): what q3-pack-weights records and write_weights produces.
-std::optional<std::string> cpu_layout(q3::WeightOp weight, std::string* why) {
-  auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
-  if (type.getRank() == 1) return std::string("vector");
-  if (type.getRank() == 2) {
-    return std::string(mlir::isa<q3::Q8_0Type, q3::Q4_0Type>(type.getElementType()) ? "rows-blocks32" : "rows");
-  }
-  *why = "the CPU kernels read vectors and matrices only";
-  return std::nullopt;
-}
-
-const WeightLayoutRegistration layouts("cpu", cpu_layout);
+// consecutive blocks of 32).
+const WeightLayoutRegistration layouts("cpu", row_major_layout);
 
 class CpuBackend : public Backend {
  public:
@@ -33,7 +23,7 @@ class CpuBackend : public Backend {
              ArtifactWriter& writer) override {
     Schedule schedule = plan_schedule(module);
     CompiledCode code = compile_schedule(schedule, options.target_cpu);
-    write_weights(module, "cpu", cpu_layout, options, weights, writer);
+    write_weights(module, "cpu", row_major_layout, options, weights, writer);
     ArtifactRange range = writer.add_data(code.shared_object);
     writer.manifest()["backend"] = {
         {"name", "cpu"},

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "frontend/graph_builder.h"
+#include "backends/forward_function.h"
 #include "ir/Q3.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,27 +50,14 @@ class Planner {
       weight_index_[weight.getSymName().str()] = static_cast<std::int64_t>(schedule_.weights.size());
       schedule_.weights.push_back(weight.getSymName().str());
     }
-    auto forward = module_.lookupSymbol<mlir::func::FuncOp>(kForwardFunction);
-    if (!forward) throw Error("q3 module has no @forward function");
-    auto& body = forward.getBody().front();
-    ids_ = body.getArgument(0);
-    positions_ = body.getArgument(1);
-
-    std::vector<Operation*> ops;
-    for (Operation& op : body) ops.push_back(&op);
-    std::size_t tail_start = ops.size();
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (mlir::isa<q3::AttentionOp, q3::CachedAttentionOp>(ops[i])) tail_start = i + 1;
-    }
-    if (tail_start == ops.size()) throw Error("q3 @forward has no attention op");
-    auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
-    if (ret.getNumOperands() != 1) throw Error("q3 @forward must return the logits only");
-    output_ = ret.getOperand(0);
-
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      tail_ = i >= tail_start;
-      place_results(ops[i]);
-      lower(ops[i]);
+    const ForwardFunction forward = forward_function(module_);
+    ids_ = forward.ids;
+    positions_ = forward.positions;
+    output_ = forward.logits;
+    for (std::size_t i = 0; i < forward.ops.size(); ++i) {
+      tail_ = i >= forward.tail_start;
+      place_results(forward.ops[i]);
+      lower(forward.ops[i]);
     }
     return std::move(schedule_);
   }

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "frontend/graph_builder.h"
+#include "backends/forward_function.h"
 #include "ir/Q3.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -61,26 +61,15 @@ class Lowering {
     out_.plan.arena_floats_per_token = size.getInt();
     std::int64_t index = 0;
     for (auto weight : module_.getOps<q3::WeightOp>()) weight_index_[weight.getSymName().str()] = index++;
-    auto forward = module_.lookupSymbol<mlir::func::FuncOp>(kForwardFunction);
-    if (!forward) throw Error("q3 module has no @forward function");
-    auto& body = forward.getBody().front();
-    std::vector<Operation*> ops;
-    for (Operation& op : body) ops.push_back(&op);
-    std::size_t tail_start = ops.size();
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      if (mlir::isa<q3::AttentionOp, q3::CachedAttentionOp>(ops[i])) tail_start = i + 1;
-    }
-    if (tail_start == ops.size()) throw Error("q3 @forward has no attention op");
-    auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
-    if (ret.getNumOperands() != 1) throw Error("q3 @forward must return the logits only");
-    output_ = ret.getOperand(0);
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      tail_ = i >= tail_start;
-      place_results(ops[i]);
-      lower(ops[i]);
+    const ForwardFunction forward = forward_function(module_);
+    output_ = forward.logits;
+    for (std::size_t i = 0; i < forward.ops.size(); ++i) {
+      tail_ = i >= forward.tail_start;
+      place_results(forward.ops[i]);
+      lower(forward.ops[i]);
     }
     // Greedy decoding reads back one token instead of a row of logits.
-    Builder b = start(ret, "argmax");
+    Builder b = start(forward.ops.back(), "argmax");
     b.variant.defines = {{"VOCAB", std::to_string(row_width(output_))}};
     b.d.push.flags |= kFlagToLogits;
     b.d.x = constant(1);

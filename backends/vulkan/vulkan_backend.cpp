@@ -16,17 +16,8 @@ namespace qwen3c::vulkan {
 
 namespace {
 
-std::optional<std::string> vulkan_layout(q3::WeightOp weight, std::string* why) {
-  auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
-  if (type.getRank() == 1) return std::string("vector");
-  if (type.getRank() == 2) {
-    return std::string(mlir::isa<q3::Q8_0Type, q3::Q4_0Type>(type.getElementType()) ? "rows-blocks32" : "rows");
-  }
-  *why = "the Vulkan shaders read vectors and matrices only";
-  return std::nullopt;
-}
-
-const WeightLayoutRegistration layouts("vulkan", vulkan_layout);
+// The shaders read the CPU's layouts: vectors, rows, rows of 32-element blocks.
+const WeightLayoutRegistration layouts("vulkan", row_major_layout);
 
 class VulkanBackend : public Backend {
  public:
@@ -35,7 +26,7 @@ class VulkanBackend : public Backend {
     LoweredModule lowered = lower_to_dispatches(module);
     std::vector<std::vector<std::uint32_t>> code;
     for (const ShaderVariant& v : lowered.variants) code.push_back(compile_shader(v));
-    write_weights(module, "vulkan", vulkan_layout, options, weights, writer);
+    write_weights(module, "vulkan", row_major_layout, options, weights, writer);
     for (std::size_t i = 0; i < code.size(); ++i) {
       std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(code[i].data()), code[i].size() * 4);
       lowered.plan.shaders[i].code = writer.add_data(bytes);
