@@ -3,6 +3,7 @@
 #include "frontend/graph_builder.h"
 #include "ir/Q3.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/raw_ostream.h"
 #include "runtime/error.h"
 
 namespace qwen3c {
@@ -25,5 +26,15 @@ ForwardFunction forward_function(mlir::ModuleOp module) {
   f.logits = ret.getOperand(0);
   return f;
 }
+
+std::string describe(mlir::Operation* op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName() << " at " << op->getLoc();
+  return text;
+}
+
+mlir::Type element_of(mlir::Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType(); }
+std::int64_t row_width(mlir::Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getDimSize(1); }
 
 }  // namespace qwen3c

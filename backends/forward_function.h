@@ -3,6 +3,8 @@
 // where its tail starts, and its inputs and output.
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "mlir/IR/BuiltinOps.h"
@@ -20,5 +22,11 @@ struct ForwardFunction {
 // Throws qwen3c::Error when there is no @forward, no attention op, or more than the logits
 // is returned.
 ForwardFunction forward_function(mlir::ModuleOp module);
+
+// "q3.linear at loc(...)": an op, for error messages.
+std::string describe(mlir::Operation* op);
+// An activation's or weight's element type, and an activation's floats a row.
+mlir::Type element_of(mlir::Value v);
+std::int64_t row_width(mlir::Value v);
 
 }  // namespace qwen3c

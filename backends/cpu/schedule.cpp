@@ -18,14 +18,6 @@ using mlir::Operation;
 using mlir::Value;
 using Kind = Operand::Kind;
 
-std::string describe(Operation* op) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << op->getName() << " at " << op->getLoc();
-  return text;
-}
-
-mlir::Type element_of(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType(); }
 
 // The kernel suffix of a weight's storage format (f16 is widened to f32 when written).
 std::string format(Value weight) {
@@ -36,7 +28,6 @@ std::string format(Value weight) {
   return "f32";
 }
 
-std::int64_t row_width(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getDimSize(1); }
 
 class Planner {
  public:

@@ -26,15 +26,6 @@ using mlir::Value;
 constexpr std::int64_t kMatmulRows = 4;
 constexpr std::int64_t kMatmulTokens = 4;
 
-std::string describe(Operation* op) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  os << op->getName() << " at " << op->getLoc();
-  return text;
-}
-
-mlir::Type element_of(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType(); }
-std::int64_t row_width(Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getDimSize(1); }
 
 std::string format_define(Value weight) {
   mlir::Type e = element_of(weight);
