@@ -47,9 +47,7 @@ void WeightStore::release() {
   base_ = nullptr;
 }
 
-WeightStore::~WeightStore() {
-  if (base_ != nullptr) ::munmap(base_, size_);
-}
+WeightStore::~WeightStore() { release(); }
 
 WeightStore::WeightStore(WeightStore&& other) noexcept
     : base_(std::exchange(other.base_, nullptr)),

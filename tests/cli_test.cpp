@@ -279,19 +279,26 @@ namespace {
 
 using namespace qwen3c::testing;
 
-// The tiny fixture compiled once, with its tokenizer embedded.
-class CliText : public ::testing::Test {
+// The tiny fixture compiled once for kTarget, with its tokenizer embedded.
+template <const char* kTarget>
+class CompiledTiny : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    ProcessResult r = qwen3c("compile " + test_data("models/qwen3-tiny") + " -o " + artifact());
+    ProcessResult r =
+        qwen3c("compile " + test_data("models/qwen3-tiny") + " --target " + kTarget + " -o " + artifact());
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() { delete dir_; }
-  static std::string artifact() { return dir_->file("tiny.q3c"); }
-  static TempDir* dir_;
+  static std::string artifact() { return dir_->file(std::string("tiny-") + kTarget + ".q3c"); }
+  static inline TempDir* dir_ = nullptr;
 };
-TempDir* CliText::dir_ = nullptr;
+constexpr char kCpu[] = "cpu";
+constexpr char kVulkan[] = "vulkan";
+using CliText = CompiledTiny<kCpu>;
+// The Vulkan backend through the command line, on whatever device the machine has (Mesa's
+// lavapipe in CI): a test finding no device fails.
+using CliVulkan = CompiledTiny<kVulkan>;
 
 TEST_F(CliText, TokenizeAndDetokenizeFromEverySource) {
   for (const std::string source : {artifact(), test_data("models/qwen3-tiny"),
@@ -431,21 +438,6 @@ namespace qwen3c {
 namespace {
 
 using namespace qwen3c::testing;
-
-// The Vulkan backend through the command line, on whatever device the machine has (Mesa's
-// lavapipe in CI): a test finding no device fails.
-class CliVulkan : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = new TempDir();
-    ProcessResult r = qwen3c("compile " + test_data("models/qwen3-tiny") + " --target vulkan -o " + artifact());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-  static void TearDownTestSuite() { delete dir_; }
-  static std::string artifact() { return dir_->file("tiny-vulkan.q3c"); }
-  static TempDir* dir_;
-};
-TempDir* CliVulkan::dir_ = nullptr;
 
 TEST_F(CliVulkan, DevicesListsAtLeastOne) {
   ProcessResult r = qwen3c("devices");

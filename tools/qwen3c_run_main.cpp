@@ -9,11 +9,6 @@ int main(int argc, char** argv) {
   CLI::App app{"qwen3c-run: runs artifacts compiled by qwen3c"};
   app.name("qwen3c-run");
   app.require_subcommand(1);
-  qwen3c::cli::add_eval_command(app);
-  qwen3c::cli::add_run_command(app);
-  qwen3c::cli::add_chat_command(app);
-  qwen3c::cli::add_bench_command(app);
-  qwen3c::cli::add_devices_command(app);
-  qwen3c::cli::add_tokenize_commands(app);
+  qwen3c::cli::add_runtime_commands(app);
   return qwen3c::cli::run_cli(app, argc, argv);
 }

@@ -53,7 +53,6 @@ json plan_to_json(const Plan& plan) {
                           {"slicing", d.slicing == Slicing::None         ? "none"
                                       : d.slicing == Slicing::OutputRows ? "output_rows"
                                                                          : "lookup_rows"},
-                          {"rows_per_workgroup", d.rows_per_workgroup},
                           {"x", axis_to_json(d.x)},
                           {"y", axis_to_json(d.y)}});
   }
@@ -114,11 +113,12 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
     } else {
       throw Error(at + ": unknown slicing '" + slicing + "'");
     }
-    out.rows_per_workgroup = integer(d, "rows_per_workgroup", at);
     if (out.slicing != Slicing::None && (out.weight0 < 0 || out.push.row_end <= out.push.row_base)) {
       throw Error(at + ": a sliced dispatch needs a weight and rows");
     }
-    if (out.slicing == Slicing::OutputRows && out.rows_per_workgroup < 1) throw Error(at + ": no rows per workgroup");
+    if (out.slicing == Slicing::OutputRows && (out.x.per_row != 0 || out.x.splits)) {
+      throw Error(at + ": a dispatch sliced by output rows must count workgroups by rows");
+    }
     out.x = axis_from_json(d.value("x", json()), at);
     out.y = axis_from_json(d.value("y", json()), at);
     plan.dispatches.push_back(std::move(out));

@@ -63,8 +63,9 @@ struct Dispatch {
   bool tail = false;
   PushConstants push;
   GridAxis x, y;
+  // OutputRows: x counts workgroups over the weight's rows (per_row 0, constant the row
+  // count, divisor the rows a workgroup computes); a slice swaps in its own row count.
   Slicing slicing = Slicing::None;
-  std::int64_t rows_per_workgroup = 0;  // OutputRows: x = ceil(slice rows / this)
 };
 
 struct ShaderEntry {

@@ -199,7 +199,6 @@ class Lowering {
     b.d.push.row_end = static_cast<std::uint32_t>(n);
     if (!swiglu) {  // SwiGLU's gate and up rows live in two halves: never sliced
       b.d.slicing = Slicing::OutputRows;
-      b.d.rows_per_workgroup = rows_per_group;
     }
     b.d.y = per_row(1, kMatmulTokens);
     emit(std::move(b));

@@ -155,10 +155,9 @@ class VulkanExecutor : public Executor {
     for (std::size_t i = 0; i < recorded_.size(); ++i) {
       const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
       const std::uint64_t rows = d.tail ? logit_rows : tokens;
-      const PushConstants& p = recorded_[i].push;
-      std::uint64_t x = d.slicing == Slicing::OutputRows
-                            ? (p.row_end - p.row_base + d.rows_per_workgroup - 1) / d.rows_per_workgroup
-                            : workgroups(d.x, rows, splits);
+      GridAxis x_axis = d.x;
+      if (d.slicing == Slicing::OutputRows) x_axis.constant = recorded_[i].push.row_end - recorded_[i].push.row_base;
+      std::uint64_t x = workgroups(x_axis, rows, splits);
       const std::uint64_t y = workgroups(d.y, rows, splits);
       std::uint64_t z = 1;
       if (x > max_x) {  // folded into z; the shaders unfold it (group_x())
@@ -257,8 +256,6 @@ class VulkanExecutor : public Executor {
       for (std::size_t i = 0; i < tensors.size(); ++i) {
         const std::uint64_t bytes = tensors[i].byte_size();
         weights_.emplace_back(device_, bytes, Buffer::Memory::DeviceLocal, "weight '" + tensors[i].name + "'");
-        // Later upload or slicing errors name the tensor; a tensor the device cannot hold at
-        // all fails here.
         const auto* source = static_cast<const std::uint8_t*>(weights.data(i));
         if (weights_.back().mapped() != nullptr) {
           std::memcpy(weights_.back().mapped(), source, bytes);

@@ -125,8 +125,7 @@ void add_bench_command(CLI::App& app) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
-  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
-      ->check(CLI::Range(0, 255));
+  add_device_option(cmd, opts->device);
   cmd->add_option("-p,--prompt", opts->prompt, "Prompt tokens for the pp test (0 skips it; default 512)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("-n,--generate", opts->generate, "Tokens for the tg test (0 skips it; default 128)")

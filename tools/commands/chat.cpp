@@ -94,8 +94,7 @@ void add_chat_command(CLI::App& app) {
   auto opts = std::make_shared<ChatOptionsFlags>();
   CLI::App* cmd = app.add_subcommand("chat", "Chat with a model in the Qwen3 chat format");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c) with an embedded tokenizer")->required();
-  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
-      ->check(CLI::Range(0, 255));
+  add_device_option(cmd, opts->device);
   cmd->add_option("--system", opts->system, "System message");
   cmd->add_flag("--no-think", opts->no_think, "Disable thinking (empty think block in every reply)");
   add_generation_flags(*cmd, opts->flags);

@@ -22,4 +22,13 @@ void add_devices_command(CLI::App& app) {
   });
 }
 
+void add_runtime_commands(CLI::App& app) {
+  add_eval_command(app);
+  add_run_command(app);
+  add_chat_command(app);
+  add_bench_command(app);
+  add_devices_command(app);
+  add_tokenize_commands(app);
+}
+
 }  // namespace qwen3c::cli

@@ -78,8 +78,7 @@ void add_eval_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "eval", "Prefill token ids, decode greedily, and write the logits (for correctness checks)");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
-  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
-      ->check(CLI::Range(0, 255));
+  add_device_option(cmd, opts->device);
   cmd->add_option("--ids", opts->ids, "Prompt token ids, comma separated")->required()->delimiter(',');
   cmd->add_option("--steps", opts->steps, "Greedy decoding steps after the prompt")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));

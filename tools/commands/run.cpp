@@ -72,8 +72,7 @@ void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Generate text from a prompt, streamed as it comes");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c) with an embedded tokenizer")->required();
-  cmd->add_option("--device", opts->device, "Device of a GPU backend (see `qwen3c devices`; default: the best)")
-      ->check(CLI::Range(0, 255));
+  add_device_option(cmd, opts->device);
   cmd->add_option("-p,--prompt", opts->prompt, "Prompt text")->required();
   cmd->add_flag("--chat", opts->chat, "Wrap the prompt as a user turn in the Qwen3 chat format");
   cmd->add_flag("--no-think", opts->no_think, "With --chat: disable thinking (empty think block)");
