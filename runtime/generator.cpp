@@ -92,7 +92,7 @@ GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const
 
   // Greedy decoding needs only the argmax: the session computes it on the device where the
   // backend can, and no logits are read back.
-  const bool greedy = options.sampling.temperature == 0.0f && options.sampling.repetition_penalty == 1.0f;
+  const bool greedy = sampler.is_plain_argmax();
   std::vector<float> logits;
   std::int64_t greedy_next = -1;
   auto forward = [&](std::span<const std::int64_t> ids) {

@@ -26,6 +26,9 @@ class Sampler {
 
   // `history`: tokens so far (for the repetition penalty). `logits` is not modified.
   std::int64_t sample(std::span<const float> logits, std::span<const std::int64_t> history);
+  // True when sample() is the argmax of the logits as they are (temperature 0, no
+  // repetition penalty): a caller may then ask the backend for the argmax alone.
+  bool is_plain_argmax() const { return options_.temperature == 0.0f && options_.repetition_penalty == 1.0f; }
 
   // The candidates and probabilities the next draw would use (after every filter), for
   // tests and for callers who want them.

@@ -89,7 +89,7 @@ struct Plan {
 };
 
 nlohmann::json plan_to_json(const Plan& plan);
-// Validates as it reads (indices in range, sizes sane); `where` prefixes messages.
+// Validates as it reads (indices in range, sizes sane); messages name the artifact.
 Plan plan_from_json(const nlohmann::json& j, std::size_t tensor_count, std::int64_t layers, const Artifact& artifact);
 
 // Workgroups of `axis` for a step.
