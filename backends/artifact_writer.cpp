@@ -1,6 +1,5 @@
 #include "backends/artifact_writer.h"
 
-#include <cerrno>
 #include <cstring>
 
 #include "runtime/artifact_format.h"
@@ -10,24 +9,14 @@ namespace qwen3c {
 
 using nlohmann::json;
 
-ArtifactWriter::ArtifactWriter(const std::string& path)
-    : path_(path), partial_path_(path + ".partial") {
-  file_ = std::fopen(partial_path_.c_str(), "wb");
-  if (file_ == nullptr) throw Error(path + ": cannot write: " + std::strerror(errno));
+ArtifactWriter::ArtifactWriter(const std::string& path) : file_(path) {
   std::vector<std::uint8_t> placeholder(kArtifactHeaderSize, 0);
   write(placeholder.data(), placeholder.size());
   manifest_["tensors"] = json::array();
 }
 
-ArtifactWriter::~ArtifactWriter() {
-  if (file_ != nullptr) std::fclose(file_);
-  if (!finished_) std::remove(partial_path_.c_str());
-}
-
 void ArtifactWriter::write(const void* data, std::size_t size) {
-  if (size > 0 && std::fwrite(data, 1, size, file_) != size) {
-    throw Error(partial_path_ + ": write failed: " + std::strerror(errno));
-  }
+  file_.write(data, size);
   offset_ += size;
 }
 
@@ -73,16 +62,9 @@ void ArtifactWriter::finish() {
   write(text.data(), text.size());
   h.file_size = offset_;
   h.header_checksum = checksum(&h, offsetof(ArtifactHeader, header_checksum));
-  if (std::fseek(file_, 0, SEEK_SET) != 0) throw Error(partial_path_ + ": seek failed");
-  if (std::fwrite(&h, 1, sizeof h, file_) != sizeof h || std::fclose(file_) != 0) {
-    file_ = nullptr;
-    throw Error(partial_path_ + ": write failed: " + std::strerror(errno));
-  }
-  file_ = nullptr;
-  if (std::rename(partial_path_.c_str(), path_.c_str()) != 0) {
-    throw Error(path_ + ": cannot rename from " + partial_path_ + ": " + std::strerror(errno));
-  }
-  finished_ = true;
+  file_.seek(0);
+  file_.write(&h, sizeof h);
+  file_.commit();
 }
 
 }  // namespace qwen3c

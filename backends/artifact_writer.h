@@ -12,13 +12,14 @@
 
 #include "runtime/artifact.h"
 #include "runtime/dtype.h"
+#include "runtime/output_file.h"
 
 namespace qwen3c {
 
 class ArtifactWriter {
  public:
+  // Refuses a destination that is not a regular file (see OutputFile).
   explicit ArtifactWriter(const std::string& path);
-  ~ArtifactWriter();  // removes the partial file unless finish() ran
   ArtifactWriter(const ArtifactWriter&) = delete;
   ArtifactWriter& operator=(const ArtifactWriter&) = delete;
 
@@ -40,12 +41,9 @@ class ArtifactWriter {
  private:
   void write(const void* data, std::size_t size);
 
-  std::string path_;
-  std::string partial_path_;
-  std::FILE* file_ = nullptr;
+  OutputFile file_;
   std::uint64_t offset_ = 0;
   nlohmann::json manifest_ = nlohmann::json::object();
-  bool finished_ = false;
 };
 
 }  // namespace qwen3c

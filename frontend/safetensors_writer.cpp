@@ -1,10 +1,10 @@
 #include "frontend/safetensors_writer.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "runtime/error.h"
 #include "runtime/model_config.h"
+#include "runtime/output_file.h"
 
 namespace qwen3c {
 
@@ -20,17 +20,14 @@ void write_safetensors_file(const std::string& path, const std::vector<TensorToW
   }
   std::string text = header.dump();
   while (text.size() % 8 != 0) text += ' ';
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw Error(path + ": cannot write");
+  OutputFile out(path);
   const std::uint64_t length = text.size();
   char prefix[8];
   for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>(length >> (8 * i));
   out.write(prefix, 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const TensorToWrite& t : tensors) {
-    out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-  }
-  if (!out) throw Error(path + ": write failed");
+  out.write(text.data(), text.size());
+  for (const TensorToWrite& t : tensors) out.write(t.bytes.data(), t.bytes.size());
+  out.commit();
 }
 
 }  // namespace qwen3c

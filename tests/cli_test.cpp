@@ -268,7 +268,61 @@ TEST(CliCompile, BadCompileRequestsAreClearErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("-o FILE is required"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.q3c")));
-  EXPECT_FALSE(std::filesystem::exists(dir.file("x.q3c.partial")));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    ADD_FAILURE() << "a failed compile left " << entry.path();
+  }
+}
+
+// `-o` never replaces what is not a regular file of its own, and never writes through a
+// symlink planted where it puts its temporary.
+TEST(CliCompile, OutputRefusesWhatItMustNotReplace) {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  const std::string model = test_data("configs/Qwen3-0.6B.json") + " --random-weights";
+  const std::string precious = dir.file("precious");
+  write_text(precious, "keep me");
+
+  const std::string link = dir.file("link.q3c");
+  fs::create_symlink(precious, link);
+  ProcessResult r = qwen3c("compile " + model + " -o " + link);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(link + ": is a symbolic link"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_symlink(link));
+
+  const std::string fifo = dir.file("fifo.q3c");
+  ASSERT_EQ(run_process("mkfifo " + fifo).exit_code, 0);
+  r = qwen3c("compile " + model + " -o " + fifo);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(fifo + ": is a FIFO"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_fifo(fifo));
+
+  const std::string hard = dir.file("hard.q3c");
+  fs::create_hard_link(precious, hard);
+  r = qwen3c("compile " + model + " -o " + hard);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find(hard + ": has 2 hard links"), std::string::npos) << r.output;
+
+  r = qwen3c("compile " + model + " -o " + dir.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("is a directory"), std::string::npos) << r.output;
+
+  // A symlink where the old writer put its temporary: followed no more.
+  const std::string out = dir.file("out.q3c");
+  fs::create_symlink(precious, out + ".partial");
+  r = qwen3c("compile " + model + " -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(out)));
+  // Replacing a regular file of its own is what -o is for; the permissions are a new file's.
+  r = qwen3c("compile " + model + " -o " + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(fs::status(out).permissions() & fs::perms::others_read, fs::perms::none);
+
+  std::ifstream in(precious);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "keep me");
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().string().find(".partial."), std::string::npos) << "left behind: " << entry.path();
+  }
 }
 
 }  // namespace
