@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "runtime/artifact_format.h"
-#include "runtime/error.h"
+#include "runtime/artifact/artifact_format.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

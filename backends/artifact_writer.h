@@ -1,5 +1,5 @@
 #pragma once
-// Writes a .q3c artifact (format in runtime/artifact_format.h) as a stream: data is appended
+// Writes a .q3c artifact (format in runtime/artifact/artifact_format.h) as a stream: data is appended
 // tensor by tensor, so peak memory stays near one tensor; the manifest and header are
 // written last. The file appears under its name only when finish() succeeds.
 
@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/artifact.h"
-#include "runtime/dtype.h"
-#include "runtime/output_file.h"
+#include "runtime/artifact/artifact.h"
+#include "runtime/core/dtype.h"
+#include "runtime/core/output_file.h"
 
 namespace qwen3c {
 

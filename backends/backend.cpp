@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

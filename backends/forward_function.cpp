@@ -4,7 +4,7 @@
 #include "ir/Q3.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/raw_ostream.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

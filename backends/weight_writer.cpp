@@ -4,9 +4,9 @@
 
 #include "ir/Q3.h"
 #include "passes/pass_utils.h"
-#include "runtime/error.h"
-#include "runtime/half.h"
-#include "runtime/quantization.h"
+#include "runtime/core/error.h"
+#include "runtime/core/half.h"
+#include "runtime/core/quantization.h"
 
 namespace qwen3c {
 

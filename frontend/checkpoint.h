@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "frontend/safetensors.h"
-#include "runtime/model_config.h"
+#include "runtime/core/model_config.h"
 
 namespace qwen3c {
 

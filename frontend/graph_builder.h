@@ -8,7 +8,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
-#include "runtime/model_config.h"
+#include "runtime/core/model_config.h"
 
 namespace qwen3c {
 

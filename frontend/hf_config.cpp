@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "frontend/strict_json.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "runtime/model_config.h"
+#include "runtime/core/model_config.h"
 
 namespace qwen3c {
 

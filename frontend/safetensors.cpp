@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/strict_json.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

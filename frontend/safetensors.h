@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "runtime/dtype.h"
-#include "runtime/mapped_file.h"
+#include "runtime/core/dtype.h"
+#include "runtime/core/mapped_file.h"
 
 namespace qwen3c {
 

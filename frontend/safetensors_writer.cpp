@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.h"
-#include "runtime/model_config.h"
-#include "runtime/output_file.h"
+#include "runtime/core/error.h"
+#include "runtime/core/model_config.h"
+#include "runtime/core/output_file.h"
 
 namespace qwen3c {
 

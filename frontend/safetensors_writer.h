@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/dtype.h"
+#include "runtime/core/dtype.h"
 
 namespace qwen3c {
 

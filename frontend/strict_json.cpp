@@ -5,8 +5,8 @@
 #include <sstream>
 #include <vector>
 
-#include "runtime/error.h"
-#include "runtime/mapped_file.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mapped_file.h"
 
 namespace qwen3c {
 

@@ -3,7 +3,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "passes/Passes.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 

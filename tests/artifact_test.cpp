@@ -7,10 +7,10 @@
 #include <fstream>
 #include <functional>
 
-#include "runtime/artifact_format.h"
-#include "runtime/cpu_features.h"
-#include "runtime/error.h"
-#include "runtime/session.h"
+#include "runtime/artifact/artifact_format.h"
+#include "runtime/core/cpu_features.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/session.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"
 

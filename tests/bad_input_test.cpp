@@ -8,7 +8,7 @@
 #include <functional>
 
 #include "frontend/checkpoint.h"
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"
 

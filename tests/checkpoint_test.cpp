@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {

@@ -9,7 +9,7 @@
 #include <map>
 #include <memory>
 
-#include "runtime/session.h"
+#include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"

@@ -13,7 +13,7 @@
 #include "ir/reference_evaluator.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
-#include "runtime/session.h"
+#include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/ir_test_util.h"
 #include "tests/run_process.h"

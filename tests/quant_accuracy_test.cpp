@@ -11,7 +11,7 @@
 #include <cmath>
 #include <map>
 
-#include "runtime/session.h"
+#include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"

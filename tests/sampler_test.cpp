@@ -1,6 +1,6 @@
 // Sampling, checked statistically on fixed logits.
 
-#include "runtime/sampler.h"
+#include "runtime/generation/sampler.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 namespace {

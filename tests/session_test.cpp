@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/error.h"
-#include "runtime/session.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"

@@ -4,8 +4,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "runtime/dtype.h"
-#include "runtime/model_config.h"
+#include "runtime/core/dtype.h"
+#include "runtime/core/model_config.h"
 
 namespace qwen3c::testing {
 

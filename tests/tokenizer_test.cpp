@@ -1,7 +1,7 @@
 // The Qwen3 tokenizer and chat format against Hugging Face's own outputs
 // (tests/data/tokenizer/tokenizer_goldens.json), and its behaviour on hostile input.
 
-#include "runtime/tokenizer.h"
+#include "runtime/text/tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "runtime/chat_format.h"
-#include "runtime/error.h"
+#include "runtime/text/chat_format.h"
+#include "runtime/core/error.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "runtime/error.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c::cli {
 

@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-#include "runtime/quantization.h"
+#include "runtime/core/quantization.h"
 
 extern "C" {
 void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);

@@ -14,8 +14,8 @@
 #include <memory>
 #include <numeric>
 
-#include "runtime/error.h"
-#include "runtime/session.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
 

@@ -21,9 +21,9 @@
 #include "ir/Q3.h"
 #include "passes/Passes.h"
 #include "passes/registration.h"
-#include "runtime/error.h"
-#include "runtime/mapped_file.h"
-#include "runtime/model_config_json.h"
+#include "runtime/core/error.h"
+#include "runtime/core/mapped_file.h"
+#include "runtime/core/model_config_json.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
 

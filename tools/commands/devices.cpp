@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "runtime/error.h"
-#include "runtime/executor.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/executor.h"
 #include "tools/commands/commands.h"
 
 namespace qwen3c::cli {

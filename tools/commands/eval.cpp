@@ -11,8 +11,8 @@
 #include <memory>
 
 #include "frontend/safetensors_writer.h"
-#include "runtime/error.h"
-#include "runtime/session.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
 
 namespace qwen3c::cli {

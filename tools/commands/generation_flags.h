@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/generator.h"
+#include "runtime/generation/generator.h"
 
 namespace qwen3c::cli {
 

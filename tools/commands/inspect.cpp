@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "frontend/checkpoint.h"
-#include "runtime/artifact.h"
-#include "runtime/artifact_format.h"
-#include "runtime/model_config.h"
+#include "runtime/artifact/artifact.h"
+#include "runtime/artifact/artifact_format.h"
+#include "runtime/core/model_config.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
 

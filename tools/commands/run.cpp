@@ -5,11 +5,11 @@
 #include <iostream>
 #include <memory>
 
-#include "runtime/chat_format.h"
-#include "runtime/error.h"
-#include "runtime/generator.h"
-#include "runtime/session.h"
-#include "runtime/tokenizer.h"
+#include "runtime/text/chat_format.h"
+#include "runtime/core/error.h"
+#include "runtime/generation/generator.h"
+#include "runtime/execution/session.h"
+#include "runtime/text/tokenizer.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/generation_flags.h"
 

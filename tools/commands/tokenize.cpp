@@ -7,8 +7,8 @@
 #include <memory>
 #include <sstream>
 
-#include "runtime/error.h"
-#include "runtime/tokenizer.h"
+#include "runtime/core/error.h"
+#include "runtime/text/tokenizer.h"
 #include "tools/commands/commands.h"
 
 namespace qwen3c::cli {

@@ -1,0 +1,46 @@
+// The CPU backend, compiler side: q3 module -> kernel schedule -> native shared object, and
+// the weights in the format the kernels read (backends/weight_writer.h).
+
+#include "backends/backend.h"
+#include "backends/cpu/compiler/codegen.h"
+#include "backends/cpu/runtime/cpu_abi.h"
+#include "backends/cpu/compiler/schedule.h"
+#include "backends/weight_writer.h"
+#include "ir/Q3.h"
+#include "passes/weight_layouts.h"
+
+namespace qwen3c::cpu {
+
+namespace {
+
+// The CPU kernels read vectors as they are and matrices row by row (quantised rows as
+// consecutive blocks of 32).
+const WeightLayoutRegistration layouts("cpu", row_major_layout);
+
+class CpuBackend : public Backend {
+ public:
+  void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
+             ArtifactWriter& writer) override {
+    Schedule schedule = plan_schedule(module);
+    CompiledCode code = compile_schedule(schedule, options.target_cpu);
+    write_weights(module, "cpu", row_major_layout, options, weights, writer);
+    ArtifactRange range = writer.add_data(code.shared_object);
+    writer.manifest()["backend"] = {
+        {"name", "cpu"},
+        {"target_cpu", code.cpu},
+        {"target_features", code.features},
+        {"entry", kEntryPoint},
+        {"code", ArtifactWriter::range_to_json(range)},
+        {"arena_floats_per_token", schedule.arena_floats_per_token},
+        {"scratch_floats_per_token", schedule.scratch_floats_per_token},
+        {"scratch_floats_fixed", schedule.scratch_floats_fixed},
+        {"kernel_calls", schedule.calls.size()},
+    };
+  }
+};
+
+const BackendRegistration registration("cpu", [] { return std::make_unique<CpuBackend>(); });
+
+}  // namespace
+
+}  // namespace qwen3c::cpu

@@ -1,0 +1,184 @@
+// The CPU backend, runtime side: loads the artifact's shared object from memory and runs
+// its generated forward function over weights, KV cache and an activation arena.
+
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+
+#include "backends/cpu/runtime/cpu_abi.h"
+#include "runtime/core/cpu_features.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/executor.h"
+#include "runtime/execution/thread_pool.h"
+#include <thread>
+
+namespace qwen3c::cpu {
+
+namespace {
+
+// Anonymous, uninitialised float memory (the OS supplies zero pages on first touch).
+class FloatBuffer {
+ public:
+  FloatBuffer() = default;
+  explicit FloatBuffer(std::size_t count) : size_(count * sizeof(float)) {
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      throw Error("cannot allocate " + std::to_string(size_) + " bytes: " + std::strerror(errno));
+    }
+    data_ = static_cast<float*>(p);
+    ::madvise(p, size_, MADV_HUGEPAGE);  // the KV cache is read end to end every step
+  }
+  ~FloatBuffer() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  FloatBuffer(FloatBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  FloatBuffer& operator=(FloatBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    return *this;
+  }
+  float* data() const { return data_; }
+  std::size_t count() const { return size_ / sizeof(float); }
+
+ private:
+  float* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+struct CpuState : ExecutorState {
+  std::int64_t max_context = 0;
+  FloatBuffer keys, values, arena;
+  std::vector<FloatBuffer> scratch;  // one per thread
+  std::vector<float*> k_layers, v_layers;
+};
+
+class CpuExecutor : public Executor {
+ public:
+  CpuExecutor(const Artifact& artifact, const WeightStore& weights) : config_(artifact.config()) {
+    const nlohmann::json& b = artifact.backend_manifest();
+    const std::string where = artifact.path() + ": CPU backend manifest";
+    std::vector<std::string> features;
+    if (!b.contains("target_features") || !b["target_features"].is_array()) {
+      throw Error(where + " has no target features");
+    }
+    for (const auto& f : b["target_features"]) {
+      if (f.is_string()) features.push_back(f.get<std::string>());
+    }
+    if (auto missing = missing_cpu_features(features); !missing.empty()) {
+      std::string list;
+      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      throw Error(artifact.path() + ": compiled for CPU '" + b.value("target_cpu", "?") +
+                  "' with features this machine lacks (" + list +
+                  "); recompile here or with --cpu x86-64-v3");
+    }
+    if (!b.contains("arena_floats_per_token") || !b["arena_floats_per_token"].is_number_unsigned()) {
+      throw Error(where + " has no arena size");
+    }
+    arena_per_token_ = b["arena_floats_per_token"].get<std::int64_t>();
+    scratch_per_token_ = b.value("scratch_floats_per_token", std::int64_t{0});
+    scratch_fixed_ = b.value("scratch_floats_fixed", std::int64_t{0});
+    if (scratch_per_token_ < 0 || scratch_fixed_ < 0 || scratch_per_token_ > (1 << 24) || scratch_fixed_ > (1 << 28)) {
+      throw Error(where + " has scratch sizes out of range");
+    }
+    load_code(artifact, artifact.read_blob(artifact.range_from_json(b.value("code", nlohmann::json()), "code"), "code"),
+              b.value("entry", ""));
+    for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
+  }
+
+  ~CpuExecutor() override {
+    if (library_ != nullptr) ::dlclose(library_);
+    if (code_fd_ >= 0) ::close(code_fd_);
+  }
+
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
+    auto state = std::make_unique<CpuState>();
+    const std::int64_t kv_row = config_.kv_dim();
+    const std::size_t per_layer = static_cast<std::size_t>(max_context * kv_row);
+    state->keys = FloatBuffer(per_layer * config_.num_layers);
+    state->values = FloatBuffer(per_layer * config_.num_layers);
+    state->max_context = max_context;
+    for (std::int64_t l = 0; l < config_.num_layers; ++l) {
+      state->k_layers.push_back(state->keys.data() + l * per_layer);
+      state->v_layers.push_back(state->values.data() + l * per_layer);
+    }
+    return state;
+  }
+
+  void set_threads(int threads) override {
+    const int n = std::max(1, threads);
+    if (!pool_ || pool_->size() != n) {
+      pool_ = std::make_unique<ThreadPool>(n);
+      barrier_ = std::make_unique<SpinBarrier>(n);
+    }
+  }
+  int threads() const override { return pool_ ? pool_->size() : 1; }
+
+  void forward(ExecutorState& base, const ForwardRequest& r) override {
+    auto& state = static_cast<CpuState&>(base);
+    if (!pool_) set_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    const int threads = pool_->size();
+    const auto tokens = static_cast<std::int64_t>(r.ids.size());
+    // Exactly what the memory plan says: tokens x arena_floats_per_token.
+    const std::size_t arena = static_cast<std::size_t>(tokens * arena_per_token_);
+    if (state.arena.count() < arena) state.arena = FloatBuffer(arena);
+    const std::size_t scratch = static_cast<std::size_t>(
+        std::max({state.max_context, config_.head_dim, tokens * scratch_per_token_ + scratch_fixed_}));
+    if (state.scratch.size() != static_cast<std::size_t>(threads)) state.scratch.resize(threads);
+    for (FloatBuffer& s : state.scratch) {
+      if (s.count() < scratch) s = FloatBuffer(scratch);
+    }
+    pool_->run([&](int thread) {
+      forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
+               r.positions.data(), tokens, r.past, state.arena.data(), state.scratch[thread].data(), r.logits,
+               r.all_logits ? tokens : 1, thread, threads, &SpinBarrier::wait_on, barrier_.get());
+    });
+  }
+
+ private:
+  // dlopen needs a file: the code lives in an anonymous in-memory one. The descriptor stays
+  // open while the library is loaded: glibc identifies libraries by path, and a reused
+  // /proc/self/fd/N would hand a second model the first one's code.
+  void load_code(const Artifact& artifact, const std::vector<std::uint8_t>& code, const std::string& entry) {
+    code_fd_ = ::memfd_create("qwen3c-cpu-code", MFD_CLOEXEC);
+    if (code_fd_ < 0) throw Error(std::string("memfd_create failed: ") + std::strerror(errno));
+    std::size_t written = 0;
+    while (written < code.size()) {
+      ssize_t n = ::write(code_fd_, code.data() + written, code.size() - written);
+      if (n <= 0) throw Error("cannot stage the artifact's code in memory");
+      written += static_cast<std::size_t>(n);
+    }
+    const std::string path = "/proc/self/fd/" + std::to_string(code_fd_);
+    library_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (library_ == nullptr) throw Error(artifact.path() + ": cannot load its code: " + ::dlerror());
+    forward_ = reinterpret_cast<ForwardFn>(::dlsym(library_, entry.c_str()));
+    if (forward_ == nullptr) throw Error(artifact.path() + ": code has no entry point '" + entry + "'");
+  }
+
+  ModelConfig config_;
+  std::int64_t arena_per_token_ = 0;
+  std::int64_t scratch_per_token_ = 0;
+  std::int64_t scratch_fixed_ = 0;
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<SpinBarrier> barrier_;
+  int code_fd_ = -1;
+  void* library_ = nullptr;
+  ForwardFn forward_ = nullptr;
+  std::vector<const void*> weight_ptrs_;
+};
+
+const ExecutorRegistration registration(
+    "cpu", [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+      if (options.device > 0) {
+        throw Error("device " + std::to_string(options.device) + " does not exist: the CPU backend runs on device 0");
+      }
+      return std::make_unique<CpuExecutor>(artifact, weights);
+    });
+
+}  // namespace
+
+}  // namespace qwen3c::cpu

@@ -1,0 +1,470 @@
+// The Vulkan backend, runtime side: uploads the weights once into device-local memory,
+// keeps the KV cache on the device, and runs a forward step as one command buffer of
+// indirect dispatches, recorded once per session (and again only when a longer step needs
+// bigger buffers). Per step the host writes the step buffer (ids, positions, RoPE table)
+// and the workgroup counts, submits, and reads back only the logits.
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "backends/vulkan/runtime/dispatch_plan.h"
+#include "backends/vulkan/runtime/vulkan_device.h"
+#include "runtime/core/error.h"
+#include "runtime/execution/executor.h"
+
+namespace qwen3c::vulkan {
+
+namespace {
+
+// Keys a decode workgroup of attention.comp covers: the context is spread over
+// ceil(context / kDecodeSplit) workgroups per head.
+constexpr std::uint64_t kDecodeSplit = 256;
+constexpr std::uint64_t kStepHeaderWords = 8;
+constexpr std::uint64_t kFenceTimeoutNs = 600ull * 1000 * 1000 * 1000;
+
+// A dispatch as recorded: one of the plan's, or one slice of rows of it where its weight is
+// larger than a binding may span (w0 then bound at an offset).
+struct Recorded {
+  std::size_t dispatch = 0;
+  PushConstants push;
+  VkDeviceSize w0_offset = 0;
+  VkDeviceSize w0_range = VK_WHOLE_SIZE;
+};
+
+struct VulkanState : ExecutorState {
+  std::shared_ptr<Device> device;
+  std::int64_t max_context = 0;
+  std::vector<Buffer> keys, values;  // per layer
+  Buffer indirect;                   // VkDispatchIndirectCommand per dispatch
+  // Sized for `capacity` rows a step; replaced (and the commands re-recorded) to grow.
+  std::int64_t capacity = 0;
+  Buffer step, arena, logits, partials;
+  VkCommandPool pool = VK_NULL_HANDLE;
+  VkCommandBuffer commands = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
+  std::vector<VkDescriptorSet> sets;  // per recorded dispatch
+
+  ~VulkanState() override {
+    if (!device) return;
+    VkDevice d = device->get();
+    vkDeviceWaitIdle(d);
+    if (descriptor_pool != VK_NULL_HANDLE) vkDestroyDescriptorPool(d, descriptor_pool, nullptr);
+    if (fence != VK_NULL_HANDLE) vkDestroyFence(d, fence, nullptr);
+    if (pool != VK_NULL_HANDLE) vkDestroyCommandPool(d, pool, nullptr);
+  }
+};
+
+class VulkanExecutor : public Executor {
+ public:
+  VulkanExecutor(const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options)
+      : config_(artifact.config()) {
+    const nlohmann::json& manifest = artifact.backend_manifest();
+    if (manifest.value("workgroup_size", 0u) != kWorkgroupSize) {
+      throw Error(artifact.path() + ": its shaders were built for another workgroup size; recompile it");
+    }
+    plan_ = plan_from_json(manifest, weights.count(), config_.num_layers, artifact);
+    device_ = std::make_shared<Device>(options.device);
+    try {
+      create_pipelines(artifact);
+      upload_weights(artifact, weights);
+      slice_dispatches(artifact);
+      unused_ = Buffer(device_, 256, Buffer::Memory::DeviceLocal, "an unused binding");
+    } catch (...) {
+      destroy();
+      throw;
+    }
+  }
+  ~VulkanExecutor() override { destroy(); }
+
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
+    auto state = std::make_unique<VulkanState>();
+    state->device = device_;
+    state->max_context = max_context;
+    const std::uint64_t layer_bytes = static_cast<std::uint64_t>(max_context) * config_.kv_dim() * sizeof(float);
+    for (std::int64_t l = 0; l < config_.num_layers; ++l) {
+      const std::string which = " cache of layer " + std::to_string(l) + " (" + std::to_string(max_context) + " positions)";
+      state->keys.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the key" + which);
+      state->values.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the value" + which);
+    }
+    state->indirect = Buffer(device_, recorded_.size() * sizeof(VkDispatchIndirectCommand),
+                             Buffer::Memory::HostVisible, "workgroup counts");
+    VkDevice d = device_->get();
+    VkCommandPoolCreateInfo pool{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pool.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pool.queueFamilyIndex = device_->queue_family();
+    check(vkCreateCommandPool(d, &pool, nullptr, &state->pool), "creating a command pool");
+    VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    alloc.commandPool = state->pool;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    check(vkAllocateCommandBuffers(d, &alloc, &state->commands), "allocating a command buffer");
+    VkFenceCreateInfo fence{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    check(vkCreateFence(d, &fence, nullptr, &state->fence), "creating a fence");
+
+    const auto sets = static_cast<std::uint32_t>(recorded_.size());
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, sets * kBindingCount};
+    VkDescriptorPoolCreateInfo dp{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    dp.maxSets = sets;
+    dp.poolSizeCount = 1;
+    dp.pPoolSizes = &size;
+    check(vkCreateDescriptorPool(d, &dp, nullptr, &state->descriptor_pool), "creating a descriptor pool");
+    std::vector<VkDescriptorSetLayout> layouts(sets, set_layout_);
+    VkDescriptorSetAllocateInfo ds{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ds.descriptorPool = state->descriptor_pool;
+    ds.descriptorSetCount = sets;
+    ds.pSetLayouts = layouts.data();
+    state->sets.resize(sets);
+    check(vkAllocateDescriptorSets(d, &ds, state->sets.data()), "allocating descriptor sets");
+    return state;
+  }
+
+  void forward(ExecutorState& base, const ForwardRequest& r) override {
+    auto& state = static_cast<VulkanState&>(base);
+    const auto tokens = static_cast<std::uint64_t>(r.ids.size());
+    const std::uint64_t logit_rows = r.all_logits ? tokens : 1;
+    grow(state, static_cast<std::int64_t>(tokens));
+
+    // The step buffer: header, ids, positions, cos and sin of every (row, frequency).
+    auto* words = static_cast<std::uint32_t*>(state.step.mapped());
+    const auto capacity = static_cast<std::uint64_t>(state.capacity);
+    const std::uint64_t keys = static_cast<std::uint64_t>(r.past) + tokens;
+    const std::uint64_t split = tokens == 1 ? kDecodeSplit : keys;
+    const std::uint64_t splits = (keys + split - 1) / split;
+    const std::uint32_t header[kStepHeaderWords] = {
+        static_cast<std::uint32_t>(tokens), static_cast<std::uint32_t>(r.past), static_cast<std::uint32_t>(logit_rows),
+        static_cast<std::uint32_t>(capacity), static_cast<std::uint32_t>(split), static_cast<std::uint32_t>(splits), 0, 0};
+    std::memcpy(words, header, sizeof header);
+    std::uint32_t* data = words + kStepHeaderWords;
+    const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
+    for (std::uint64_t t = 0; t < tokens; ++t) {
+      data[t] = static_cast<std::uint32_t>(r.ids[t]);
+      data[capacity + t] = static_cast<std::uint32_t>(r.positions[t]);
+      float* cos_row = reinterpret_cast<float*>(data + 2 * capacity + t * half);
+      float* sin_row = reinterpret_cast<float*>(data + 2 * capacity + capacity * half + t * half);
+      for (std::uint64_t i = 0; i < half; ++i) {
+        // As Hugging Face (and the CPU backend): f32 inverse frequencies and angles.
+        const float angle = static_cast<float>(r.positions[t]) * inv_freq_[i];
+        cos_row[i] = std::cos(angle);
+        sin_row[i] = std::sin(angle);
+      }
+    }
+    auto* counts = static_cast<VkDispatchIndirectCommand*>(state.indirect.mapped());
+    const std::uint64_t max_x = device_->limits().maxComputeWorkGroupCount[0];
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
+      const std::uint64_t rows = d.tail ? logit_rows : tokens;
+      GridAxis x_axis = d.x;
+      if (d.slicing == Slicing::OutputRows) x_axis.constant = recorded_[i].push.row_end - recorded_[i].push.row_base;
+      std::uint64_t x = workgroups(x_axis, rows, splits);
+      const std::uint64_t y = workgroups(d.y, rows, splits);
+      std::uint64_t z = 1;
+      if (x > max_x) {  // folded into z; the shaders unfold it (group_x())
+        z = (x + max_x - 1) / max_x;
+        x = (x + z - 1) / z;
+      }
+      counts[i] = {static_cast<std::uint32_t>(x), static_cast<std::uint32_t>(y), static_cast<std::uint32_t>(z)};
+    }
+
+    VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    submit.commandBufferCount = 1;
+    submit.pCommandBuffers = &state.commands;
+    check(vkQueueSubmit(device_->queue(), 1, &submit, state.fence), "submitting a forward step");
+    const VkResult waited = vkWaitForFences(device_->get(), 1, &state.fence, VK_TRUE, kFenceTimeoutNs);
+    if (waited == VK_TIMEOUT) throw Error("Vulkan: a forward step did not finish within 10 minutes on " + device_->name());
+    check(waited, "waiting for a forward step");
+    check(vkResetFences(device_->get(), 1, &state.fence), "resetting a fence");
+    if (r.logits != nullptr) {
+      std::memcpy(r.logits, state.logits.mapped(), logit_rows * config_.vocab_size * sizeof(float));
+    }
+    if (r.greedy_token != nullptr) {
+      if (!plan_.device_argmax) throw Error("this artifact has no argmax dispatch");
+      std::uint32_t token = 0;
+      std::memcpy(&token, static_cast<const std::uint8_t*>(state.logits.mapped()) + capacity * config_.vocab_size * 4, 4);
+      if (token >= static_cast<std::uint64_t>(config_.vocab_size)) {
+        throw Error("Vulkan: the device's greedy token " + std::to_string(token) + " is outside the vocabulary");
+      }
+      *r.greedy_token = token;
+    }
+  }
+
+  bool computes_argmax() const override { return plan_.device_argmax; }
+  bool keeps_host_weights() const override { return false; }  // uploaded: the host copy can go
+
+ private:
+  void create_pipelines(const Artifact& artifact) {
+    VkDevice d = device_->get();
+    std::vector<VkDescriptorSetLayoutBinding> bindings(kBindingCount);
+    for (std::uint32_t b = 0; b < kBindingCount; ++b) {
+      bindings[b] = {b, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    }
+    VkDescriptorSetLayoutCreateInfo sl{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+    sl.bindingCount = kBindingCount;
+    sl.pBindings = bindings.data();
+    check(vkCreateDescriptorSetLayout(d, &sl, nullptr, &set_layout_), "creating the descriptor set layout");
+    VkPushConstantRange push{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants)};
+    VkPipelineLayoutCreateInfo pl{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    pl.setLayoutCount = 1;
+    pl.pSetLayouts = &set_layout_;
+    pl.pushConstantRangeCount = 1;
+    pl.pPushConstantRanges = &push;
+    check(vkCreatePipelineLayout(d, &pl, nullptr, &pipeline_layout_), "creating the pipeline layout");
+
+    for (const ShaderEntry& shader : plan_.shaders) {
+      std::vector<std::uint8_t> code = artifact.read_blob(shader.code, "shader '" + shader.name + "'");
+      std::uint32_t magic = 0;
+      std::memcpy(&magic, code.data(), 4);
+      if (magic != 0x07230203u) throw Error(artifact.path() + ": shader '" + shader.name + "' is not SPIR-V");
+      VkShaderModuleCreateInfo sm{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+      sm.codeSize = code.size();
+      sm.pCode = reinterpret_cast<const std::uint32_t*>(code.data());
+      VkShaderModule module = VK_NULL_HANDLE;
+      check(vkCreateShaderModule(d, &sm, nullptr, &module), "loading shader '" + shader.name + "'");
+      VkComputePipelineCreateInfo cp{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+      cp.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+      cp.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+      cp.stage.module = module;
+      cp.stage.pName = "main";
+      cp.layout = pipeline_layout_;
+      VkPipeline pipeline = VK_NULL_HANDLE;
+      const VkResult r = vkCreateComputePipelines(d, VK_NULL_HANDLE, 1, &cp, nullptr, &pipeline);
+      vkDestroyShaderModule(d, module, nullptr);
+      check(r, "building the pipeline of shader '" + shader.name + "'");
+      pipelines_.push_back(pipeline);
+    }
+    for (std::int64_t i = 0; i < plan_.rope_head_dim / 2; ++i) {
+      inv_freq_.push_back(1.0f / std::pow(static_cast<float>(plan_.rope_theta),
+                                          static_cast<float>(2 * i) / static_cast<float>(plan_.rope_head_dim)));
+    }
+  }
+
+  // Each weight in its own device-local buffer: written in place where the memory is
+  // host-visible (CPU devices, resizable BAR), else through a staging buffer.
+  void upload_weights(const Artifact& artifact, const WeightStore& weights) {
+    const auto& tensors = artifact.tensors();
+    Buffer staging;
+    VkCommandPool pool = VK_NULL_HANDLE;
+    VkCommandBuffer commands = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    VkDevice d = device_->get();
+    auto cleanup = [&] {
+      if (fence != VK_NULL_HANDLE) vkDestroyFence(d, fence, nullptr);
+      if (pool != VK_NULL_HANDLE) vkDestroyCommandPool(d, pool, nullptr);
+    };
+    try {
+      for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const std::uint64_t bytes = tensors[i].byte_size();
+        weights_.emplace_back(device_, bytes, Buffer::Memory::DeviceLocal, "weight '" + tensors[i].name + "'");
+        const auto* source = static_cast<const std::uint8_t*>(weights.data(i));
+        if (weights_.back().mapped() != nullptr) {
+          std::memcpy(weights_.back().mapped(), source, bytes);
+          continue;
+        }
+        if (pool == VK_NULL_HANDLE) {
+          staging = Buffer(device_, 64ull << 20, Buffer::Memory::HostVisible, "the weight staging buffer");
+          VkCommandPoolCreateInfo cp{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+          cp.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+          cp.queueFamilyIndex = device_->queue_family();
+          check(vkCreateCommandPool(d, &cp, nullptr, &pool), "creating a command pool");
+          VkCommandBufferAllocateInfo alloc{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+          alloc.commandPool = pool;
+          alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+          alloc.commandBufferCount = 1;
+          check(vkAllocateCommandBuffers(d, &alloc, &commands), "allocating a command buffer");
+          VkFenceCreateInfo fc{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+          check(vkCreateFence(d, &fc, nullptr, &fence), "creating a fence");
+        }
+        for (std::uint64_t done = 0; done < bytes;) {
+          const std::uint64_t chunk = std::min<std::uint64_t>(bytes - done, staging.size());
+          std::memcpy(staging.mapped(), source + done, chunk);
+          VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+          begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+          check(vkBeginCommandBuffer(commands, &begin), "recording an upload");
+          VkBufferCopy region{0, done, chunk};
+          vkCmdCopyBuffer(commands, staging.get(), weights_.back().get(), 1, &region);
+          check(vkEndCommandBuffer(commands), "recording an upload");
+          VkSubmitInfo submit{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+          submit.commandBufferCount = 1;
+          submit.pCommandBuffers = &commands;
+          check(vkQueueSubmit(device_->queue(), 1, &submit, fence), "uploading weight '" + tensors[i].name + "'");
+          check(vkWaitForFences(d, 1, &fence, VK_TRUE, kFenceTimeoutNs), "uploading weight '" + tensors[i].name + "'");
+          check(vkResetFences(d, 1, &fence), "resetting a fence");
+          done += chunk;
+        }
+      }
+    } catch (...) {
+      cleanup();
+      throw;
+    }
+    cleanup();
+  }
+
+  // The most bytes one descriptor may span: the device's limit, or less where the
+  // environment asks (QWEN3C_VULKAN_MAX_BINDING_BYTES: tests slice small models this way).
+  VkDeviceSize binding_limit() const {
+    VkDeviceSize limit = device_->limits().maxStorageBufferRange;
+    if (const char* env = std::getenv("QWEN3C_VULKAN_MAX_BINDING_BYTES")) {
+      const unsigned long long forced = std::strtoull(env, nullptr, 10);
+      if (forced >= 4096) limit = std::min<VkDeviceSize>(limit, forced);
+    }
+    return limit;
+  }
+
+  // Each plan dispatch once, except those whose w0 is larger than a binding may span: bound
+  // a slice of rows at a time (each slice's byte offset aligned as the device requires).
+  void slice_dispatches(const Artifact& artifact) {
+    const VkDeviceSize limit = binding_limit();
+    const VkDeviceSize align = std::max<VkDeviceSize>(device_->limits().minStorageBufferOffsetAlignment, 4);
+    for (std::size_t i = 0; i < plan_.dispatches.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[i];
+      const std::uint64_t bytes = d.weight0 >= 0 ? weights_[d.weight0].size() : 0;
+      if (bytes <= limit) {
+        recorded_.push_back({i, d.push});
+        continue;
+      }
+      const ArtifactTensor& t = artifact.tensors()[d.weight0];
+      const std::string what = "weight '" + t.name + "' (" + std::to_string(t.byte_size() >> 20) + " MiB)";
+      if (d.slicing == Slicing::None) {
+        throw Error(what + " is larger than one binding may span on " + device_->name() + " (maxStorageBufferRange " +
+                    std::to_string(limit >> 20) + " MiB), and " + d.op + " cannot read it in slices");
+      }
+      const std::uint64_t rows = static_cast<std::uint64_t>(t.shape[0]);
+      const std::uint64_t row_bytes = t.byte_size() / rows;
+      std::uint64_t slice = (limit - 16) / row_bytes;
+      while (slice > 0 && (slice * row_bytes) % align != 0) --slice;
+      if (slice == 0) throw Error(what + ": no slice of its rows fits one binding on " + device_->name());
+      for (std::uint64_t first = 0; first < rows; first += slice) {
+        const std::uint64_t last = std::min(rows, first + slice);
+        Recorded r{i, d.push, first * row_bytes, ((last - first) * row_bytes + 3) / 4 * 4};
+        r.push.row_base = static_cast<std::uint32_t>(first);
+        r.push.row_end = static_cast<std::uint32_t>(last);
+        recorded_.push_back(r);
+      }
+    }
+  }
+
+  // Makes the step-sized buffers hold `tokens` rows, rebinding and re-recording if they grow.
+  void grow(VulkanState& s, std::int64_t tokens) {
+    if (tokens <= s.capacity) return;
+    std::int64_t capacity = 1;
+    while (capacity < tokens) capacity *= 2;
+    capacity = std::min(capacity, s.max_context);
+    const auto rows = static_cast<std::uint64_t>(capacity);
+    const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
+    const std::uint64_t max_splits = (static_cast<std::uint64_t>(s.max_context) + kDecodeSplit - 1) / kDecodeSplit;
+    const std::uint64_t partial_slots = static_cast<std::uint64_t>(plan_.attention_heads) * std::max(rows, max_splits);
+    vkDeviceWaitIdle(device_->get());
+    s.step = Buffer(device_, (kStepHeaderWords + rows * (2 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
+    s.arena = Buffer(device_, rows * plan_.arena_floats_per_token * sizeof(float), Buffer::Memory::DeviceLocal,
+                     "activations of a " + std::to_string(rows) + "-token step");
+    s.logits = Buffer(device_, (rows * config_.vocab_size + 1) * sizeof(float), Buffer::Memory::HostVisible,
+                      "logits of a " + std::to_string(rows) + "-token step");
+    s.partials = Buffer(device_, partial_slots * (plan_.attention_head_dim + 2) * sizeof(float),
+                        Buffer::Memory::DeviceLocal, "attention partials");
+    s.capacity = capacity;
+    bind(s);
+    record(s);
+  }
+
+  void bind(VulkanState& s) {
+    std::vector<VkDescriptorBufferInfo> infos(recorded_.size() * kBindingCount);
+    std::vector<VkWriteDescriptorSet> writes;
+    const VkDeviceSize limit = binding_limit();
+    auto whole = [&](const Buffer& b) {
+      if (b.size() > limit) {
+        throw Error(b.what() + " needs " + std::to_string(b.size() >> 20) + " MiB, more than one binding may span on " +
+                    device_->name() + " (maxStorageBufferRange " + std::to_string(limit >> 20) + " MiB)");
+      }
+      return VkDescriptorBufferInfo{b.get(), 0, VK_WHOLE_SIZE};
+    };
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Recorded& rec = recorded_[i];
+      const Dispatch& d = plan_.dispatches[rec.dispatch];
+      VkDescriptorBufferInfo* info = &infos[i * kBindingCount];
+      info[kStepBinding] = whole(s.step);
+      info[kArenaBinding] = whole(s.arena);
+      info[kWeight0Binding] = d.weight0 >= 0 ? VkDescriptorBufferInfo{weights_[d.weight0].get(), rec.w0_offset, rec.w0_range}
+                                             : whole(unused_);
+      info[kWeight1Binding] = whole(d.weight1 >= 0 ? weights_[d.weight1] : unused_);
+      info[kKeyCacheBinding] = whole(d.layer >= 0 ? s.keys[d.layer] : unused_);
+      info[kValueCacheBinding] = whole(d.layer >= 0 ? s.values[d.layer] : unused_);
+      info[kDestinationBinding] = whole((d.push.flags & kFlagToLogits) ? s.logits : s.arena);
+      info[kPartialsBinding] = whole(s.partials);
+      VkWriteDescriptorSet w{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      w.dstSet = s.sets[i];
+      w.dstBinding = 0;
+      w.descriptorCount = kBindingCount;
+      w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w.pBufferInfo = info;
+      writes.push_back(w);
+    }
+    vkUpdateDescriptorSets(device_->get(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
+  }
+
+  void record(VulkanState& s) {
+    VkCommandBuffer c = s.commands;
+    check(vkResetCommandBuffer(c, 0), "resetting the step's command buffer");
+    VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    check(vkBeginCommandBuffer(c, &begin), "recording the step's command buffer");
+    VkMemoryBarrier between{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    between.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    between.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+    std::uint32_t bound = UINT32_MAX;
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
+      if (d.shader != bound) {
+        vkCmdBindPipeline(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[d.shader]);
+        bound = d.shader;
+      }
+      vkCmdBindDescriptorSets(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout_, 0, 1, &s.sets[i], 0, nullptr);
+      vkCmdPushConstants(c, pipeline_layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants),
+                         &recorded_[i].push);
+      vkCmdDispatchIndirect(c, s.indirect.get(), i * sizeof(VkDispatchIndirectCommand));
+      vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &between,
+                           0, nullptr, 0, nullptr);
+    }
+    VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    to_host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &to_host, 0, nullptr,
+                         0, nullptr);
+    check(vkEndCommandBuffer(c), "recording the step's command buffer");
+  }
+
+  void destroy() {
+    if (!device_) return;
+    VkDevice d = device_->get();
+    vkDeviceWaitIdle(d);
+    for (VkPipeline p : pipelines_) vkDestroyPipeline(d, p, nullptr);
+    pipelines_.clear();
+    if (pipeline_layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(d, pipeline_layout_, nullptr);
+    if (set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(d, set_layout_, nullptr);
+    pipeline_layout_ = VK_NULL_HANDLE;
+    set_layout_ = VK_NULL_HANDLE;
+    weights_.clear();
+    unused_ = Buffer();
+  }
+
+  ModelConfig config_;
+  Plan plan_;
+  std::shared_ptr<Device> device_;
+  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+  VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
+  std::vector<VkPipeline> pipelines_;  // per shader
+  std::vector<Buffer> weights_;        // per tensor
+  std::vector<Recorded> recorded_;
+  Buffer unused_;
+  std::vector<float> inv_freq_;
+};
+
+const ExecutorRegistration registration(
+    "vulkan",
+    [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+      return std::make_unique<VulkanExecutor>(artifact, weights, options);
+    },
+    list_devices);
+
+}  // namespace
+
+}  // namespace qwen3c::vulkan

@@ -1,0 +1,81 @@
+#pragma once
+// The runtime side of a backend: runs one forward step of an artifact's model. Backends
+// register a factory under their name; an artifact names the backend that built it.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/artifact/artifact.h"
+#include "runtime/artifact/weight_store.h"
+
+namespace qwen3c {
+
+// What a session keeps between steps for one backend: its KV cache and scratch memory.
+class ExecutorState {
+ public:
+  virtual ~ExecutorState() = default;
+};
+
+struct ForwardRequest {
+  std::span<const std::int64_t> ids;        // this step's tokens (all valid ids)
+  std::span<const std::int64_t> positions;  // past, past + 1, ...
+  std::int64_t past = 0;                    // tokens already in the KV cache
+  bool all_logits = false;                  // logits of every token, or only the last
+  float* logits = nullptr;                  // [ids.size() or 1, vocab]; may be null with greedy_token
+  // Where an executor that computes_argmax() writes the last row's argmax (the lowest
+  // index among equal logits).
+  std::int64_t* greedy_token = nullptr;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) = 0;
+  virtual void forward(ExecutorState& state, const ForwardRequest& request) = 0;
+  // How many threads a step may use (CPU executors; default: every core).
+  virtual void set_threads(int threads) {}
+  virtual int threads() const { return 1; }
+  // Whether forward() fills ForwardRequest::greedy_token (on a GPU: one word read back
+  // instead of a row of logits).
+  virtual bool computes_argmax() const { return false; }
+  // False when the executor copied the weights (to a device): the host copy is freed.
+  virtual bool keeps_host_weights() const { return true; }
+};
+
+// How to run an artifact, where a backend has a choice.
+struct ExecutorOptions {
+  int device = -1;  // index in the backend's device list (`qwen3c devices`); -1: its best
+};
+
+// A device a backend can run on, for `qwen3c devices`.
+struct DeviceInfo {
+  std::string backend;
+  int index = 0;
+  std::string name;
+  std::string kind;  // "discrete GPU", "CPU", ...
+  std::uint64_t memory_bytes = 0;
+  std::string details;
+};
+
+using ExecutorFactory =
+    std::function<std::unique_ptr<Executor>(const Artifact&, const WeightStore&, const ExecutorOptions&)>;
+using DeviceLister = std::function<std::vector<DeviceInfo>()>;
+
+// Registration, done once per backend by a static object in its folder.
+struct ExecutorRegistration {
+  ExecutorRegistration(const std::string& backend, ExecutorFactory factory, DeviceLister devices = {});
+};
+
+// The executor for the artifact's backend; throws naming the backend when none is built in.
+std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights,
+                                          const ExecutorOptions& options = {});
+std::vector<std::string> registered_executors();
+// Every device of every backend that lists them; a backend that cannot list its devices
+// (no driver) reports why in `errors` instead.
+std::vector<DeviceInfo> list_devices(std::vector<std::string>* errors);
+
+}  // namespace qwen3c

@@ -1,0 +1,142 @@
+#include "runtime/generation/generator.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "runtime/core/error.h"
+
+namespace qwen3c {
+
+namespace {
+
+// Holds back text that might be the start of a stop string until it is known not to be.
+class StopStringFilter {
+ public:
+  explicit StopStringFilter(const std::vector<std::string>& stops) : stops_(stops) {}
+
+  // Returns the text that is safe to emit; sets `stopped` when a stop string completed.
+  std::string push(const std::string& piece, bool* stopped) {
+    held_ += piece;
+    for (const std::string& stop : stops_) {
+      if (stop.empty()) continue;
+      const auto at = held_.find(stop);
+      if (at != std::string::npos) {
+        *stopped = true;
+        std::string out = held_.substr(0, at);
+        held_.clear();
+        return out;
+      }
+    }
+    // Keep the longest suffix of held_ that is a proper prefix of a stop string.
+    std::size_t keep = 0;
+    for (const std::string& stop : stops_) {
+      for (std::size_t n = std::min(stop.size() - 1, held_.size()); n > keep; --n) {
+        if (held_.compare(held_.size() - n, n, stop, 0, n) == 0) {
+          keep = n;
+          break;
+        }
+      }
+    }
+    std::string out = held_.substr(0, held_.size() - keep);
+    held_.erase(0, held_.size() - keep);
+    return out;
+  }
+  std::string flush() {
+    std::string out;
+    out.swap(held_);
+    return out;
+  }
+
+ private:
+  const std::vector<std::string>& stops_;
+  std::string held_;
+};
+
+}  // namespace
+
+std::vector<std::int64_t> end_of_turn_tokens(const Tokenizer& tokenizer, const ModelConfig& config) {
+  std::vector<std::int64_t> ids;
+  for (const char* token : {"<|im_end|>", "<|endoftext|>"}) {
+    if (auto id = tokenizer.token_id(token)) ids.push_back(*id);
+  }
+  if (config.eos_token_id >= 0 && std::find(ids.begin(), ids.end(), config.eos_token_id) == ids.end()) {
+    ids.push_back(config.eos_token_id);
+  }
+  return ids;
+}
+
+Generator::Generator(Session& session, const Tokenizer& tokenizer)
+    : session_(session), tokenizer_(tokenizer),
+      end_tokens_(end_of_turn_tokens(tokenizer, session.model().config())) {}
+
+GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
+                                     const std::function<void(std::string_view)>& on_text) {
+  using Clock = std::chrono::steady_clock;
+  GenerationResult result;
+  result.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+  if (prompt.empty()) throw Error("the prompt is empty");
+  const std::int64_t room = session_.max_context() - session_.position();
+  if (static_cast<std::int64_t>(prompt.size()) > room) {
+    throw Error("the prompt is " + std::to_string(prompt.size()) + " tokens, but only " + std::to_string(room) +
+                " of the context's " + std::to_string(session_.max_context()) +
+                " positions are free (raise --context or shorten the prompt)");
+  }
+  Sampler sampler(options.sampling);
+  StreamingDecoder decoder(tokenizer_);
+  StopStringFilter stops(options.stop_strings);
+  auto emit = [&](const std::string& text) {
+    if (text.empty()) return;
+    result.text += text;
+    on_text(text);
+  };
+
+  // Greedy decoding needs only the argmax: the session computes it on the device where the
+  // backend can, and no logits are read back.
+  const bool greedy = sampler.is_plain_argmax();
+  std::vector<float> logits;
+  std::int64_t greedy_next = -1;
+  auto forward = [&](std::span<const std::int64_t> ids) {
+    if (greedy) {
+      greedy_next = session_.forward_greedy(ids);
+    } else {
+      logits = session_.forward(ids);
+    }
+  };
+
+  const auto t0 = Clock::now();
+  forward(prompt);
+  history_.insert(history_.end(), prompt.begin(), prompt.end());
+  const auto t1 = Clock::now();
+  result.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
+
+  bool stopped = false;
+  while (true) {
+    const std::int64_t next = greedy ? greedy_next : sampler.sample(logits, history_);
+    result.unfed = next;
+    if (std::find(end_tokens_.begin(), end_tokens_.end(), next) != end_tokens_.end()) {
+      result.stop = GenerationResult::Stop::EndOfTurn;
+      break;
+    }
+    result.tokens.push_back(next);
+    emit(stops.push(decoder.push(next), &stopped));
+    if (stopped) {
+      result.stop = GenerationResult::Stop::StopString;
+      break;
+    }
+    if (static_cast<std::int64_t>(result.tokens.size()) >= options.max_tokens) {
+      result.stop = GenerationResult::Stop::MaxTokens;
+      break;
+    }
+    if (session_.position() >= session_.max_context()) {
+      result.stop = GenerationResult::Stop::ContextFull;
+      break;
+    }
+    forward(std::span<const std::int64_t>(&next, 1));
+    history_.push_back(next);
+  }
+  if (!stopped) emit(stops.flush() + decoder.flush());
+  result.decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  return result;
+}
+
+}  // namespace qwen3c
