@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
+#include "runtime/core/weight_format.h"
 
 namespace qwen3c {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
@@ -61,7 +62,7 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsBase<QuantizeWeightsPass> {
       const std::string name = weight.getSymName().str();
       if (!matrices.count(name)) continue;
       auto type = mlir::cast<mlir::RankedTensorType>(weight.getType());
-      if (type.getRank() != 2 || type.getDimSize(1) % 32 != 0) {
+      if (type.getRank() != 2 || type.getDimSize(1) % Q3_QBLOCK != 0) {
         remark(verbose, weight, "left unquantised: rows are not whole blocks of 32");
         continue;
       }

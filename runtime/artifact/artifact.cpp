@@ -11,6 +11,7 @@
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
 #include "runtime/core/model_config_json.h"
+#include "runtime/core/weight_format.h"
 
 namespace qwen3c {
 
@@ -154,7 +155,7 @@ Artifact Artifact::open(const std::string& path) {
       tensor.shape.push_back(d.get<std::int64_t>());
     }
     if (elements > (1ull << 40)) throw Error(path + ": manifest: " + what + " is too large");
-    if (is_quantized(tensor.dtype) && (tensor.shape.size() != 2 || tensor.shape[1] % 32 != 0)) {
+    if (is_quantized(tensor.dtype) && (tensor.shape.size() != 2 || tensor.shape[1] % Q3_QBLOCK != 0)) {
       throw Error(path + ": manifest: quantised " + what + " must be a matrix of whole blocks of 32");
     }
     if (!a.random_seed_) {

@@ -5,9 +5,11 @@
 #include <optional>
 #include <string_view>
 
+#include "runtime/core/weight_format.h"
+
 namespace qwen3c {
 
-// Weights are BF16, F16, F32 or block-quantised (Q8_0, Q4_0: see runtime/core/quantization.h);
+// Weights are BF16, F16, F32 or block-quantised (Q8_0, Q4_0: runtime/core/weight_format.h);
 // I64 appears only in token-id tensors (goldens, eval output).
 enum class DType { BF16, F16, F32, I64, Q8_0, Q4_0 };
 
@@ -60,7 +62,7 @@ inline std::optional<DType> dtype_from_name(std::string_view name) {
 
 inline bool is_float_dtype(DType t) { return t != DType::I64; }
 
-// Bytes of a block of 32 quantised values: an f16 scale and the values.
-inline std::size_t quant_block_bytes(DType t) { return t == DType::Q8_0 ? 34 : 18; }
+// Bytes of a block of Q3_QBLOCK quantised values: an f16 scale and the values.
+inline std::size_t quant_block_bytes(DType t) { return t == DType::Q8_0 ? Q3_Q8_0_BLOCK_BYTES : Q3_Q4_0_BLOCK_BYTES; }
 
 }  // namespace qwen3c

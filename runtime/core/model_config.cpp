@@ -39,7 +39,7 @@ std::int64_t element_count(const std::vector<std::int64_t>& shape) {
 }
 
 std::int64_t tensor_bytes(DType dtype, const std::vector<std::int64_t>& shape) {
-  if (is_quantized(dtype)) return element_count(shape) / 32 * static_cast<std::int64_t>(quant_block_bytes(dtype));
+  if (is_quantized(dtype)) return element_count(shape) / Q3_QBLOCK * static_cast<std::int64_t>(quant_block_bytes(dtype));
   return element_count(shape) * static_cast<std::int64_t>(dtype_size(dtype));
 }
 

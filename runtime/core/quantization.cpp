@@ -26,59 +26,58 @@ std::uint16_t f32_to_f16(float f) {
   return static_cast<std::uint16_t>(sign | ((rounded - 0x38000000u) >> 13));
 }
 
+namespace {
+using weight_format::BlockQ4_0;
+using weight_format::BlockQ8_0;
+constexpr int kBlock = Q3_QBLOCK;
+}  // namespace
+
 void quantize_row(DType format, const float* in, std::size_t count, std::uint8_t* out) {
-  if (count % 32 != 0) throw Error("quantisation needs whole blocks of 32 values");
-  for (std::size_t b = 0; b < count / 32; ++b) {
-    const float* x = in + b * 32;
+  if (count % kBlock != 0) throw Error("quantisation needs whole blocks of 32 values");
+  if (!is_quantized(format)) throw Error("quantize_row: not a quantised format");
+  for (std::size_t b = 0; b < count / kBlock; ++b) {
+    const float* x = in + b * kBlock;
     if (format == DType::Q8_0) {
       float amax = 0;
-      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
-      const std::uint16_t d16 = f32_to_f16(amax / 127.0f);
-      const float d = f16_to_f32(d16);
+      for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+      BlockQ8_0 block;
+      block.scale = f32_to_f16(amax / 127.0f);
+      const float d = f16_to_f32(block.scale);
       const float inv = d != 0 ? 1.0f / d : 0.0f;
-      std::uint8_t* block = out + b * 34;
-      std::memcpy(block, &d16, 2);
-      for (int i = 0; i < 32; ++i) {
-        const int q = static_cast<int>(std::lround(x[i] * inv));
-        block[2 + i] = static_cast<std::uint8_t>(static_cast<std::int8_t>(std::clamp(q, -127, 127)));
+      for (int i = 0; i < kBlock; ++i) {
+        block.q[i] = static_cast<std::int8_t>(std::clamp(static_cast<int>(std::lround(x[i] * inv)), -127, 127));
       }
-    } else if (format == DType::Q4_0) {
+      std::memcpy(out + b * sizeof block, &block, sizeof block);
+    } else {
       float extreme = 0;  // the value of largest magnitude, with its sign
-      for (int i = 0; i < 32; ++i) {
+      for (int i = 0; i < kBlock; ++i) {
         if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
       }
-      const std::uint16_t d16 = f32_to_f16(extreme / -8.0f);
-      const float d = f16_to_f32(d16);
+      BlockQ4_0 block;
+      block.scale = f32_to_f16(extreme / -static_cast<float>(Q3_Q4_0_ZERO));
+      const float d = f16_to_f32(block.scale);
       const float inv = d != 0 ? 1.0f / d : 0.0f;
-      std::uint8_t* block = out + b * 18;
-      std::memcpy(block, &d16, 2);
-      for (int j = 0; j < 16; ++j) {
-        const int lo = std::clamp(static_cast<int>(std::lround(x[j] * inv)), -8, 7) + 8;
-        const int hi = std::clamp(static_cast<int>(std::lround(x[j + 16] * inv)), -8, 7) + 8;
-        block[2 + j] = static_cast<std::uint8_t>(lo | (hi << 4));
+      auto nibble = [&](float v) { return std::clamp(static_cast<int>(std::lround(v * inv)), -8, 7) + Q3_Q4_0_ZERO; };
+      for (int j = 0; j < kBlock / 2; ++j) {
+        block.q[j] = static_cast<std::uint8_t>(nibble(x[j]) | (nibble(x[j + kBlock / 2]) << 4));
       }
-    } else {
-      throw Error("quantize_row: not a quantised format");
+      std::memcpy(out + b * sizeof block, &block, sizeof block);
     }
   }
 }
 
 void dequantize_row(DType format, const std::uint8_t* in, std::size_t count, float* out) {
-  for (std::size_t b = 0; b < count / 32; ++b) {
-    std::uint16_t d16;
+  for (std::size_t b = 0; b < count / kBlock; ++b) {
     if (format == DType::Q8_0) {
-      const std::uint8_t* block = in + b * 34;
-      std::memcpy(&d16, block, 2);
-      const float d = f16_to_f32(d16);
-      for (int i = 0; i < 32; ++i) out[b * 32 + i] = d * static_cast<float>(static_cast<std::int8_t>(block[2 + i]));
+      BlockQ8_0 block;
+      std::memcpy(&block, in + b * sizeof block, sizeof block);
+      const float d = f16_to_f32(block.scale);
+      for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * static_cast<float>(block.q[i]);
     } else {
-      const std::uint8_t* block = in + b * 18;
-      std::memcpy(&d16, block, 2);
-      const float d = f16_to_f32(d16);
-      for (int j = 0; j < 16; ++j) {
-        out[b * 32 + j] = d * static_cast<float>((block[2 + j] & 0x0f) - 8);
-        out[b * 32 + j + 16] = d * static_cast<float>((block[2 + j] >> 4) - 8);
-      }
+      BlockQ4_0 block;
+      std::memcpy(&block, in + b * sizeof block, sizeof block);
+      const float d = f16_to_f32(block.scale);
+      for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * static_cast<float>(weight_format::q4_0_value(block, i));
     }
   }
 }

@@ -1,14 +1,12 @@
 #pragma once
-// Block quantisation of weight rows, as the kernels read it: blocks of 32 consecutive
-// values along a row, each an f16 scale d followed by the values.
-//   q8_0: d = max|x| / 127, q = round(x / d) in [-127, 127]; 34 bytes a block.
-//   q4_0: d = m / -8 with m the value of largest magnitude, q = round(x / d) in [-8, 7],
-//         stored as q + 8, byte j holding element j (low nibble) and j + 16 (high); 18 bytes.
+// Block quantisation of weight rows in the formats runtime/core/weight_format.h defines
+// (q = round(x / d), clamped to the format's range).
 
 #include <cstddef>
 #include <cstdint>
 
 #include "runtime/core/dtype.h"
+#include "runtime/core/weight_format.h"
 
 namespace qwen3c {
 

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "runtime/core/weight_format.h"
+
 #define Q3_KERNEL extern "C"
 
 namespace q3k {
@@ -79,18 +81,9 @@ inline void rms_normalize(const float* x, const void* g, int64_t g_is_bf16, int6
   else rms_normalize(x, static_cast<const float*>(g), size, eps, out);
 }
 
-// Quantised rows: K / 32 blocks, each an f16 scale then the values.
-// q8_0: 32 signed bytes (34 bytes a block). q4_0: 16 bytes, byte j holding element j in
-// its low nibble and element j + 16 in its high nibble, each stored as q + 8 (18 bytes).
-struct BlockQ8_0 {
-  uint16_t scale;
-  int8_t q[32];
-};
-struct BlockQ4_0 {
-  uint16_t scale;
-  uint8_t q[16];
-};
-static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18, "block layout");
+// Quantised rows: K / 32 blocks of the formats runtime/core/weight_format.h defines.
+using qwen3c::weight_format::BlockQ4_0;
+using qwen3c::weight_format::BlockQ8_0;
 
 // The share of `count` work items thread `thread` of `threads` takes: [begin, end).
 struct Range {

@@ -38,7 +38,7 @@ std::string assemble(const ShaderVariant& v) {
   text += source_of("common.glsl");
   bool has_format = false;
   for (const auto& [key, value] : v.defines) has_format |= key.rfind("FORMAT_", 0) == 0;
-  if (has_format) text += source_of("weights.glsl");
+  if (has_format) text += source_of("weight_format.h") + source_of("weights.glsl");
   text += source_of(v.kernel + ".comp");
   return text;
 }
