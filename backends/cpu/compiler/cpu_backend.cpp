@@ -4,6 +4,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/compiler/codegen.h"
 #include "backends/cpu/runtime/cpu_abi.h"
+#include "backends/cpu/runtime/cpu_manifest.h"
 #include "backends/cpu/compiler/schedule.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
@@ -25,17 +26,16 @@ class CpuBackend : public Backend {
     CompiledCode code = compile_schedule(schedule, options.target_cpu);
     write_weights(module, "cpu", row_major_layout, options, weights, writer);
     ArtifactRange range = writer.add_data(code.shared_object);
-    writer.manifest()["backend"] = {
-        {"name", "cpu"},
-        {"target_cpu", code.cpu},
-        {"target_features", code.features},
-        {"entry", kEntryPoint},
-        {"code", ArtifactWriter::range_to_json(range)},
-        {"arena_floats_per_token", schedule.arena_floats_per_token},
-        {"scratch_floats_per_token", schedule.scratch_floats_per_token},
-        {"scratch_floats_fixed", schedule.scratch_floats_fixed},
-        {"kernel_calls", schedule.calls.size()},
-    };
+    CpuManifest manifest;
+    manifest.target_cpu = code.cpu;
+    manifest.target_features = code.features;
+    manifest.entry = kEntryPoint;
+    manifest.code = range;
+    manifest.arena_floats_per_token = schedule.arena_floats_per_token;
+    manifest.scratch_floats_per_token = schedule.scratch_floats_per_token;
+    manifest.scratch_floats_fixed = schedule.scratch_floats_fixed;
+    manifest.kernel_calls = static_cast<std::int64_t>(schedule.calls.size());
+    writer.manifest()["backend"] = manifest.to_json();
   }
 };
 

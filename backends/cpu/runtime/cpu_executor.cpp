@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "backends/cpu/runtime/cpu_abi.h"
+#include "backends/cpu/runtime/cpu_manifest.h"
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
 #include "runtime/execution/executor.h"
@@ -60,33 +61,17 @@ struct CpuState : ExecutorState {
 class CpuExecutor : public Executor {
  public:
   CpuExecutor(const Artifact& artifact, const WeightStore& weights) : config_(artifact.config()) {
-    const nlohmann::json& b = artifact.backend_manifest();
-    const std::string where = artifact.path() + ": CPU backend manifest";
-    std::vector<std::string> features;
-    if (!b.contains("target_features") || !b["target_features"].is_array()) {
-      throw Error(where + " has no target features");
-    }
-    for (const auto& f : b["target_features"]) {
-      if (f.is_string()) features.push_back(f.get<std::string>());
-    }
-    if (auto missing = missing_cpu_features(features); !missing.empty()) {
+    const CpuManifest m = CpuManifest::from_json(artifact);
+    if (auto missing = missing_cpu_features(m.target_features); !missing.empty()) {
       std::string list;
-      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-      throw Error(artifact.path() + ": compiled for CPU '" + b.value("target_cpu", "?") +
-                  "' with features this machine lacks (" + list +
-                  "); recompile here or with --cpu x86-64-v3");
+      for (const auto& f : missing) list += (list.empty() ? "" : ", ") + f;
+      throw Error(artifact.path() + ": compiled for CPU '" + m.target_cpu + "' with features this machine lacks (" +
+                  list + "); recompile here or with --cpu x86-64-v3");
     }
-    if (!b.contains("arena_floats_per_token") || !b["arena_floats_per_token"].is_number_unsigned()) {
-      throw Error(where + " has no arena size");
-    }
-    arena_per_token_ = b["arena_floats_per_token"].get<std::int64_t>();
-    scratch_per_token_ = b.value("scratch_floats_per_token", std::int64_t{0});
-    scratch_fixed_ = b.value("scratch_floats_fixed", std::int64_t{0});
-    if (scratch_per_token_ < 0 || scratch_fixed_ < 0 || scratch_per_token_ > (1 << 24) || scratch_fixed_ > (1 << 28)) {
-      throw Error(where + " has scratch sizes out of range");
-    }
-    load_code(artifact, artifact.read_blob(artifact.range_from_json(b.value("code", nlohmann::json()), "code"), "code"),
-              b.value("entry", ""));
+    arena_per_token_ = m.arena_floats_per_token;
+    scratch_per_token_ = m.scratch_floats_per_token;
+    scratch_fixed_ = m.scratch_floats_fixed;
+    load_code(artifact, artifact.read_blob(m.code, "code"), m.entry);
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
   }
 

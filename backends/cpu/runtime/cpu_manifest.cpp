@@ -1,0 +1,54 @@
+#include "backends/cpu/runtime/cpu_manifest.h"
+
+#include "runtime/core/error.h"
+
+namespace qwen3c::cpu {
+
+using nlohmann::json;
+
+json CpuManifest::to_json() const {
+  return {
+      {"name", "cpu"},
+      {"target_cpu", target_cpu},
+      {"target_features", target_features},
+      {"entry", entry},
+      {"code", {{"offset", code.offset}, {"size", code.size}, {"checksum", code.checksum}}},
+      {"arena_floats_per_token", arena_floats_per_token},
+      {"scratch_floats_per_token", scratch_floats_per_token},
+      {"scratch_floats_fixed", scratch_floats_fixed},
+      {"kernel_calls", kernel_calls},
+  };
+}
+
+namespace {
+
+std::int64_t bounded(const json& b, const char* key, std::int64_t limit, const std::string& where) {
+  if (!b.contains(key) || !b[key].is_number_unsigned() || b[key].get<std::uint64_t>() > static_cast<std::uint64_t>(limit)) {
+    throw Error(where + ": '" + key + "' is missing or out of range");
+  }
+  return b[key].get<std::int64_t>();
+}
+
+}  // namespace
+
+CpuManifest CpuManifest::from_json(const Artifact& artifact) {
+  const json& b = artifact.backend_manifest();
+  const std::string where = artifact.path() + ": CPU backend manifest";
+  CpuManifest m;
+  if (!b.contains("target_features") || !b["target_features"].is_array()) throw Error(where + " has no target features");
+  for (const auto& f : b["target_features"]) {
+    if (!f.is_string()) throw Error(where + ": a target feature is not a string");
+    m.target_features.push_back(f.get<std::string>());
+  }
+  m.target_cpu = b.value("target_cpu", "?");
+  if (!b.contains("entry") || !b["entry"].is_string()) throw Error(where + " has no entry point");
+  m.entry = b["entry"].get<std::string>();
+  m.code = artifact.range_from_json(b.value("code", json()), "code");
+  m.arena_floats_per_token = bounded(b, "arena_floats_per_token", std::int64_t{1} << 40, where);
+  m.scratch_floats_per_token = bounded(b, "scratch_floats_per_token", std::int64_t{1} << 24, where);
+  m.scratch_floats_fixed = bounded(b, "scratch_floats_fixed", std::int64_t{1} << 28, where);
+  m.kernel_calls = b.value("kernel_calls", std::int64_t{0});
+  return m;
+}
+
+}  // namespace qwen3c::cpu
