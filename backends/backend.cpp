@@ -1,21 +1,43 @@
 #include "backends/backend.h"
 
+#include <algorithm>
 #include <map>
 
+#include "backends/weight_writer.h"
+#include "ir/op_visitor.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "passes/weight_layouts.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c {
 
 namespace {
-std::map<std::string, std::function<std::unique_ptr<Backend>()>>& registry() {
-  static std::map<std::string, std::function<std::unique_ptr<Backend>()>> backends;
+
+struct Registered {
+  std::string summary;
+  std::function<std::unique_ptr<Backend>()> factory;
+};
+
+std::map<std::string, Registered>& registry() {
+  static std::map<std::string, Registered> backends;
   return backends;
 }
+
+bool reads(const Backend& backend, DType format) {
+  const std::vector<DType> formats = backend.weight_formats();
+  return std::find(formats.begin(), formats.end(), format) != formats.end();
+}
+
 }  // namespace
 
-BackendRegistration::BackendRegistration(const std::string& name,
+BackendRegistration::BackendRegistration(const std::string& name, const std::string& summary,
                                          std::function<std::unique_ptr<Backend>()> factory) {
-  registry()[name] = std::move(factory);
+  registry()[name] = {summary, factory};
+  // q3-pack-weights asks the backend itself; one instance serves every question.
+  std::shared_ptr<Backend> instance = factory();
+  WeightLayoutRegistration(name, [instance](q3::WeightOp weight, std::string* why) {
+    return instance->weight_layout(weight, why);
+  });
 }
 
 std::unique_ptr<Backend> create_backend(const std::string& name) {
@@ -25,13 +47,45 @@ std::unique_ptr<Backend> create_backend(const std::string& name) {
     for (const auto& n : registered_backends()) known += (known.empty() ? "" : ", ") + n;
     throw Error("unknown target '" + name + "' (available: " + known + ")");
   }
-  return it->second();
+  return it->second.factory();
 }
 
 std::vector<std::string> registered_backends() {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : registry()) names.push_back(name);
+  for (const auto& [name, entry] : registry()) names.push_back(name);
   return names;
+}
+
+std::string describe_backends() {
+  std::string text;
+  for (const auto& [name, entry] : registry()) text += (text.empty() ? "  " : "\n  ") + name + ": " + entry.summary;
+  return text;
+}
+
+void check_weight_format(const Backend& backend, const std::string& name, DType format) {
+  if (!reads(backend, format)) {
+    throw Error("the " + name + " backend does not read " + std::string(dtype_name(format)) + " weights");
+  }
+}
+
+void check_supported(const Backend& backend, const std::string& name, mlir::ModuleOp module) {
+  std::vector<std::string> problems;
+  for (auto weight : module.getOps<q3::WeightOp>()) {
+    const DType format = stored_dtype(mlir::cast<mlir::RankedTensorType>(weight.getType()).getElementType());
+    if (!reads(backend, format)) {
+      problems.push_back("weight '" + weight.getSymName().str() + "' is " + std::string(dtype_name(format)) +
+                         ", a format it does not read");
+    }
+  }
+  module.walk([&](mlir::Operation* op) {
+    if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "q3") return;
+    if (mlir::isa<q3::WeightOp, q3::GetWeightOp>(op)) return;
+    if (auto why = backend.unsupported(op)) problems.push_back(q3::describe(op) + ": " + *why);
+  });
+  if (problems.empty()) return;
+  std::string text = "the " + name + " backend cannot compile this module:";
+  for (const std::string& p : problems) text += "\n  " + p;
+  throw Error(text);
 }
 
 }  // namespace qwen3c

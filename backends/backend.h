@@ -1,16 +1,29 @@
 #pragma once
-// The compiler side of a backend: lowers an (optimised) q3 module into an artifact. Each
-// backend lives in its own folder and registers itself by name; nothing else names it.
+// The backend contract, compiler side. A backend lives in its own folder
+// (backends/<name>/compiler/ and backends/<name>/runtime/) and registers itself by name from
+// a static object there; nothing outside its folder names it. It provides:
+//   - what it supports, answered before anything is compiled: the weight formats its
+//     kernels read and, per op of the optimised module, why it cannot run it (if so);
+//   - its weight layouts: which layout its kernels read each weight in (q3-pack-weights
+//     records the choice in the IR) and how to produce it from row-major data;
+//   - lower(): the optimised module to code, weights and the backend's manifest section,
+//     usually by subclassing ForwardLowering (backends/forward_lowering.h);
+//   - on the runtime side, an executor (runtime/execution/executor.h).
+// docs/adding-a-backend.md walks through all of it.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "backends/artifact_writer.h"
 #include "frontend/safetensors.h"
+#include "ir/Q3.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "runtime/core/dtype.h"
 
 namespace qwen3c {
 
@@ -35,16 +48,43 @@ struct BackendOptions {
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // The storage formats its kernels read (BF16, F32, Q8_0, Q4_0; F16 weights are stored
+  // as F32 by the shared weight writer).
+  virtual std::vector<DType> weight_formats() const = 0;
+  // Why it cannot run `op`, a q3 compute op of an optimised module; nullopt when it can.
+  virtual std::optional<std::string> unsupported(mlir::Operation* op) const { return std::nullopt; }
+  // The layout its kernels read `weight` in; nullopt (saying why) when it cannot read it.
+  virtual std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const = 0;
+  // `layout`'s bytes from the weight's row-major bytes in its stored format; the default
+  // layouts are row-major themselves.
+  virtual std::vector<std::uint8_t> pack(const std::string& layout, DType dtype, std::span<const std::int64_t> shape,
+                                         std::vector<std::uint8_t> row_major) const {
+    return row_major;
+  }
+
   // Writes the backend's code, weights and manifest section ("backend") into `writer`.
-  virtual void lower(mlir::ModuleOp module, const BackendOptions& options,
-                     const WeightSource& weights, ArtifactWriter& writer) = 0;
+  virtual void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
+                     ArtifactWriter& writer) = 0;
 };
 
+// One static object per backend: its name (--target), a line for `compile --help`, and how
+// to make it. Registers its weight layouts with q3-pack-weights too.
 struct BackendRegistration {
-  BackendRegistration(const std::string& name, std::function<std::unique_ptr<Backend>()> factory);
+  BackendRegistration(const std::string& name, const std::string& summary,
+                      std::function<std::unique_ptr<Backend>()> factory);
 };
 
+// Throws qwen3c::Error "unknown target" (listing the registered ones) for an unknown name.
 std::unique_ptr<Backend> create_backend(const std::string& name);
 std::vector<std::string> registered_backends();
+// "cpu: native code for the host CPU through LLVM" lines for help texts.
+std::string describe_backends();
+
+// Throws qwen3c::Error listing every weight of `module` in a format `backend` does not
+// read and every op it cannot run (with its location), before anything is lowered.
+void check_supported(const Backend& backend, const std::string& name, mlir::ModuleOp module);
+// The same for a weight format alone (--quant, before any pass runs).
+void check_weight_format(const Backend& backend, const std::string& name, DType format);
 
 }  // namespace qwen3c

@@ -96,7 +96,7 @@ std::vector<std::uint8_t> weight_bytes(const std::string& name, DType dtype, con
 
 }  // namespace
 
-void write_weights(mlir::ModuleOp module, const std::string& backend, const WeightLayoutProvider& layout_of,
+void write_weights(mlir::ModuleOp module, const Backend& backend, const std::string& backend_name,
                    const BackendOptions& options, const WeightSource& source, ArtifactWriter& writer) {
   std::vector<q3::WeightOp> weights(module.getOps<q3::WeightOp>().begin(), module.getOps<q3::WeightOp>().end());
   for (std::size_t i = 0; i < weights.size(); ++i) {
@@ -105,16 +105,17 @@ void write_weights(mlir::ModuleOp module, const std::string& backend, const Weig
     const std::vector<std::int64_t> shape(type.getShape().begin(), type.getShape().end());
     const DType dtype = stored_dtype(type.getElementType());
     std::string why;
-    const auto layout = layout_of(weights[i], &why);
+    const auto layout = backend.weight_layout(weights[i], &why);
     if (!weights[i].getLayout() || !layout || *weights[i].getLayout() != *layout) {
-      throw Error(backend + " backend: weight '" + name + "' is not packed for it (run q3-pack-weights{target=" +
-                  backend + "})");
+      throw Error(backend_name + " backend: weight '" + name + "' is not packed for it (run q3-pack-weights{target=" +
+                  backend_name + "})");
     }
     if (source.generated()) {
       writer.add_generated_tensor(name, dtype, shape);
     } else {
       const std::vector<std::string> sources = sources_of(weights[i]);
-      writer.add_tensor(name, dtype, shape, weight_bytes(name, dtype, shape, sources, source));
+      writer.add_tensor(name, dtype, shape,
+                        backend.pack(*layout, dtype, shape, weight_bytes(name, dtype, shape, sources, source)));
       for (const std::string& s : sources) source.release(s);
     }
     if (options.progress) options.progress(i + 1, weights.size(), name);

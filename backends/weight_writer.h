@@ -1,15 +1,13 @@
 #pragma once
 // Writes a module's weights into an artifact in the formats the IR declares: bf16 and f32 as
 // they are (f16 widened to f32), q8_0 / q4_0 quantised here, stacked weights (SwiGLU)
-// concatenated here, so no runtime ever repacks. Shared by every backend whose kernels read
-// plain row-major matrices; a backend names its layouts through `layout_of`.
+// concatenated here, then rearranged into the backend's layouts, so no runtime ever repacks.
 
 #include <optional>
 #include <string>
 
 #include "backends/backend.h"
 #include "ir/Q3.h"
-#include "passes/weight_layouts.h"
 
 namespace qwen3c {
 
@@ -21,9 +19,10 @@ std::optional<std::string> row_major_layout(q3::WeightOp weight, std::string* wh
 // The format a weight is stored in: its IR element type, f16 widened to f32.
 DType stored_dtype(mlir::Type element);
 
-// Every q3.weight of `module`, in declaration order (the artifact's tensor table). Throws
-// when a weight was not packed for `backend` (its layout differs from `layout_of`'s).
-void write_weights(mlir::ModuleOp module, const std::string& backend, const WeightLayoutProvider& layout_of,
+// Every q3.weight of `module`, in declaration order (the artifact's tensor table), in the
+// layout `backend` reads it in (Backend::pack). Throws when a weight was not packed for
+// `backend` (its recorded layout differs from Backend::weight_layout's).
+void write_weights(mlir::ModuleOp module, const Backend& backend, const std::string& name,
                    const BackendOptions& options, const WeightSource& source, ArtifactWriter& writer);
 
 }  // namespace qwen3c

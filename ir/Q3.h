@@ -15,5 +15,7 @@
 #define GET_TYPEDEF_CLASSES
 #include "ir/Q3Types.h.inc"
 
+#include "ir/Q3Interfaces.h.inc"
+
 #define GET_OP_CLASSES
 #include "ir/Q3Ops.h.inc"

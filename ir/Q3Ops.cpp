@@ -1,6 +1,7 @@
 // Verifiers of the q3 operations: shapes, dtypes and head counts.
 
 #include "ir/Q3.h"
+#include "runtime/core/weight_format.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -45,6 +46,8 @@ LogicalResult verifyNorm(Operation* op, Value input, Value weight, double epsilo
 
 }  // namespace
 
+#include "ir/Q3Interfaces.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "ir/Q3Ops.cpp.inc"
 
@@ -54,7 +57,7 @@ LogicalResult WeightOp::verify() {
     return emitOpError() << "weight type must be a statically shaped tensor, got " << getType();
   }
   if (isa<Q8_0Type, Q4_0Type>(type.getElementType()) &&
-      (type.getRank() != 2 || type.getDimSize(1) % 32 != 0)) {
+      (type.getRank() != 2 || type.getDimSize(1) % Q3_QBLOCK != 0)) {
     return emitOpError() << "quantised weights must be matrices whose rows are whole blocks of 32, got " << type;
   }
   if (auto source = getSource(); source && source->empty()) {

@@ -5,6 +5,7 @@
 
 include "ir/Q3Dialect.td"
 include "ir/Q3Types.td"
+include "ir/Q3Interfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -124,7 +125,8 @@ def Q3_AttentionOp : Q3_Op<"attention", [
   let hasVerifier = 1;
 }
 
-def Q3_LinearOp : Q3_Op<"linear", [Pure]> {
+def Q3_LinearOp : Q3_Op<"linear", [Pure, Q3_MatrixProductOpInterface]> {
+  let extraClassDeclaration = [{ static constexpr bool kGated = false; }];
   let summary = "y = x W^T, with W stored [out_features, in_features] as in the checkpoint";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight);
   let results = (outs Q3_Activation:$result);
@@ -196,7 +198,8 @@ def Q3_CachedAttentionOp : Q3_Op<"cached_attention", [AllTypesMatch<["query", "r
   let hasVerifier = 1;
 }
 
-def Q3_SwigluOp : Q3_Op<"swiglu", [Pure]> {
+def Q3_SwigluOp : Q3_Op<"swiglu", [Pure, Q3_MatrixProductOpInterface]> {
+  let extraClassDeclaration = [{ static constexpr bool kGated = true; }];
   let summary = "silu(x Wg^T) * (x Wu^T) with gate and up stacked in one weight [2I, H]";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight);
   let results = (outs Q3_Activation:$result);
@@ -205,7 +208,8 @@ def Q3_SwigluOp : Q3_Op<"swiglu", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Q3_RmsNormLinearOp : Q3_Op<"rms_norm_linear", [Pure]> {
+def Q3_RmsNormLinearOp : Q3_Op<"rms_norm_linear", [Pure, Q3_MatrixProductOpInterface]> {
+  let extraClassDeclaration = [{ static constexpr bool kGated = false; }];
   let summary = "linear(rms_norm(x, norm_weight), weight): the norm folded into the matmul";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
                        Q3_WeightTensor:$weight, F64Attr:$epsilon);
@@ -217,7 +221,8 @@ def Q3_RmsNormLinearOp : Q3_Op<"rms_norm_linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Q3_RmsNormSwigluOp : Q3_Op<"rms_norm_swiglu", [Pure]> {
+def Q3_RmsNormSwigluOp : Q3_Op<"rms_norm_swiglu", [Pure, Q3_MatrixProductOpInterface]> {
+  let extraClassDeclaration = [{ static constexpr bool kGated = true; }];
   let summary = "swiglu(rms_norm(x, norm_weight), weight)";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
                        Q3_WeightTensor:$weight, F64Attr:$epsilon);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ir/Q3.h"
+#include "ir/op_visitor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
@@ -116,34 +117,112 @@ const std::vector<float>& ReferenceEvaluator::weight(const std::string& symbol) 
   return weights_[symbol] = std::move(values);
 }
 
-std::vector<float> ReferenceEvaluator::forward(const std::vector<std::int64_t>& ids) {
-  auto func = module_.lookupSymbol<mlir::func::FuncOp>("forward");
-  if (!func) throw Error("reference evaluator: no @forward");
-  mlir::Block& body = func.getBody().front();
-  const auto tokens = static_cast<std::int64_t>(ids.size());
-  std::vector<std::int64_t> positions(ids.size());
-  for (std::int64_t t = 0; t < tokens; ++t) positions[t] = past_ + t;
+namespace {
 
-  llvm::DenseMap<Value, Rows> env;
-  auto get = [&](Value v) -> const Rows& { return env.at(v); };
-  auto wt = [&](Value v) -> const std::vector<float>& {
-    return weight(v.getDefiningOp<GetWeightOp>().getName().str());
-  };
-  auto cache_for = [&](std::int64_t layer, std::int64_t kv_row) {
+// One forward step: each op's definition in plain loops, over values kept in `env`.
+class StepEvaluator : public OpVisitor {
+ public:
+  using WeightLookup = std::function<const std::vector<float>&(const std::string&)>;
+  using Cache = std::vector<std::vector<float>>;  // per layer, [past + tokens, kv_heads * head_dim]
+
+  StepEvaluator(const std::vector<std::int64_t>& ids, std::int64_t past, WeightLookup weight, Cache& keys,
+                Cache& values)
+      : ids_(ids), past_(past), weight_(std::move(weight)), keys_(keys), values_(values) {
+    tokens_ = static_cast<std::int64_t>(ids.size());
+    for (std::int64_t t = 0; t < tokens_; ++t) positions_.push_back(past_ + t);
+  }
+
+  const Rows& get(Value v) const { return env_.at(v); }
+
+ protected:
+  std::string who() const override { return "reference evaluator"; }
+
+  void visit(EmbeddingOp e) override {
+    const auto& table = wt(e.getTable());
+    const std::int64_t h = dim(e.getResult(), 1);
+    Rows y = make(tokens_, h);
+    for (std::int64_t t = 0; t < tokens_; ++t) std::copy_n(table.begin() + ids_[t] * h, h, y.row(t));
+    env_[e.getResult()] = std::move(y);
+  }
+  void visit(RmsNormOp n) override {
+    env_[n.getResult()] = rms_norm(get(n.getInput()), wt(n.getWeight()), n.getEpsilon().convertToDouble());
+  }
+  void visit(HeadRmsNormOp n) override {
+    env_[n.getResult()] = rms_norm(get(n.getInput()), wt(n.getWeight()), n.getEpsilon().convertToDouble());
+  }
+  void visit(RopeOp r) override {
+    env_[r.getResult()] =
+        rope(get(r.getInput()), positions_, static_cast<std::int64_t>(r.getHeadDim()), r.getTheta().convertToDouble());
+  }
+  void visit(AttentionOp a) override {
+    append(static_cast<std::int64_t>(a.getLayer()), get(a.getKey()), get(a.getValue()));
+    env_[a.getResult()] = attend(get(a.getQuery()), static_cast<std::int64_t>(a.getLayer()),
+                                 static_cast<std::int64_t>(a.getNumHeads()), static_cast<std::int64_t>(a.getNumKvHeads()),
+                                 static_cast<std::int64_t>(a.getHeadDim()), a.getScale().convertToDouble());
+  }
+  void visit(QkNormRopeAppendOp p) override {
+    const double eps = p.getEpsilon().convertToDouble(), theta = p.getTheta().convertToDouble();
+    const auto head_dim = static_cast<std::int64_t>(p.getHeadDim());
+    Rows k = rope(rms_norm(get(p.getKey()), wt(p.getKeyNorm()), eps), positions_, head_dim, theta);
+    append(static_cast<std::int64_t>(p.getLayer()), k, get(p.getValue()));
+    env_[p.getResult()] = rope(rms_norm(get(p.getQuery()), wt(p.getQueryNorm()), eps), positions_, head_dim, theta);
+  }
+  void visit(CachedAttentionOp c) override {
+    env_[c.getResult()] = attend(get(c.getQuery()), static_cast<std::int64_t>(c.getLayer()),
+                                 static_cast<std::int64_t>(c.getNumHeads()), static_cast<std::int64_t>(c.getNumKvHeads()),
+                                 static_cast<std::int64_t>(c.getHeadDim()), c.getScale().convertToDouble());
+  }
+  // linear, swiglu and their norm-folded forms.
+  void matrix_product(MatrixProductOpInterface m, Value result) {
+    Rows x = get(m.getInput());
+    if (Value norm = m.getFoldedNormWeight()) x = rms_norm(x, wt(norm), m.getFoldedNormEpsilon());
+    env_[result] = m.isGated() ? swiglu(x, wt(m.getWeight()), dim(result, 1)) : matmul(x, wt(m.getWeight()), dim(result, 1));
+  }
+  void visit(LinearOp l) override { matrix_product(l, l.getResult()); }
+  void visit(SwigluOp s) override { matrix_product(s, s.getResult()); }
+  void visit(RmsNormLinearOp l) override { matrix_product(l, l.getResult()); }
+  void visit(RmsNormSwigluOp s) override { matrix_product(s, s.getResult()); }
+  void visit(AddRmsNormOp n) override {
+    Rows sum = get(n.getLhs());
+    const Rows& b = get(n.getRhs());
+    for (std::size_t i = 0; i < sum.data.size(); ++i) sum.data[i] += b.data[i];
+    env_[n.getNormalized()] = rms_norm(sum, wt(n.getWeight()), n.getEpsilon().convertToDouble());
+    env_[n.getSum()] = std::move(sum);
+  }
+  void visit(SiluOp s) override {
+    Rows y = get(s.getInput());
+    for (float& x : y.data) x = silu(x);
+    env_[s.getResult()] = std::move(y);
+  }
+  void visit(MulOp m) override {
+    Rows y = get(m.getLhs());
+    const Rows& b = get(m.getRhs());
+    for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] *= b.data[i];
+    env_[m.getResult()] = std::move(y);
+  }
+  void visit(AddOp a) override {
+    Rows y = get(a.getLhs());
+    const Rows& b = get(a.getRhs());
+    for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] += b.data[i];
+    env_[a.getResult()] = std::move(y);
+  }
+
+ private:
+  const std::vector<float>& wt(Value v) { return weight_(v.getDefiningOp<GetWeightOp>().getName().str()); }
+
+  void append(std::int64_t layer, const Rows& k, const Rows& v) {
     if (keys_.size() <= static_cast<std::size_t>(layer)) {
       keys_.resize(layer + 1);
       values_.resize(layer + 1);
     }
-    keys_[layer].resize((past_ + tokens) * kv_row);
-    values_[layer].resize((past_ + tokens) * kv_row);
-  };
-  auto append = [&](std::int64_t layer, const Rows& k, const Rows& v) {
-    cache_for(layer, k.cols);
+    keys_[layer].resize((past_ + tokens_) * k.cols);
+    values_[layer].resize((past_ + tokens_) * v.cols);
     std::copy(k.data.begin(), k.data.end(), keys_[layer].begin() + past_ * k.cols);
     std::copy(v.data.begin(), v.data.end(), values_[layer].begin() + past_ * v.cols);
-  };
-  auto attend = [&](const Rows& q, std::int64_t layer, std::int64_t heads, std::int64_t kv_heads,
-                    std::int64_t head_dim, double scale) {
+  }
+
+  Rows attend(const Rows& q, std::int64_t layer, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
+              double scale) const {
     Rows out = make(q.rows, q.cols);
     const std::int64_t kv_row = kv_heads * head_dim, group = heads / kv_heads;
     for (std::int64_t t = 0; t < q.rows; ++t) {
@@ -168,76 +247,33 @@ std::vector<float> ReferenceEvaluator::forward(const std::vector<std::int64_t>& 
       }
     }
     return out;
-  };
+  }
 
+  const std::vector<std::int64_t>& ids_;
+  std::int64_t past_, tokens_ = 0;
+  std::vector<std::int64_t> positions_;
+  WeightLookup weight_;
+  Cache& keys_;
+  Cache& values_;
+  llvm::DenseMap<Value, Rows> env_;
+};
+
+}  // namespace
+
+std::vector<float> ReferenceEvaluator::forward(const std::vector<std::int64_t>& ids) {
+  auto func = module_.lookupSymbol<mlir::func::FuncOp>("forward");
+  if (!func) throw Error("reference evaluator: no @forward");
+  StepEvaluator step(ids, past_, [this](const std::string& name) -> const std::vector<float>& { return weight(name); },
+                     keys_, values_);
   std::vector<float> logits;
-  for (mlir::Operation& op : body) {
-    if (mlir::isa<GetWeightOp>(op)) continue;
-    if (auto e = mlir::dyn_cast<EmbeddingOp>(op)) {
-      const auto& table = wt(e.getTable());
-      const std::int64_t h = dim(e.getResult(), 1);
-      Rows y = make(tokens, h);
-      for (std::int64_t t = 0; t < tokens; ++t) std::copy_n(table.begin() + ids[t] * h, h, y.row(t));
-      env[e.getResult()] = std::move(y);
-    } else if (auto n = mlir::dyn_cast<RmsNormOp>(op)) {
-      env[n.getResult()] = rms_norm(get(n.getInput()), wt(n.getWeight()), n.getEpsilon().convertToDouble());
-    } else if (auto n = mlir::dyn_cast<HeadRmsNormOp>(op)) {
-      env[n.getResult()] = rms_norm(get(n.getInput()), wt(n.getWeight()), n.getEpsilon().convertToDouble());
-    } else if (auto r = mlir::dyn_cast<RopeOp>(op)) {
-      env[r.getResult()] = rope(get(r.getInput()), positions, static_cast<std::int64_t>(r.getHeadDim()),
-                                r.getTheta().convertToDouble());
-    } else if (auto a = mlir::dyn_cast<AttentionOp>(op)) {
-      append(static_cast<std::int64_t>(a.getLayer()), get(a.getKey()), get(a.getValue()));
-      env[a.getResult()] = attend(get(a.getQuery()), static_cast<std::int64_t>(a.getLayer()),
-                                  static_cast<std::int64_t>(a.getNumHeads()), static_cast<std::int64_t>(a.getNumKvHeads()),
-                                  static_cast<std::int64_t>(a.getHeadDim()), a.getScale().convertToDouble());
-    } else if (auto p = mlir::dyn_cast<QkNormRopeAppendOp>(op)) {
-      const double eps = p.getEpsilon().convertToDouble(), theta = p.getTheta().convertToDouble();
-      const auto head_dim = static_cast<std::int64_t>(p.getHeadDim());
-      Rows k = rope(rms_norm(get(p.getKey()), wt(p.getKeyNorm()), eps), positions, head_dim, theta);
-      append(static_cast<std::int64_t>(p.getLayer()), k, get(p.getValue()));
-      env[p.getResult()] = rope(rms_norm(get(p.getQuery()), wt(p.getQueryNorm()), eps), positions, head_dim, theta);
-    } else if (auto c = mlir::dyn_cast<CachedAttentionOp>(op)) {
-      env[c.getResult()] = attend(get(c.getQuery()), static_cast<std::int64_t>(c.getLayer()),
-                                  static_cast<std::int64_t>(c.getNumHeads()), static_cast<std::int64_t>(c.getNumKvHeads()),
-                                  static_cast<std::int64_t>(c.getHeadDim()), c.getScale().convertToDouble());
-    } else if (auto l = mlir::dyn_cast<LinearOp>(op)) {
-      env[l.getResult()] = matmul(get(l.getInput()), wt(l.getWeight()), dim(l.getResult(), 1));
-    } else if (auto s = mlir::dyn_cast<SwigluOp>(op)) {
-      env[s.getResult()] = swiglu(get(s.getInput()), wt(s.getWeight()), dim(s.getResult(), 1));
-    } else if (auto l = mlir::dyn_cast<RmsNormLinearOp>(op)) {
-      env[l.getResult()] = matmul(rms_norm(get(l.getInput()), wt(l.getNormWeight()), l.getEpsilon().convertToDouble()),
-                                  wt(l.getWeight()), dim(l.getResult(), 1));
-    } else if (auto s = mlir::dyn_cast<RmsNormSwigluOp>(op)) {
-      env[s.getResult()] = swiglu(rms_norm(get(s.getInput()), wt(s.getNormWeight()), s.getEpsilon().convertToDouble()),
-                                  wt(s.getWeight()), dim(s.getResult(), 1));
-    } else if (auto n = mlir::dyn_cast<AddRmsNormOp>(op)) {
-      Rows sum = get(n.getLhs());
-      const Rows& b = get(n.getRhs());
-      for (std::size_t i = 0; i < sum.data.size(); ++i) sum.data[i] += b.data[i];
-      env[n.getNormalized()] = rms_norm(sum, wt(n.getWeight()), n.getEpsilon().convertToDouble());
-      env[n.getSum()] = std::move(sum);
-    } else if (auto s = mlir::dyn_cast<SiluOp>(op)) {
-      Rows y = get(s.getInput());
-      for (float& x : y.data) x = silu(x);
-      env[s.getResult()] = std::move(y);
-    } else if (auto m = mlir::dyn_cast<MulOp>(op)) {
-      Rows y = get(m.getLhs());
-      const Rows& b = get(m.getRhs());
-      for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] *= b.data[i];
-      env[m.getResult()] = std::move(y);
-    } else if (auto a = mlir::dyn_cast<AddOp>(op)) {
-      Rows y = get(a.getLhs());
-      const Rows& b = get(a.getRhs());
-      for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] += b.data[i];
-      env[a.getResult()] = std::move(y);
-    } else if (auto ret = mlir::dyn_cast<mlir::func::ReturnOp>(op)) {
-      logits = get(ret.getOperand(0)).data;
+  for (mlir::Operation& op : func.getBody().front()) {
+    if (auto ret = mlir::dyn_cast<mlir::func::ReturnOp>(op)) {
+      logits = step.get(ret.getOperand(0)).data;
     } else {
-      throw Error("reference evaluator: unsupported op " + op.getName().getStringRef().str());
+      step.dispatch(&op);
     }
   }
-  past_ += tokens;
+  past_ += static_cast<std::int64_t>(ids.size());
   return logits;
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/cpu/compiler/schedule.h"
+#include "backends/cpu/compiler/lowering.h"
 
 namespace qwen3c::cpu {
 

@@ -5,26 +5,35 @@
 #include "backends/cpu/compiler/codegen.h"
 #include "backends/cpu/runtime/cpu_abi.h"
 #include "backends/cpu/runtime/cpu_manifest.h"
-#include "backends/cpu/compiler/schedule.h"
+#include "backends/cpu/compiler/lowering.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
-#include "passes/weight_layouts.h"
+#include "backends/forward_lowering.h"
 
 namespace qwen3c::cpu {
 
 namespace {
 
-// The CPU kernels read vectors as they are and matrices row by row (quantised rows as
-// consecutive blocks of 32).
-const WeightLayoutRegistration layouts("cpu", row_major_layout);
-
 class CpuBackend : public Backend {
  public:
+  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
+  std::optional<std::string> unsupported(mlir::Operation* op) const override {
+    if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op); p && element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
+      return "the q and k norm weights must share a dtype";
+    }
+    return std::nullopt;
+  }
+  // The kernels read vectors as they are and matrices row by row (quantised rows as
+  // consecutive blocks of 32).
+  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
+    return row_major_layout(weight, why);
+  }
+
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {
-    Schedule schedule = plan_schedule(module);
+    Schedule schedule = lower_to_schedule(module);
     CompiledCode code = compile_schedule(schedule, options.target_cpu);
-    write_weights(module, "cpu", row_major_layout, options, weights, writer);
+    write_weights(module, *this, "cpu", options, weights, writer);
     ArtifactRange range = writer.add_data(code.shared_object);
     CpuManifest manifest;
     manifest.target_cpu = code.cpu;
@@ -39,7 +48,8 @@ class CpuBackend : public Backend {
   }
 };
 
-const BackendRegistration registration("cpu", [] { return std::make_unique<CpuBackend>(); });
+const BackendRegistration registration("cpu", "native code for one x86-64 CPU through LLVM (--cpu)",
+                                       [] { return std::make_unique<CpuBackend>(); });
 
 }  // namespace
 

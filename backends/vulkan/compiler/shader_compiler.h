@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "backends/vulkan/compiler/planner.h"
+#include "backends/vulkan/compiler/lowering.h"
 
 namespace qwen3c::vulkan {
 

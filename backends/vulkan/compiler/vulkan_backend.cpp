@@ -6,27 +6,36 @@
 
 #include "backends/backend.h"
 #include "backends/vulkan/runtime/dispatch_plan.h"
-#include "backends/vulkan/compiler/planner.h"
+#include "backends/vulkan/compiler/lowering.h"
 #include "backends/vulkan/compiler/shader_compiler.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
-#include "passes/weight_layouts.h"
+#include "backends/forward_lowering.h"
 
 namespace qwen3c::vulkan {
 
 namespace {
 
-// The shaders read the CPU's layouts: vectors, rows, rows of 32-element blocks.
-const WeightLayoutRegistration layouts("vulkan", row_major_layout);
-
 class VulkanBackend : public Backend {
  public:
+  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
+  std::optional<std::string> unsupported(mlir::Operation* op) const override {
+    if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op); p && element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
+      return "the q and k norm weights must share a dtype";
+    }
+    return std::nullopt;
+  }
+  // The shaders read the CPU's layouts: vectors, rows, rows of 32-element blocks.
+  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
+    return row_major_layout(weight, why);
+  }
+
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {
     LoweredModule lowered = lower_to_dispatches(module);
     std::vector<std::vector<std::uint32_t>> code;
     for (const ShaderVariant& v : lowered.variants) code.push_back(compile_shader(v));
-    write_weights(module, "vulkan", row_major_layout, options, weights, writer);
+    write_weights(module, *this, "vulkan", options, weights, writer);
     for (std::size_t i = 0; i < code.size(); ++i) {
       std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(code[i].data()), code[i].size() * 4);
       lowered.plan.shaders[i].code = writer.add_data(bytes);
@@ -38,7 +47,8 @@ class VulkanBackend : public Backend {
   }
 };
 
-const BackendRegistration registration("vulkan", [] { return std::make_unique<VulkanBackend>(); });
+const BackendRegistration registration("vulkan", "SPIR-V compute shaders for any Vulkan 1.1 device (--device at run time)",
+                                       [] { return std::make_unique<VulkanBackend>(); });
 
 }  // namespace
 

@@ -57,9 +57,10 @@ struct Schedule {
   std::vector<std::string> weights;  // tensor-table order: the module's q3.weight symbols
 };
 
-// Throws qwen3c::Error naming the op when the module holds something the CPU backend cannot
-// run, or when memory has not been planned. Weights are read in their declared format;
-// f16 ones are widened to f32 when the artifact is written.
-Schedule plan_schedule(mlir::ModuleOp module);
+// Lowers the optimised module (through the shared ForwardLowering walk). Throws
+// qwen3c::Error naming the op when the module holds something the CPU backend cannot run,
+// or when memory has not been planned. Weights are read in their declared format; f16
+// ones are widened to f32 when the artifact is written.
+Schedule lower_to_schedule(mlir::ModuleOp module);
 
 }  // namespace qwen3c::cpu

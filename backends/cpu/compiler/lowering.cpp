@@ -1,0 +1,158 @@
+#include "backends/cpu/compiler/lowering.h"
+
+#include <algorithm>
+
+#include "backends/forward_lowering.h"
+#include "ir/Q3.h"
+#include "runtime/core/error.h"
+
+namespace qwen3c::cpu {
+
+namespace {
+
+using mlir::Operation;
+using mlir::Value;
+using Kind = Operand::Kind;
+
+// The kernel suffix of a weight's storage format (f16 is widened to f32 when written).
+std::string format(Value weight) {
+  mlir::Type e = element_of(weight);
+  if (e.isBF16()) return "bf16";
+  if (mlir::isa<q3::Q8_0Type>(e)) return "q8_0";
+  if (mlir::isa<q3::Q4_0Type>(e)) return "q4_0";
+  return "f32";
+}
+
+// Each q3 op becomes a call of a q3k_* kernel with its operands.
+class ScheduleLowering : public ForwardLowering {
+ public:
+  explicit ScheduleLowering(mlir::ModuleOp module) : ForwardLowering(module, "CPU backend") {}
+
+  Schedule lower() {
+    run();
+    schedule_.arena_floats_per_token = arena_floats_per_token();
+    schedule_.weights = weight_names();
+    return std::move(schedule_);
+  }
+
+ private:
+  Operand weight(Value v) const { return {Kind::Weight, weight_index(v)}; }
+  Operand read(Value v) const {
+    if (is_ids(v)) return {Kind::TokenIds};
+    if (is_positions(v)) return {Kind::Positions};
+    const Place p = input(v);
+    return {Kind::Buffer, p.offset, p.width, p.last_rows_only};
+  }
+  Operand write(Value v) const {
+    if (is_logits(v)) return {Kind::Logits};
+    const Place p = output(v);
+    return {Kind::Buffer, p.offset, p.width};
+  }
+  // 1 when a norm weight is bf16 (else f32): a constant the kernel branches on.
+  static Operand bf16_flag(Value norm) { return integer(element_of(norm).isBF16() ? 1 : 0); }
+  static Operand rows(std::int64_t multiplier = 1) { return {Kind::Rows, multiplier}; }
+  static Operand integer(std::int64_t v) { return {Kind::Int, v}; }
+  static Operand real(double v) { return {Kind::Float, 0, 0, false, v}; }
+  static Operand real(llvm::APFloat v) { return real(v.convertToDouble()); }
+  static Operand i64(uint64_t v) { return integer(static_cast<std::int64_t>(v)); }
+  void need_scratch_per_token(std::int64_t floats) {
+    schedule_.scratch_floats_per_token = std::max(schedule_.scratch_floats_per_token, floats);
+  }
+  // Matrix products convert weight rows to f32 panels (kernels/linear.cpp): eight rows of
+  // `in` floats after the per-token scratch.
+  void need_panel(std::int64_t in) { schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, 8 * in); }
+
+  // Every kernel ends with (thread, threads): it does its share of the work.
+  void emit(std::string kernel, std::vector<Operand> args) {
+    args.push_back({Kind::Thread});
+    args.push_back({Kind::Threads});
+    schedule_.calls.push_back({std::move(kernel), std::move(args), in_tail()});
+  }
+
+  void visit(q3::EmbeddingOp e) override {
+    emit("q3k_embedding_" + format(e.getTable()),
+         {weight(e.getTable()), read(e.getIds()), rows(), integer(row_width(e.getResult())), write(e.getResult())});
+  }
+  void visit(q3::RmsNormOp n) override {
+    emit("q3k_rms_norm_" + format(n.getWeight()), {read(n.getInput()), weight(n.getWeight()), rows(),
+                                                   integer(row_width(n.getInput())), real(n.getEpsilon()),
+                                                   write(n.getResult())});
+  }
+  void visit(q3::HeadRmsNormOp n) override {
+    const std::int64_t head = mlir::cast<mlir::RankedTensorType>(n.getWeight().getType()).getDimSize(0);
+    emit("q3k_rms_norm_" + format(n.getWeight()), {read(n.getInput()), weight(n.getWeight()),
+                                                   rows(row_width(n.getInput()) / head), integer(head),
+                                                   real(n.getEpsilon()), write(n.getResult())});
+  }
+  void visit(q3::RopeOp r) override {
+    const auto head = static_cast<std::int64_t>(r.getHeadDim());
+    emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(), integer(row_width(r.getInput()) / head),
+                      integer(head), real(r.getTheta()), {Kind::Scratch}, write(r.getResult())});
+  }
+  void visit(q3::AttentionOp a) override {
+    const auto layer = static_cast<std::int64_t>(a.getLayer());
+    emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
+                           {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
+                           i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale()),
+                           {Kind::Scratch}, write(a.getResult()), {Kind::Barrier}, {Kind::BarrierContext}});
+  }
+  void visit(q3::QkNormRopeAppendOp p) override {
+    if (element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
+      fail(p, "q and k norm weights must share a dtype");
+    }
+    const auto layer = static_cast<std::int64_t>(p.getLayer());
+    emit("q3k_qk_norm_rope_append",
+         {read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
+          weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), rows(), {Kind::Past},
+          {Kind::KCache, layer}, {Kind::VCache, layer}, i64(p.getNumHeads()), i64(p.getNumKvHeads()),
+          i64(p.getHeadDim()), real(p.getEpsilon()), real(p.getTheta()), {Kind::Scratch}, write(p.getResult())});
+  }
+  void visit(q3::CachedAttentionOp c) override {
+    const auto layer = static_cast<std::int64_t>(c.getLayer());
+    emit("q3k_cached_attention",
+         {read(c.getQuery()), rows(), {Kind::Past}, {Kind::KCache, layer}, {Kind::VCache, layer},
+          i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
+          {Kind::Scratch}, write(c.getResult())});
+  }
+  // linear, swiglu and their norm-folded forms: one kernel family each.
+  void matrix_product(q3::MatrixProductOpInterface m, Value result) {
+    const std::int64_t in = row_width(m.getInput());
+    need_panel(in);
+    const std::string kernel = std::string(m.isGated() ? "swiglu_" : "linear_") + format(m.getWeight());
+    if (Value norm = m.getFoldedNormWeight()) {
+      need_scratch_per_token(in);
+      emit("q3k_rms_norm_" + kernel,
+           {read(m.getInput()), weight(norm), bf16_flag(norm), weight(m.getWeight()), rows(), integer(in),
+            integer(row_width(result)), real(m.getFoldedNormEpsilon()), {Kind::Scratch}, write(result)});
+    } else {
+      emit("q3k_" + kernel, {read(m.getInput()), weight(m.getWeight()), rows(), integer(in),
+                             integer(row_width(result)), {Kind::Scratch}, write(result)});
+    }
+  }
+  void visit(q3::LinearOp l) override { matrix_product(l, l.getResult()); }
+  void visit(q3::SwigluOp s) override { matrix_product(s, s.getResult()); }
+  void visit(q3::RmsNormLinearOp l) override { matrix_product(l, l.getResult()); }
+  void visit(q3::RmsNormSwigluOp s) override { matrix_product(s, s.getResult()); }
+  void visit(q3::AddRmsNormOp n) override {
+    emit("q3k_add_rms_norm_" + format(n.getWeight()),
+         {read(n.getLhs()), read(n.getRhs()), weight(n.getWeight()), rows(), integer(row_width(n.getLhs())),
+          real(n.getEpsilon()), write(n.getSum()), write(n.getNormalized())});
+  }
+  void visit(q3::SiluOp s) override {
+    emit("q3k_silu", {read(s.getInput()), rows(), integer(row_width(s.getInput())), write(s.getResult())});
+  }
+  void visit(q3::MulOp m) override {
+    emit("q3k_mul", {read(m.getLhs()), read(m.getRhs()), rows(), integer(row_width(m.getLhs())), write(m.getResult())});
+  }
+  void visit(q3::AddOp a) override {
+    emit("q3k_add", {read(a.getLhs()), read(a.getRhs()), rows(), integer(row_width(a.getLhs())), write(a.getResult())});
+  }
+
+  Schedule schedule_;
+};
+
+}  // namespace
+
+Schedule lower_to_schedule(mlir::ModuleOp module) { return ScheduleLowering(module).lower(); }
+
+}  // namespace qwen3c::cpu
