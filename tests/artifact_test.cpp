@@ -11,6 +11,7 @@
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
 #include "runtime/execution/session.h"
+#include "tests/compile_for_test.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"
 
@@ -51,9 +52,7 @@ class ArtifactTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/qwen3-small") + " -o " + good());
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    compile_for_test(test_data("models/qwen3-small"), good());
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string good() { return dir_->file("good.q3c"); }

@@ -1,5 +1,5 @@
-// Golden tests of every backend: each fixture model is compiled to an artifact with the
-// qwen3c binary for a target (cpu; vulkan runs on whatever Vulkan device the machine has,
+// Golden tests of every registered backend: each fixture model is compiled to an artifact
+// with the compiler library for a target (vulkan runs on whatever Vulkan device the machine has,
 // Mesa's lavapipe in CI, and fails when there is none), run through the runtime API, and
 // compared with Hugging Face's own logits and greedy tokens. Bars: relative L2 error <= 1e-4
 // for prefill logits and every greedy step's logits; greedy tokens identical.
@@ -11,7 +11,7 @@
 
 #include "runtime/execution/session.h"
 #include "tests/golden.h"
-#include "tests/run_process.h"
+#include "tests/compile_for_test.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {
@@ -35,9 +35,7 @@ class Golden : public ::testing::TestWithParam<std::tuple<std::string, std::stri
     auto it = artifacts_.find(key);
     if (it != artifacts_.end()) return it->second;
     const std::string out = dir_->file(key + ".q3c");
-    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + name) + " --target " + target + " " + level + " -o " + out);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
+    compile_for_test(test_data("models/" + name), out, target_options(target, "bf16", level == "-O0" ? 0 : 2));
     return artifacts_[key] = Model::load(out);
   }
 
@@ -119,9 +117,7 @@ TEST_P(Golden, LastLogitsOnlyEqualsLastRowOfAll) {
 TEST(VulkanSlicedWeights, MatchHuggingFace) {
   TempDir dir;
   const std::string out = dir.file("tiny.q3c");
-  ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                test_data("models/qwen3-tiny") + " --target vulkan -o " + out);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  compile_for_test(test_data("models/qwen3-tiny"), out, target_options("vulkan"));
   ::setenv("QWEN3C_VULKAN_MAX_BINDING_BYTES", "6000000", 1);
   auto m = Model::load(out);
   Goldens g(test_data("models/qwen3-tiny/goldens.safetensors"));
@@ -141,7 +137,8 @@ TEST(VulkanSlicedWeights, MatchHuggingFace) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Golden,
                          ::testing::Combine(::testing::Values("qwen3-tiny", "qwen3-small", "qwen3-hd128"),
-                                            ::testing::Values("-O0", "-O2"), ::testing::Values("cpu", "vulkan")),
+                                            ::testing::Values("-O0", "-O2"),
+                                            ::testing::ValuesIn(registered_backends())),
                          [](const auto& info) {
                            std::string name =
                                std::get<2>(info.param) + "_" + std::get<0>(info.param) + std::get<1>(info.param);

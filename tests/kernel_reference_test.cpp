@@ -16,7 +16,7 @@
 #include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/ir_test_util.h"
-#include "tests/run_process.h"
+#include "tests/compile_for_test.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {
@@ -67,10 +67,7 @@ void write_random_model(const std::filesystem::path& dir, const Shape& s) {
 
 std::string compile(const TempDir& dir, const Shape& s, const std::string& target) {
   const std::string artifact = dir.file(target + ".q3c");
-  ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                (dir.path() / "model").string() + " --quant " + s.quant + " --target " + target +
-                                " -o " + artifact);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  compile_for_test((dir.path() / "model").string(), artifact, target_options(target, s.quant));
   return artifact;
 }
 

@@ -13,7 +13,7 @@
 
 #include "runtime/execution/session.h"
 #include "tests/golden.h"
-#include "tests/run_process.h"
+#include "tests/compile_for_test.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {
@@ -63,10 +63,7 @@ class QuantAccuracy : public ::testing::TestWithParam<std::tuple<std::string, st
   static void TearDownTestSuite() { delete dir_; }
   std::shared_ptr<Model> compile(const std::string& model, const std::string& quant, const std::string& target) {
     const std::string out = dir_->file(model + "-" + quant + "-" + target + ".q3c");
-    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + model) + " --quant " + quant + " --target " + target +
-                                  " -o " + out);
-    EXPECT_EQ(r.exit_code, 0) << r.output;
+    compile_for_test(test_data("models/" + model), out, target_options(target, quant));
     return Model::load(out);
   }
   static TempDir* dir_;

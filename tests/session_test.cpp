@@ -6,7 +6,7 @@
 #include "runtime/core/error.h"
 #include "runtime/execution/session.h"
 #include "tests/golden.h"
-#include "tests/run_process.h"
+#include "tests/compile_for_test.h"
 #include "tests/test_files.h"
 
 namespace qwen3c {
@@ -19,9 +19,7 @@ class SessionTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const std::string path = dir_->file("small.q3c");
-    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/qwen3-small") + " -o " + path);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    compile_for_test(test_data("models/qwen3-small"), path);
     model_ = Model::load(path);
   }
   static void TearDownTestSuite() {
