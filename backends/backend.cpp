@@ -64,7 +64,7 @@ std::string describe_backends() {
 
 void check_weight_format(const Backend& backend, const std::string& name, DType format) {
   if (!reads(backend, format)) {
-    throw Error("the " + name + " backend does not read " + std::string(dtype_name(format)) + " weights");
+    throw Unsupported("the " + name + " backend does not read " + std::string(dtype_name(format)) + " weights");
   }
 }
 
@@ -85,7 +85,7 @@ void check_supported(const Backend& backend, const std::string& name, mlir::Modu
   if (problems.empty()) return;
   std::string text = "the " + name + " backend cannot compile this module:";
   for (const std::string& p : problems) text += "\n  " + p;
-  throw Error(text);
+  throw Unsupported(text);
 }
 
 }  // namespace qwen3c

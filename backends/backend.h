@@ -24,6 +24,7 @@
 #include "ir/Q3.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "runtime/core/dtype.h"
+#include "runtime/core/error.h"
 
 namespace qwen3c {
 
@@ -81,8 +82,14 @@ std::vector<std::string> registered_backends();
 // "cpu: native code for the host CPU through LLVM" lines for help texts.
 std::string describe_backends();
 
-// Throws qwen3c::Error listing every weight of `module` in a format `backend` does not
-// read and every op it cannot run (with its location), before anything is lowered.
+// What check_supported throws: a module the backend does not support (not bad input).
+class Unsupported : public Error {
+ public:
+  using Error::Error;
+};
+
+// Throws Unsupported listing every weight of `module` in a format `backend` does not read
+// and every op it cannot run (with its location), before anything is lowered.
 void check_supported(const Backend& backend, const std::string& name, mlir::ModuleOp module);
 // The same for a weight format alone (--quant, before any pass runs).
 void check_weight_format(const Backend& backend, const std::string& name, DType format);

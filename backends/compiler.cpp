@@ -27,6 +27,8 @@ absl::Status guarded(F&& body) {
   try {
     body();
     return absl::OkStatus();
+  } catch (const Unsupported& e) {
+    return absl::UnimplementedError(e.what());
   } catch (const Error& e) {
     return absl::InvalidArgumentError(e.what());
   } catch (const std::bad_alloc&) {

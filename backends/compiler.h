@@ -10,7 +10,9 @@
 //   if (!done.ok()) std::cerr << done.status().message() << "\n";
 //
 // Errors come back as absl::Status: kInvalidArgument for bad input or options (the message
-// names the file and field, or the op), kInternal for a defect of the compiler itself.
+// names the file and field, or the op), kUnimplemented for a module the target backend
+// does not support (every op and weight it cannot run, named), kInternal for a defect of
+// the compiler itself.
 
 #include <cstdint>
 #include <functional>

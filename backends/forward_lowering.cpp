@@ -15,10 +15,14 @@ ForwardLowering::ForwardLowering(mlir::ModuleOp module, std::string who) : modul
 
 namespace {
 
-// Ops after which every op is row-local and reads nothing indexed by all of the step's rows:
-// the tail starts after the last of them. Attention mixes rows; an embedding reads the ids.
-bool needs_every_row(mlir::Operation* op) {
-  return mlir::isa<q3::AttentionOp, q3::CachedAttentionOp, q3::EmbeddingOp>(op);
+// The tail starts after the last op that needs every row of the step: one that reads the
+// ids or the positions (indexed by row), or reads or writes the KV cache (attention mixes
+// rows; appending needs them all). What follows is row-local.
+bool needs_every_row(mlir::Operation* op, mlir::Value ids, mlir::Value positions) {
+  for (mlir::Value operand : op->getOperands()) {
+    if (operand == ids || operand == positions || mlir::isa<q3::KVCacheType>(operand.getType())) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -45,7 +49,7 @@ void ForwardLowering::run() {
   std::size_t tail_start = 0;
   for (mlir::Operation& op : body) {
     ops.push_back(&op);
-    if (needs_every_row(&op)) tail_start = ops.size();
+    if (needs_every_row(&op, ids_, positions_)) tail_start = ops.size();
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     in_tail_ = i >= tail_start;

@@ -2,8 +2,8 @@
 // The walk every backend's lowering shares: the optimised @forward body op by op, with
 // what each op handler needs to know answered in one place: where the memory plan put an
 // activation, a weight's index in the artifact's tensor table, which value is the logits,
-// and whether an op is in the tail (after the last op that needs every row, only the rows
-// whose logits are wanted are computed).
+// and whether an op is in the tail (after the last op that reads the ids, the positions or
+// the KV cache, ops are row-local: only the rows whose logits are wanted are computed).
 //
 // A backend subclasses ForwardLowering and overrides a visit() per q3 op it runs
 // (q3::OpVisitor); run() calls them in program order. See docs/adding-a-backend.md.

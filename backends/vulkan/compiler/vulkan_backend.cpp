@@ -10,6 +10,7 @@
 #include "backends/vulkan/compiler/shader_compiler.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "backends/forward_lowering.h"
 
 namespace qwen3c::vulkan {
@@ -22,6 +23,12 @@ class VulkanBackend : public Backend {
   std::optional<std::string> unsupported(mlir::Operation* op) const override {
     if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op); p && element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
       return "the q and k norm weights must share a dtype";
+    }
+    // The logits are written through the binding of an op's first output.
+    if (auto n = mlir::dyn_cast<q3::AddRmsNormOp>(op)) {
+      for (mlir::Operation* user : n.getNormalized().getUsers()) {
+        if (mlir::isa<mlir::func::ReturnOp>(user)) return "its second result (the normalized rows) cannot be the logits";
+      }
     }
     return std::nullopt;
   }
