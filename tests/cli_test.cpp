@@ -47,6 +47,14 @@ TEST(Cli, HelpOnEveryCommand) {
   }
 }
 
+// Every backend folder registers itself; `compile --help` lists them for --target.
+TEST(Cli, CompileHelpListsEveryBackend) {
+  ProcessResult r = qwen3c("compile --help");
+  for (const char* backend : {"cpu: ", "vulkan: ", "portable: "}) {
+    EXPECT_NE(r.output.find(backend), std::string::npos) << backend << " missing from:\n" << r.output;
+  }
+}
+
 TEST(Cli, UsageErrorsExitWithTwo) {
   const std::string config = test_data("configs/Qwen3-0.6B.json");
   const std::vector<std::string> bad = {
