@@ -1,9 +1,9 @@
 // q3-fold-rms-norm: linear(rms_norm(x, g), W) -> rms_norm_linear(x, g, W), and the same for
-// swiglu, when every user of the norm is such a matmul.
+// swiglu, when every user of the norm is such a matrix product.
 
+#include "mlir/IR/PatternMatch.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
-#include "mlir/IR/Builders.h"
 
 namespace qwen3c {
 #define GEN_PASS_DEF_FOLDRMSNORM
@@ -13,39 +13,47 @@ namespace qwen3c {
 namespace qwen3c {
 namespace {
 
+// Rooted at the q3.rms_norm; rewrites all its users at once or none.
+struct FoldRmsNormPattern : mlir::OpRewritePattern<q3::RmsNormOp> {
+  FoldRmsNormPattern(mlir::MLIRContext* context, Refusals& refusals) : OpRewritePattern(context), refusals(refusals) {}
+
+  mlir::LogicalResult matchAndRewrite(q3::RmsNormOp norm, mlir::PatternRewriter& rewriter) const override {
+    if (norm->use_empty()) return refusals.refuse(rewriter, norm, "not folded: the norm has no users");
+    for (mlir::Operation* user : norm->getUsers()) {
+      auto product = mlir::dyn_cast<q3::MatrixProductOpInterface>(user);
+      if (!product || product.getInput() != norm.getResult() || product.getFoldedNormWeight()) {
+        return refusals.refuse(rewriter, norm,
+                               "not folded: a user of the norm is not a linear or swiglu reading it as input");
+      }
+    }
+    std::vector<mlir::Operation*> users(norm->getUsers().begin(), norm->getUsers().end());
+    for (mlir::Operation* user : users) {
+      auto product = mlir::cast<q3::MatrixProductOpInterface>(user);
+      rewriter.setInsertionPoint(user);
+      const mlir::Type type = user->getResult(0).getType();
+      if (product.isGated()) {
+        rewriter.replaceOpWithNewOp<q3::RmsNormSwigluOp>(user, type, norm.getInput(), norm.getWeight(),
+                                                         product.getWeight(), norm.getEpsilonAttr());
+      } else {
+        rewriter.replaceOpWithNewOp<q3::RmsNormLinearOp>(user, type, norm.getInput(), norm.getWeight(),
+                                                         product.getWeight(), norm.getEpsilonAttr());
+      }
+    }
+    rewriter.eraseOp(norm);
+    return mlir::success();
+  }
+
+  Refusals& refusals;
+};
+
 struct FoldRmsNormPass : impl::FoldRmsNormBase<FoldRmsNormPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::vector<q3::RmsNormOp> norms;
-    getOperation().walk([&](q3::RmsNormOp n) { norms.push_back(n); });
-    for (q3::RmsNormOp norm : norms) {
-      bool foldable = !norm->use_empty();
-      for (mlir::OpOperand& use : norm->getUses()) {
-        mlir::Operation* user = use.getOwner();
-        foldable &= mlir::isa<q3::LinearOp, q3::SwigluOp>(user) && use.getOperandNumber() == 0;
-      }
-      if (!foldable) {
-        remark(verbose, norm, "not folded: a user of the norm is not a linear or swiglu reading it as input");
-        continue;
-      }
-      std::vector<mlir::Operation*> users(norm->getUsers().begin(), norm->getUsers().end());
-      for (mlir::Operation* user : users) {
-        mlir::OpBuilder b(user);
-        mlir::Operation* fused;
-        if (auto linear = mlir::dyn_cast<q3::LinearOp>(user)) {
-          fused = b.create<q3::RmsNormLinearOp>(user->getLoc(), linear.getType(), norm.getInput(),
-                                                norm.getWeight(), linear.getWeight(), norm.getEpsilonAttr());
-        } else {
-          auto swiglu = mlir::cast<q3::SwigluOp>(user);
-          fused = b.create<q3::RmsNormSwigluOp>(user->getLoc(), swiglu.getType(), norm.getInput(),
-                                                norm.getWeight(), swiglu.getWeight(), norm.getEpsilonAttr());
-        }
-        user->replaceAllUsesWith(fused);
-        user->erase();
-      }
-      norm.erase();
-    }
+    Refusals refusals(verbose);
+    mlir::RewritePatternSet patterns(&getContext());
+    patterns.add<FoldRmsNormPattern>(&getContext(), refusals);
+    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
   }
 };
 

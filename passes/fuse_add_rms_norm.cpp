@@ -1,9 +1,9 @@
 // q3-fuse-add-rms-norm: rms_norm(add(a, b)) -> add_rms_norm(a, b), whose first result
 // replaces the add (the residual stream) and second the norm.
 
+#include "mlir/IR/PatternMatch.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
-#include "mlir/IR/Builders.h"
 
 namespace qwen3c {
 #define GEN_PASS_DEF_FUSEADDRMSNORM
@@ -13,33 +13,38 @@ namespace qwen3c {
 namespace qwen3c {
 namespace {
 
+// Rooted at the q3.rms_norm that reads a q3.add.
+struct AddRmsNormPattern : mlir::OpRewritePattern<q3::RmsNormOp> {
+  AddRmsNormPattern(mlir::MLIRContext* context, Refusals& refusals) : OpRewritePattern(context), refusals(refusals) {}
+
+  mlir::LogicalResult matchAndRewrite(q3::RmsNormOp norm, mlir::PatternRewriter& rewriter) const override {
+    auto add = norm.getInput().getDefiningOp<q3::AddOp>();
+    if (!add) return refusals.refuse(rewriter, norm, "not fused into q3.add_rms_norm: the input is not a q3.add");
+    // The fused op takes the add's place; its norm weight must be available there.
+    auto weight = norm.getWeight().getDefiningOp<q3::GetWeightOp>();
+    if (!weight) {
+      return refusals.refuse(rewriter, norm, "not fused into q3.add_rms_norm: the norm weight is not a q3.get_weight");
+    }
+    if (add->isBeforeInBlock(weight)) rewriter.moveOpBefore(weight, add);
+    rewriter.setInsertionPoint(add);
+    auto fused = rewriter.create<q3::AddRmsNormOp>(add.getLoc(), add.getType(), add.getType(), add.getLhs(),
+                                                   add.getRhs(), norm.getWeight(), norm.getEpsilonAttr());
+    rewriter.replaceOp(norm, fused.getNormalized());
+    rewriter.replaceOp(add, fused.getSum());
+    return mlir::success();
+  }
+
+  Refusals& refusals;
+};
+
 struct FuseAddRmsNormPass : impl::FuseAddRmsNormBase<FuseAddRmsNormPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::vector<q3::RmsNormOp> norms;
-    getOperation().walk([&](q3::RmsNormOp n) { norms.push_back(n); });
-    for (q3::RmsNormOp norm : norms) {
-      auto add = norm.getInput().getDefiningOp<q3::AddOp>();
-      if (!add) {
-        remark(verbose, norm, "not fused into q3.add_rms_norm: the input is not a q3.add");
-        continue;
-      }
-      // The fused op takes the add's place; its norm weight must be available there.
-      mlir::Operation* weight = norm.getWeight().getDefiningOp();
-      if (weight == nullptr || !mlir::isa<q3::GetWeightOp>(weight)) {
-        remark(verbose, norm, "not fused into q3.add_rms_norm: the norm weight is not a q3.get_weight");
-        continue;
-      }
-      if (add->isBeforeInBlock(weight)) weight->moveBefore(add);
-      mlir::OpBuilder b(add);
-      auto fused = b.create<q3::AddRmsNormOp>(add.getLoc(), add.getType(), add.getType(), add.getLhs(),
-                                              add.getRhs(), norm.getWeight(), norm.getEpsilonAttr());
-      norm.replaceAllUsesWith(fused.getNormalized());
-      norm.erase();
-      add.replaceAllUsesWith(fused.getSum());
-      add.erase();
-    }
+    Refusals refusals(verbose);
+    mlir::RewritePatternSet patterns(&getContext());
+    patterns.add<AddRmsNormPattern>(&getContext(), refusals);
+    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
   }
 };
 

@@ -1,9 +1,9 @@
 // q3-fuse-qk-norm-rope: attention(rope(head_rms_norm(q)), rope(head_rms_norm(k)), v)
 //   -> cached_attention(qk_norm_rope_append(q, k, v, ...)).
 
+#include "mlir/IR/PatternMatch.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
-#include "mlir/IR/Builders.h"
 
 namespace qwen3c {
 #define GEN_PASS_DEF_FUSEQKNORMROPE
@@ -29,7 +29,7 @@ std::string match_side(mlir::Value v, Side& s, const char* which) {
   return "";
 }
 
-std::string match(q3::AttentionOp a, Side& q, Side& k) {
+std::string match_attention(q3::AttentionOp a, Side& q, Side& k) {
   if (auto why = match_side(a.getQuery(), q, "query"); !why.empty()) return why;
   if (auto why = match_side(a.getKey(), k, "key"); !why.empty()) return why;
   if (q.rope.getPositions() != k.rope.getPositions()) return "query and key rotate at different positions";
@@ -41,31 +41,37 @@ std::string match(q3::AttentionOp a, Side& q, Side& k) {
   return "";
 }
 
+// Rooted at the q3.attention whose query and key are normalised and rotated.
+struct QkNormRopePattern : mlir::OpRewritePattern<q3::AttentionOp> {
+  QkNormRopePattern(mlir::MLIRContext* context, Refusals& refusals) : OpRewritePattern(context), refusals(refusals) {}
+
+  mlir::LogicalResult matchAndRewrite(q3::AttentionOp a, mlir::PatternRewriter& rewriter) const override {
+    Side q, k;
+    if (std::string why = match_attention(a, q, k); !why.empty()) {
+      return refusals.refuse(rewriter, a, "not fused into q3.qk_norm_rope_append: " + why);
+    }
+    auto prologue = rewriter.create<q3::QkNormRopeAppendOp>(
+        a.getLoc(), a.getQuery().getType(), q.norm.getInput(), k.norm.getInput(), a.getValue(), q.norm.getWeight(),
+        k.norm.getWeight(), q.rope.getPositions(), a.getCache(), a.getLayerAttr(), a.getNumHeadsAttr(),
+        a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(), q.rope.getThetaAttr());
+    rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(a, a.getType(), prologue.getResult(), a.getCache(),
+                                                       a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
+                                                       a.getHeadDimAttr(), a.getScaleAttr());
+    erase_if_dead(rewriter, {q.rope, k.rope, q.norm, k.norm});
+    return mlir::success();
+  }
+
+  Refusals& refusals;
+};
+
 struct FuseQkNormRopePass : impl::FuseQkNormRopeBase<FuseQkNormRopePass> {
   using Base::Base;
 
   void runOnOperation() override {
-    std::vector<q3::AttentionOp> attentions;
-    getOperation().walk([&](q3::AttentionOp a) { attentions.push_back(a); });
-    for (q3::AttentionOp a : attentions) {
-      Side q, k;
-      if (std::string why = match(a, q, k); !why.empty()) {
-        remark(verbose, a, "not fused into q3.qk_norm_rope_append: " + why);
-        continue;
-      }
-      mlir::OpBuilder b(a);
-      auto prologue = b.create<q3::QkNormRopeAppendOp>(
-          a.getLoc(), a.getQuery().getType(), q.norm.getInput(), k.norm.getInput(), a.getValue(),
-          q.norm.getWeight(), k.norm.getWeight(), q.rope.getPositions(), a.getCache(), a.getLayerAttr(),
-          a.getNumHeadsAttr(), a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(),
-          q.rope.getThetaAttr());
-      auto attention = b.create<q3::CachedAttentionOp>(a.getLoc(), a.getType(), prologue.getResult(), a.getCache(),
-                                                       a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
-                                                       a.getHeadDimAttr(), a.getScaleAttr());
-      a.replaceAllUsesWith(attention.getResult());
-      a.erase();
-      erase_if_dead({q.rope, k.rope, q.norm, k.norm});
-    }
+    Refusals refusals(verbose);
+    mlir::RewritePatternSet patterns(&getContext());
+    patterns.add<QkNormRopePattern>(&getContext(), refusals);
+    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
   }
 };
 

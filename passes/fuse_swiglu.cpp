@@ -1,8 +1,8 @@
 // q3-fuse-swiglu: mul(silu(linear(x, Wg)), linear(x, Wu)) -> swiglu(x, [Wg; Wu]).
 
+#include "mlir/IR/PatternMatch.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
-#include "mlir/IR/Builders.h"
 
 namespace qwen3c {
 #define GEN_PASS_DEF_FUSESWIGLU
@@ -12,73 +12,70 @@ namespace qwen3c {
 namespace qwen3c {
 namespace {
 
-struct Match {
-  q3::SiluOp silu;
-  q3::LinearOp gate, up;
-  q3::GetWeightOp gate_weight, up_weight;
-};
-
-// Why `mul` is not a SwiGLU this pass can fuse, or "" when it is (filling `m`).
-std::string match(q3::MulOp mul, Match& m) {
-  for (int order = 0; order < 2; ++order) {
-    mlir::Value a = order ? mul.getRhs() : mul.getLhs(), b = order ? mul.getLhs() : mul.getRhs();
-    m.silu = a.getDefiningOp<q3::SiluOp>();
-    m.up = b.getDefiningOp<q3::LinearOp>();
-    if (m.silu && m.up) break;
-  }
-  if (!m.silu || !m.up) return "not silu(linear) * linear";
-  m.gate = m.silu.getInput().getDefiningOp<q3::LinearOp>();
-  if (!m.gate) return "silu does not read a linear";
-  if (!has_single_use(m.silu.getResult()) || !has_single_use(m.gate.getResult()) ||
-      !has_single_use(m.up.getResult())) {
-    return "gate, up or silu has another user";
-  }
-  if (m.gate.getInput() != m.up.getInput()) return "gate and up read different inputs";
-  m.gate_weight = m.gate.getWeight().getDefiningOp<q3::GetWeightOp>();
-  m.up_weight = m.up.getWeight().getDefiningOp<q3::GetWeightOp>();
-  if (!m.gate_weight || !m.up_weight) return "a weight is not a q3.get_weight";
-  if (m.gate_weight.getType() != m.up_weight.getType()) return "gate and up weights differ in type";
-  return "";
-}
-
 std::string stacked_name(const std::string& gate) {
   const std::string from = "gate_proj";
   const auto at = gate.find(from);
   return at == std::string::npos ? gate + ".gate_up" : gate.substr(0, at) + "gate_up_proj" + gate.substr(at + from.size());
 }
 
+// Rooted at the q3.mul of silu(gate) * up.
+struct SwigluPattern : mlir::OpRewritePattern<q3::MulOp> {
+  SwigluPattern(mlir::MLIRContext* context, Refusals& refusals)
+      : OpRewritePattern(context), refusals(refusals) {}
+
+  mlir::LogicalResult matchAndRewrite(q3::MulOp mul, mlir::PatternRewriter& rewriter) const override {
+    q3::SiluOp silu;
+    q3::LinearOp up;
+    for (int order = 0; order < 2 && !(silu && up); ++order) {
+      silu = (order ? mul.getRhs() : mul.getLhs()).getDefiningOp<q3::SiluOp>();
+      up = (order ? mul.getLhs() : mul.getRhs()).getDefiningOp<q3::LinearOp>();
+    }
+    auto refuse = [&](const char* why) { return refusals.refuse(rewriter, mul, std::string("not fused into q3.swiglu: ") + why); };
+    if (!silu || !up) return refuse("not silu(linear) * linear");
+    auto gate = silu.getInput().getDefiningOp<q3::LinearOp>();
+    if (!gate) return refuse("silu does not read a linear");
+    if (!has_single_use(silu.getResult()) || !has_single_use(gate.getResult()) || !has_single_use(up.getResult())) {
+      return refuse("gate, up or silu has another user");
+    }
+    if (gate.getInput() != up.getInput()) return refuse("gate and up read different inputs");
+    auto gate_weight = gate.getWeight().getDefiningOp<q3::GetWeightOp>();
+    auto up_weight = up.getWeight().getDefiningOp<q3::GetWeightOp>();
+    if (!gate_weight || !up_weight) return refuse("a weight is not a q3.get_weight");
+    if (gate_weight.getType() != up_weight.getType()) return refuse("gate and up weights differ in type");
+
+    q3::WeightOp gate_decl = declaration_of(gate_weight), up_decl = declaration_of(up_weight);
+    auto type = mlir::cast<mlir::RankedTensorType>(gate_decl.getType());
+    auto stacked_type = mlir::RankedTensorType::get({2 * type.getDimSize(0), type.getDimSize(1)}, type.getElementType());
+    std::vector<std::string> sources = sources_of(gate_decl);
+    for (const std::string& s : sources_of(up_decl)) sources.push_back(s);
+    const std::string name = stacked_name(gate_decl.getSymName().str());
+    if (mlir::SymbolTable::lookupNearestSymbolFrom(mul, rewriter.getStringAttr(name)) != nullptr) {
+      return refuse("the stacked weight's name is taken");
+    }
+
+    rewriter.setInsertionPoint(gate_decl);
+    auto stacked = rewriter.create<q3::WeightOp>(
+        gate_decl.getLoc(), name, stacked_type,
+        rewriter.getStrArrayAttr(llvm::SmallVector<llvm::StringRef>(sources.begin(), sources.end())), mlir::StringAttr());
+    rewriter.setInsertionPoint(mul);
+    auto get = rewriter.create<q3::GetWeightOp>(mul.getLoc(), stacked_type, stacked.getSymName());
+    rewriter.replaceOpWithNewOp<q3::SwigluOp>(mul, mul.getType(), gate.getInput(), get);
+    erase_if_dead(rewriter, {silu, gate, up, gate_weight, up_weight});
+    return mlir::success();
+  }
+
+  Refusals& refusals;
+};
+
 struct FuseSwigluPass : impl::FuseSwigluBase<FuseSwigluPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    mlir::ModuleOp module = getOperation();
-    std::vector<q3::MulOp> muls;
-    module.walk([&](q3::MulOp mul) { muls.push_back(mul); });
-    for (q3::MulOp mul : muls) {
-      Match m;
-      if (std::string why = match(mul, m); !why.empty()) {
-        remark(verbose, mul, "not fused into q3.swiglu: " + why);
-        continue;
-      }
-      q3::WeightOp gate_decl = declaration_of(m.gate_weight), up_decl = declaration_of(m.up_weight);
-      auto type = mlir::cast<mlir::RankedTensorType>(gate_decl.getType());
-      auto stacked_type = mlir::RankedTensorType::get({2 * type.getDimSize(0), type.getDimSize(1)}, type.getElementType());
-      std::vector<std::string> sources = sources_of(gate_decl);
-      for (const std::string& s : sources_of(up_decl)) sources.push_back(s);
-
-      mlir::OpBuilder b(gate_decl);
-      const std::string name = stacked_name(gate_decl.getSymName().str());
-      auto stacked = b.create<q3::WeightOp>(gate_decl.getLoc(), name, stacked_type,
-                                            b.getStrArrayAttr(llvm::SmallVector<llvm::StringRef>(sources.begin(), sources.end())),
-                                            mlir::StringAttr());
-      b.setInsertionPoint(mul);
-      auto get = b.create<q3::GetWeightOp>(mul.getLoc(), stacked_type, stacked.getSymName());
-      auto swiglu = b.create<q3::SwigluOp>(mul.getLoc(), mul.getType(), m.gate.getInput(), get);
-      mul.replaceAllUsesWith(swiglu.getResult());
-      mul.erase();
-      erase_if_dead({m.silu, m.gate, m.up, m.gate_weight, m.up_weight});
-    }
-    erase_unused_weights(module);
+    Refusals refusals(verbose);
+    mlir::RewritePatternSet patterns(&getContext());
+    patterns.add<SwigluPattern>(&getContext(), refusals);
+    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) return signalPassFailure();
+    erase_unused_weights(getOperation());
   }
 };
 

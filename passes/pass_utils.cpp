@@ -2,6 +2,10 @@
 
 #include <set>
 
+#include "llvm/ADT/SetVector.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
 namespace qwen3c {
 
 void erase_unused_weights(mlir::ModuleOp module) {
@@ -14,9 +18,23 @@ void erase_unused_weights(mlir::ModuleOp module) {
   for (auto weight : dead) weight.erase();
 }
 
+mlir::LogicalResult apply_patterns(mlir::ModuleOp module, mlir::RewritePatternSet&& patterns) {
+  mlir::GreedyRewriteConfig config;
+  config.maxIterations = mlir::GreedyRewriteConfig::kNoLimit;  // each rewrite removes a candidate
+  return mlir::applyPatternsAndFoldGreedily(module, mlir::FrozenRewritePatternSet(std::move(patterns)), config);
+}
+
 void erase_if_dead(std::initializer_list<mlir::Operation*> ops) {
-  for (mlir::Operation* op : ops) {
+  llvm::SetVector<mlir::Operation*> unique(ops.begin(), ops.end());
+  for (mlir::Operation* op : unique) {
     if (op != nullptr && op->use_empty()) op->erase();
+  }
+}
+
+void erase_if_dead(mlir::PatternRewriter& rewriter, std::initializer_list<mlir::Operation*> ops) {
+  llvm::SetVector<mlir::Operation*> unique(ops.begin(), ops.end());
+  for (mlir::Operation* op : unique) {
+    if (op != nullptr && op->use_empty()) rewriter.eraseOp(op);
   }
 }
 

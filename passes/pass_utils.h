@@ -1,11 +1,14 @@
 #pragma once
 // Small helpers shared by the q3 passes.
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/Q3.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace qwen3c {
 
@@ -30,12 +33,33 @@ inline std::vector<std::string> sources_of(q3::WeightOp weight) {
 // Removes q3.weight declarations no q3.get_weight reads any more.
 void erase_unused_weights(mlir::ModuleOp module);
 
-// Erases `ops` (in the order given) when they have no uses left.
+// Erases `ops` (in the order given, each once) when they have no uses left.
 void erase_if_dead(std::initializer_list<mlir::Operation*> ops);
+// The same through a pattern's rewriter.
+void erase_if_dead(mlir::PatternRewriter& rewriter, std::initializer_list<mlir::Operation*> ops);
 
 // An optional "why not" remark, for the passes' verbose option.
 inline void remark(bool verbose, mlir::Operation* op, const std::string& why) {
   if (verbose) op->emitRemark() << why;
 }
+
+// Why a rewrite pattern refused an op: reported to the rewrite driver (notifyMatchFailure)
+// and, when the pass runs with verbose=true, as a remark on the op, once per op and reason
+// (the greedy driver may try an op several times).
+class Refusals {
+ public:
+  explicit Refusals(bool verbose) : verbose_(verbose) {}
+  mlir::LogicalResult refuse(mlir::PatternRewriter& rewriter, mlir::Operation* op, const std::string& why) {
+    if (verbose_ && reported_.insert({op, why}).second) op->emitRemark() << why;
+    return rewriter.notifyMatchFailure(op, why);
+  }
+
+ private:
+  bool verbose_;
+  std::set<std::pair<mlir::Operation*, std::string>> reported_;
+};
+
+// Runs `patterns` over `module` with the greedy driver until nothing matches.
+mlir::LogicalResult apply_patterns(mlir::ModuleOp module, mlir::RewritePatternSet&& patterns);
 
 }  // namespace qwen3c
