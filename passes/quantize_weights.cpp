@@ -18,11 +18,8 @@ namespace {
 
 // The weight operand of an op that multiplies by a matrix (or looks rows up in one).
 mlir::Value matrix_weight(mlir::Operation* op) {
-  if (auto o = mlir::dyn_cast<q3::LinearOp>(op)) return o.getWeight();
-  if (auto o = mlir::dyn_cast<q3::SwigluOp>(op)) return o.getWeight();
-  if (auto o = mlir::dyn_cast<q3::RmsNormLinearOp>(op)) return o.getWeight();
-  if (auto o = mlir::dyn_cast<q3::RmsNormSwigluOp>(op)) return o.getWeight();
-  if (auto o = mlir::dyn_cast<q3::EmbeddingOp>(op)) return o.getTable();
+  if (auto product = mlir::dyn_cast<q3::MatrixProductOpInterface>(op)) return product.getWeight();
+  if (auto lookup = mlir::dyn_cast<q3::EmbeddingOp>(op)) return lookup.getTable();
   return {};
 }
 
