@@ -67,6 +67,10 @@ class ArtifactTest : public ::testing::Test {
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
     }
+    // The same through the Status interface programs that embed the runtime use.
+    absl::StatusOr<std::shared_ptr<Model>> opened = Model::open(path);
+    EXPECT_TRUE(absl::IsInvalidArgument(opened.status())) << opened.status();
+    EXPECT_NE(std::string(opened.status().message()).find(expected), std::string::npos) << opened.status();
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c eval " + path +
                                   " --ids 1,2 --steps 1 --out " + dir_->file("out.safetensors"));
     EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -78,6 +82,7 @@ class ArtifactTest : public ::testing::Test {
 TempDir* ArtifactTest::dir_ = nullptr;
 
 TEST_F(ArtifactTest, GoodArtifactLoads) {
+  ASSERT_TRUE(Model::open(good()).ok());
   auto model = Model::load(good());
   EXPECT_EQ(model->config().vocab_size, 512);
   EXPECT_EQ(model->artifact().backend(), "cpu");

@@ -18,6 +18,16 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ExecutorOption
   return std::shared_ptr<Model>(new Model(std::move(artifact), std::move(weights), options));
 }
 
+absl::StatusOr<std::shared_ptr<Model>> Model::open(const std::string& path, const ExecutorOptions& options) {
+  try {
+    return load(path, options);
+  } catch (const Error& e) {
+    return absl::InvalidArgumentError(e.what());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(path + ": out of memory while loading");
+  }
+}
+
 Session::Session(std::shared_ptr<Model> model, std::int64_t max_context)
     : model_(std::move(model)), max_context_(max_context) {
   const std::int64_t limit = model_->config().max_position_embeddings;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "runtime/artifact/artifact.h"
 #include "runtime/execution/executor.h"
 #include "runtime/artifact/weight_store.h"
@@ -20,7 +21,12 @@ namespace qwen3c {
 
 class Model {
  public:
+  // Throws qwen3c::Error naming the file and what is wrong with it.
   static std::shared_ptr<Model> load(const std::string& path, const ExecutorOptions& options = {});
+  // The same for programs that embed the runtime and take errors as values:
+  // kInvalidArgument for a damaged, foreign or mismatched artifact (the message says
+  // which), kResourceExhausted when memory runs out.
+  static absl::StatusOr<std::shared_ptr<Model>> open(const std::string& path, const ExecutorOptions& options = {});
   const ModelConfig& config() const { return artifact_.config(); }
   const Artifact& artifact() const { return artifact_; }
   const WeightStore& weights() const { return weights_; }

@@ -6,8 +6,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 namespace qwen3c {
 
@@ -32,7 +33,7 @@ class BpeModel {
     std::int32_t rank, result;
   };
   std::vector<std::int32_t> byte_tokens_;
-  std::unordered_map<std::uint64_t, Rule> rules_;
+  absl::flat_hash_map<std::uint64_t, Rule> rules_;  // by key(left, right): the hot lookup
 };
 
 }  // namespace qwen3c

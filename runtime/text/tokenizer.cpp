@@ -199,10 +199,9 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<std::int64_t>& 
     bpe_->encode_word(piece, out);
     return;
   }
-  const std::string key(piece);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(key);
+    auto it = cache_.find(absl::string_view(piece.data(), piece.size()));
     if (it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
@@ -212,7 +211,7 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<std::int64_t>& 
   bpe_->encode_word(piece, out);
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() >= kCacheEntries) cache_.clear();
-  cache_.emplace(key, std::vector<std::int64_t>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
+  cache_.emplace(std::string(piece), std::vector<std::int64_t>(out.begin() + static_cast<std::ptrdiff_t>(start), out.end()));
 }
 
 Tokenizer::Tokenizer(Tokenizer&& other) noexcept
@@ -277,7 +276,7 @@ std::optional<std::int64_t> Tokenizer::token_id(std::string_view token) const {
   for (const AddedToken& a : added_) {
     if (a.content == token) return a.id;
   }
-  auto it = vocab_.find(std::string(token));
+  auto it = vocab_.find(absl::string_view(token.data(), token.size()));
   if (it != vocab_.end()) return it->second;
   return std::nullopt;
 }

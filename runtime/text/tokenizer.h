@@ -14,9 +14,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "runtime/text/bpe.h"
 #include "runtime/text/split_regex.h"
 
@@ -52,7 +52,7 @@ class Tokenizer {
   std::unique_ptr<SplitRegex> split_;
   std::vector<std::string> bytes_;  // id -> bytes ("" for holes in the id space)
   std::vector<bool> special_;
-  std::unordered_map<std::string, std::int64_t> vocab_;  // token string (byte-level) -> id
+  absl::flat_hash_map<std::string, std::int64_t> vocab_;  // token string (byte-level) -> id
   struct AddedToken {
     std::string content;
     std::int64_t id;
@@ -64,7 +64,7 @@ class Tokenizer {
   static constexpr std::size_t kCachedPieceBytes = 32;
   static constexpr std::size_t kCacheEntries = 1 << 16;
   mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<std::int64_t>> cache_;
+  mutable absl::flat_hash_map<std::string, std::vector<std::int64_t>> cache_;
 };
 
 // Turns a stream of token ids into text without ever emitting half a UTF-8 character.

@@ -35,6 +35,33 @@ const std::string& mixed_text() {
   return text;
 }
 
+// Loading the real Qwen3 tokenizer.json: 151,643 vocabulary entries and 151,387 merges
+// into the lookup tables (what every `run` and `chat` pays at start).
+void BM_Load(benchmark::State& state) {
+  const std::string path = std::string(QWEN3C_TEST_DATA) + "/models/qwen3-tiny/tokenizer.json";
+  for (auto _ : state) {
+    qwen3c::Tokenizer t = qwen3c::Tokenizer::load(path);
+    benchmark::DoNotOptimize(&t);
+  }
+}
+BENCHMARK(BM_Load)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+// Encoding words the BPE cache has not seen: every piece is merged from bytes, so the merge
+// rank lookups are the work.
+void BM_EncodeUncached(benchmark::State& state) {
+  std::string text;
+  for (int i = 0; text.size() < (1u << 20); ++i) text += "w" + std::to_string(i * 2654435761u) + "q ";
+  for (auto _ : state) {
+    state.PauseTiming();  // a fresh tokenizer: an empty word cache
+    qwen3c::Tokenizer t = qwen3c::Tokenizer::load(std::string(QWEN3C_TEST_DATA) + "/models/qwen3-tiny/tokenizer.json");
+    state.ResumeTiming();
+    auto ids = t.encode(text);
+    benchmark::DoNotOptimize(ids.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_EncodeUncached)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
 void BM_Encode(benchmark::State& state) {
   const std::string& text = mixed_text();
   std::size_t tokens = 0;
