@@ -20,6 +20,13 @@ std::optional<std::string> row_major_layout(q3::WeightOp weight, std::string* wh
   return std::nullopt;
 }
 
+std::optional<std::string> norm_dtypes_differ(mlir::Operation* op) {
+  auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op);
+  auto dtype = [](mlir::Value v) { return mlir::cast<mlir::RankedTensorType>(v.getType()).getElementType(); };
+  if (p && dtype(p.getQueryNorm()) != dtype(p.getKeyNorm())) return "the q and k norm weights must share a dtype";
+  return std::nullopt;
+}
+
 DType stored_dtype(mlir::Type element) {
   if (element.isBF16()) return DType::BF16;
   if (mlir::isa<q3::Q8_0Type>(element)) return DType::Q8_0;

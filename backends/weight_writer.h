@@ -16,6 +16,20 @@ namespace qwen3c {
 // kernels read that register it under their name.
 std::optional<std::string> row_major_layout(q3::WeightOp weight, std::string* why);
 
+// A backend whose kernels read the layouts row_major_layout names, in every weight format
+// (the CPU, Vulkan and portable backends).
+class RowMajorBackend : public Backend {
+ public:
+  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
+  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
+    return row_major_layout(weight, why);
+  }
+};
+
+// Why kernels that read one norm dtype for both heads cannot run `op`: a
+// q3.qk_norm_rope_append whose q and k norm weights differ in dtype.
+std::optional<std::string> norm_dtypes_differ(mlir::Operation* op);
+
 // The format a weight is stored in: its IR element type, f16 widened to f32.
 DType stored_dtype(mlir::Type element);
 

@@ -50,10 +50,7 @@ struct FoldRmsNormPass : impl::FoldRmsNormBase<FoldRmsNormPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    Refusals refusals(verbose);
-    mlir::RewritePatternSet patterns(&getContext());
-    patterns.add<FoldRmsNormPattern>(&getContext(), refusals);
-    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
+    if (mlir::failed(apply_pattern<FoldRmsNormPattern>(getOperation(), verbose))) signalPassFailure();
   }
 };
 

@@ -41,10 +41,7 @@ struct FuseAddRmsNormPass : impl::FuseAddRmsNormBase<FuseAddRmsNormPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    Refusals refusals(verbose);
-    mlir::RewritePatternSet patterns(&getContext());
-    patterns.add<AddRmsNormPattern>(&getContext(), refusals);
-    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
+    if (mlir::failed(apply_pattern<AddRmsNormPattern>(getOperation(), verbose))) signalPassFailure();
   }
 };
 

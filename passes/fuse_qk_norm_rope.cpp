@@ -68,10 +68,7 @@ struct FuseQkNormRopePass : impl::FuseQkNormRopeBase<FuseQkNormRopePass> {
   using Base::Base;
 
   void runOnOperation() override {
-    Refusals refusals(verbose);
-    mlir::RewritePatternSet patterns(&getContext());
-    patterns.add<QkNormRopePattern>(&getContext(), refusals);
-    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) signalPassFailure();
+    if (mlir::failed(apply_pattern<QkNormRopePattern>(getOperation(), verbose))) signalPassFailure();
   }
 };
 

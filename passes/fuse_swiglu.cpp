@@ -71,10 +71,7 @@ struct FuseSwigluPass : impl::FuseSwigluBase<FuseSwigluPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    Refusals refusals(verbose);
-    mlir::RewritePatternSet patterns(&getContext());
-    patterns.add<SwigluPattern>(&getContext(), refusals);
-    if (mlir::failed(apply_patterns(getOperation(), std::move(patterns)))) return signalPassFailure();
+    if (mlir::failed(apply_pattern<SwigluPattern>(getOperation(), verbose))) return signalPassFailure();
     erase_unused_weights(getOperation());
   }
 };

@@ -62,4 +62,14 @@ class Refusals {
 // Runs `patterns` over `module` with the greedy driver until nothing matches.
 mlir::LogicalResult apply_patterns(mlir::ModuleOp module, mlir::RewritePatternSet&& patterns);
 
+// A fusion pass's whole body: its one pattern (constructed from the context and the pass's
+// Refusals) under the greedy driver.
+template <class Pattern>
+mlir::LogicalResult apply_pattern(mlir::ModuleOp module, bool verbose) {
+  Refusals refusals(verbose);
+  mlir::RewritePatternSet patterns(module.getContext());
+  patterns.add<Pattern>(module.getContext(), refusals);
+  return apply_patterns(module, std::move(patterns));
+}
+
 }  // namespace qwen3c

@@ -14,20 +14,11 @@ namespace qwen3c::cpu {
 
 namespace {
 
-class CpuBackend : public Backend {
+// The kernels read vectors as they are and matrices row by row (quantised rows as
+// consecutive blocks of 32).
+class CpuBackend : public RowMajorBackend {
  public:
-  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
-  std::optional<std::string> unsupported(mlir::Operation* op) const override {
-    if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op); p && element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
-      return "the q and k norm weights must share a dtype";
-    }
-    return std::nullopt;
-  }
-  // The kernels read vectors as they are and matrices row by row (quantised rows as
-  // consecutive blocks of 32).
-  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
-    return row_major_layout(weight, why);
-  }
+  std::optional<std::string> unsupported(mlir::Operation* op) const override { return norm_dtypes_differ(op); }
 
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {

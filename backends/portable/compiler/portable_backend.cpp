@@ -106,12 +106,9 @@ class ProgramLowering : public ForwardLowering {
   Program program_;
 };
 
-class PortableBackend : public Backend {
+// Every format, row-major: the kernels dequantise a weight row at a time.
+class PortableBackend : public RowMajorBackend {
  public:
-  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
-  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
-    return row_major_layout(weight, why);
-  }
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {
     const Program program = ProgramLowering(module).lower();

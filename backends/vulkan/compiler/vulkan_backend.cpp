@@ -17,13 +17,11 @@ namespace qwen3c::vulkan {
 
 namespace {
 
-class VulkanBackend : public Backend {
+// The shaders read the CPU's layouts: vectors, rows, rows of 32-element blocks.
+class VulkanBackend : public RowMajorBackend {
  public:
-  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
   std::optional<std::string> unsupported(mlir::Operation* op) const override {
-    if (auto p = mlir::dyn_cast<q3::QkNormRopeAppendOp>(op); p && element_of(p.getQueryNorm()) != element_of(p.getKeyNorm())) {
-      return "the q and k norm weights must share a dtype";
-    }
+    if (auto why = norm_dtypes_differ(op)) return why;
     // The logits are written through the binding of an op's first output.
     if (auto n = mlir::dyn_cast<q3::AddRmsNormOp>(op)) {
       for (mlir::Operation* user : n.getNormalized().getUsers()) {
@@ -31,10 +29,6 @@ class VulkanBackend : public Backend {
       }
     }
     return std::nullopt;
-  }
-  // The shaders read the CPU's layouts: vectors, rows, rows of 32-element blocks.
-  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
-    return row_major_layout(weight, why);
   }
 
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
