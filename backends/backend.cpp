@@ -68,6 +68,15 @@ void check_weight_format(const Backend& backend, const std::string& name, DType 
   }
 }
 
+std::string resolve_precision(const Backend& backend, const std::string& name, const std::string& requested) {
+  const std::vector<std::string> precisions = backend.precisions();
+  if (requested.empty()) return precisions.front();
+  if (std::find(precisions.begin(), precisions.end(), requested) != precisions.end()) return requested;
+  std::string known;
+  for (const std::string& p : precisions) known += (known.empty() ? "" : ", ") + p;
+  throw Unsupported("the " + name + " backend has no precision '" + requested + "' (it has: " + known + ")");
+}
+
 void check_supported(const Backend& backend, const std::string& name, mlir::ModuleOp module) {
   std::vector<std::string> problems;
   for (auto weight : module.getOps<q3::WeightOp>()) {
@@ -81,6 +90,12 @@ void check_supported(const Backend& backend, const std::string& name, mlir::Modu
     if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "q3") return;
     if (mlir::isa<q3::WeightOp, q3::GetWeightOp>(op)) return;
     if (auto why = backend.unsupported(op)) problems.push_back(q3::describe(op) + ": " + *why);
+    const std::vector<std::string> precisions = backend.precisions();
+    auto product = mlir::dyn_cast<q3::MatrixProductOpInterface>(op);
+    if (product && !product.getActivationRounding().empty() &&
+        std::find(precisions.begin(), precisions.end(), "fast") == precisions.end()) {
+      problems.push_back(q3::describe(op) + ": rounded activations (--precision fast) are not implemented");
+    }
   });
   if (problems.empty()) return;
   std::string text = "the " + name + " backend cannot compile this module:";

@@ -50,6 +50,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
+  // The precisions it runs (--precision): "f32" (activations enter every matrix product as
+  // f32) and, where its kernels have it, "fast" (rounded to bf16 / int8 blocks: the
+  // round_activations attribute). The first is its default.
+  virtual std::vector<std::string> precisions() const { return {"f32"}; }
   // The storage formats its kernels read (BF16, F32, Q8_0, Q4_0; F16 weights are stored
   // as F32 by the shared weight writer).
   virtual std::vector<DType> weight_formats() const = 0;
@@ -93,5 +97,8 @@ class Unsupported : public Error {
 void check_supported(const Backend& backend, const std::string& name, mlir::ModuleOp module);
 // The same for a weight format alone (--quant, before any pass runs).
 void check_weight_format(const Backend& backend, const std::string& name, DType format);
+// The precision to compile with: `requested`, or the backend's default when empty; throws
+// Unsupported when the backend does not run it.
+std::string resolve_precision(const Backend& backend, const std::string& name, const std::string& requested);
 
 }  // namespace qwen3c

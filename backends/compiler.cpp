@@ -69,7 +69,8 @@ void finish_for_target(mlir::MLIRContext& context, mlir::ModuleOp module, const 
 }
 
 // Runs the -O pipeline (or the named passes) with the verifier after every pass.
-void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOptions& options, bool for_target) {
+void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOptions& options,
+              const std::string& precision, bool for_target) {
   static const bool registered = (register_passes(), true);  // names for --passes
   (void)registered;
   mlir::PassManager pm(&context);
@@ -77,7 +78,7 @@ void optimise(mlir::MLIRContext& context, mlir::ModuleOp module, const CompileOp
   if (!options.passes.empty()) {
     add_passes_by_name(pm, options.passes);
   } else {
-    build_pipeline(pm, PipelineOptions{options.opt_level, options.quant, options.target});
+    build_pipeline(pm, PipelineOptions{options.opt_level, options.quant, options.target, precision});
   }
   enable_ir_printing(context, pm, options);
   if (mlir::failed(pm.run(module))) throw Error("the pass pipeline failed (see the diagnostics above)");
@@ -112,6 +113,7 @@ struct BuiltModel {
   ModelSource source;
   mlir::OwningOpRef<mlir::ModuleOp> module;
   CompileSummary summary;
+  std::string precision;  // resolved for the target
 };
 
 // The model's module as built, with the options checked that need no pass to run.
@@ -125,6 +127,7 @@ BuiltModel build(mlir::MLIRContext& context, const CompileOptions& options, bool
   if (quant) check_weight_format(*backend, options.target, *quant);
 
   BuiltModel built;
+  built.precision = resolve_precision(*backend, options.target, options.precision);
   built.source = open_model_source(options.model, load_weights);
   std::map<std::string, DType> dtypes;
   if (built.source.checkpoint) {
@@ -138,19 +141,20 @@ BuiltModel build(mlir::MLIRContext& context, const CompileOptions& options, bool
   built.module = build_qwen3_module(context, config, dtypes);
   if (mlir::failed(mlir::verify(*built.module))) throw std::logic_error("the generated q3 module does not verify");
   built.summary = {built.source.config_path, config, q3::summarize(*built.module)};
-  if (!options.passes.empty() || options.opt_level > 0 || quant || for_target) {
-    optimise(context, *built.module, options, for_target);
+  if (!options.passes.empty() || options.opt_level > 0 || quant || for_target || built.precision != "f32") {
+    optimise(context, *built.module, options, built.precision, for_target);
   }
   return built;
 }
 
 void lower_to_artifact(mlir::ModuleOp module, const ModelConfig& config, const nlohmann::json& weights_section,
-                       const WeightSource& weights, const CompileOptions& options, const std::string& output,
-                       const std::string& tokenizer_folder) {
+                       const WeightSource& weights, const CompileOptions& options, const std::string& precision,
+                       const std::string& output, const std::string& tokenizer_folder) {
   std::unique_ptr<Backend> backend = create_backend(options.target);
   check_supported(*backend, options.target, module);
   ArtifactWriter writer(output);
   writer.manifest()["model"] = model_config_to_json(config);
+  writer.manifest()["precision"] = precision;
   writer.manifest()["weights"] = weights_section;
   BackendOptions backend_options;
   backend_options.target_cpu = options.cpu;
@@ -197,7 +201,8 @@ absl::StatusOr<CompileSummary> compile_model(const CompileOptions& options, cons
                                                ? nlohmann::json{{"source", "random"}, {"seed", options.seed}}
                                                : nlohmann::json{{"source", "stored"}};
     CheckpointWeights weights(built.source.checkpoint.get());
-    lower_to_artifact(*built.module, built.summary.config, weights_section, weights, options, output, options.model);
+    lower_to_artifact(*built.module, built.summary.config, weights_section, weights, options, built.precision, output,
+                      options.model);
     summary = built.summary;
   });
   if (!status.ok()) return status;
@@ -209,15 +214,21 @@ absl::Status compile_module(mlir::ModuleOp module, const ModelConfig& config, co
   return guarded([&] {
     mlir::MLIRContext& context = *module.getContext();
     if (mlir::failed(mlir::verify(module))) throw Error("the module does not verify (see the diagnostics above)");
+    const std::string precision = resolve_precision(*create_backend(options.target), options.target, options.precision);
     if (!options.passes.empty()) {
-      optimise(context, module, options, /*for_target=*/true);
+      optimise(context, module, options, precision, /*for_target=*/true);
     } else {
+      if (precision == "fast") {
+        mlir::PassManager round(&context);
+        round.addPass(createRoundActivations());
+        if (mlir::failed(round.run(module))) throw Error("rounding the activations failed");
+      }
       finish_for_target(context, module, options.target);
     }
     const nlohmann::json weights_section = weights.generated()
                                                ? nlohmann::json{{"source", "random"}, {"seed", options.seed}}
                                                : nlohmann::json{{"source", "stored"}};
-    lower_to_artifact(module, config, weights_section, weights, options, output, "");
+    lower_to_artifact(module, config, weights_section, weights, options, precision, output, "");
   });
 }
 

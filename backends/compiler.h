@@ -35,6 +35,7 @@ struct CompileOptions {
   std::string cpu;                // CPU backend: an LLVM CPU name; "" = this machine
   int opt_level = 2;              // 0: the graph as built; 2: fused, quantised, planned
   std::string quant = "bf16";     // bf16 (the checkpoint's formats), q8_0 or q4_0
+  std::string precision;          // f32 or fast; "" = the backend's default (Backend::precisions)
   std::string passes;             // "a,b,c": these passes instead of the -O pipeline
   bool random_weights = false;    // weights generated at load from `seed` (benchmarks)
   std::uint64_t seed = 0;
@@ -61,7 +62,8 @@ absl::StatusOr<mlir::OwningOpRef<mlir::ModuleOp>> build_module(mlir::MLIRContext
 absl::StatusOr<CompileSummary> compile_model(const CompileOptions& options, const std::string& output);
 
 // Lowers a module someone built (an op-by-op test, a program's own graph) to an artifact:
-// runs `options.passes` (default: weight packing and memory planning only), checks the
+// runs `options.passes` (default: the precision's activation rounding, weight packing and
+// memory planning only), checks the
 // target supports every op and weight format, and writes `config` as the model's. Weights
 // come from `weights` by the names the q3.weight ops give (or their `source` lists).
 absl::Status compile_module(mlir::ModuleOp module, const ModelConfig& config, const WeightSource& weights,

@@ -89,7 +89,7 @@ class GraphBuilder {
   Value linear(Value x, const std::string& weight_name) {
     Value w = weight(weight_name);
     auto out = mlir::cast<RankedTensorType>(w.getType()).getDimSize(0);
-    return b_.create<q3::LinearOp>(loc_, rows(out), x, w);
+    return b_.create<q3::LinearOp>(loc_, rows(out), x, w, mlir::StringAttr());
   }
 
   // q/k projection, per-head RMSNorm, then rotary embedding.

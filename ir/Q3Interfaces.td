@@ -27,6 +27,11 @@ def Q3_MatrixProductOpInterface : OpInterface<"MatrixProductOpInterface"> {
       }]>,
     InterfaceMethod<"Whether W holds gate and up halves combined as silu(gate) * up",
       "bool", "isGated", (ins), [{ return ConcreteOp::kGated; }]>,
+    InterfaceMethod<"How the activations are rounded before the product: \"bf16\", \"q8_0\" or \"\" (f32)",
+      "::llvm::StringRef", "getActivationRounding", (ins), [{
+        if (auto a = $_op.getRoundActivationsAttr()) return a.getValue();
+        return ::llvm::StringRef();
+      }]>,
     InterfaceMethod<"Rows of W (output features before any gating)", "int64_t", "getWeightRows", (ins), [{
         return ::mlir::cast<::mlir::RankedTensorType>($_op.getWeight().getType()).getDimSize(0);
       }]>,

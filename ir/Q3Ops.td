@@ -11,6 +11,15 @@ include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
+// How a matrix product rounds its activations before multiplying (--precision fast):
+// "bf16" (round to nearest even), or "q8_0" (blocks of 32 along the row as int8 with an f32
+// scale, see quantize_activations_q8 in runtime/core/weight_format.h). Absent: f32 as they are.
+def Q3_ActivationRounding : StringBasedAttr<
+    CPred<"::llvm::isa<::mlir::StringAttr>($_self) && "
+          "(::llvm::cast<::mlir::StringAttr>($_self).getValue() == \"bf16\" || "
+          "::llvm::cast<::mlir::StringAttr>($_self).getValue() == \"q8_0\")">,
+    "activation rounding (\"bf16\" or \"q8_0\")">;
+
 // A batch of per-token activation rows: tensor<?xNxf32> (the token count may be static).
 def Q3_Activation : 2DTensorOf<[F32]>;
 def Q3_TokenIds : 1DTensorOf<[I64]>;
@@ -128,7 +137,8 @@ def Q3_AttentionOp : Q3_Op<"attention", [
 def Q3_LinearOp : Q3_Op<"linear", [Pure, Q3_MatrixProductOpInterface]> {
   let extraClassDeclaration = [{ static constexpr bool kGated = false; }];
   let summary = "y = x W^T, with W stored [out_features, in_features] as in the checkpoint";
-  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight);
+  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight,
+                       OptionalAttr<Q3_ActivationRounding>:$round_activations);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat =
       "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
@@ -201,7 +211,8 @@ def Q3_CachedAttentionOp : Q3_Op<"cached_attention", [AllTypesMatch<["query", "r
 def Q3_SwigluOp : Q3_Op<"swiglu", [Pure, Q3_MatrixProductOpInterface]> {
   let extraClassDeclaration = [{ static constexpr bool kGated = true; }];
   let summary = "silu(x Wg^T) * (x Wu^T) with gate and up stacked in one weight [2I, H]";
-  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight);
+  let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$weight,
+                       OptionalAttr<Q3_ActivationRounding>:$round_activations);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat =
       "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
@@ -212,7 +223,8 @@ def Q3_RmsNormLinearOp : Q3_Op<"rms_norm_linear", [Pure, Q3_MatrixProductOpInter
   let extraClassDeclaration = [{ static constexpr bool kGated = false; }];
   let summary = "linear(rms_norm(x, norm_weight), weight): the norm folded into the matmul";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
-                       Q3_WeightTensor:$weight, F64Attr:$epsilon);
+                       Q3_WeightTensor:$weight, F64Attr:$epsilon,
+                       OptionalAttr<Q3_ActivationRounding>:$round_activations);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
     $input `,` $norm_weight `,` $weight attr-dict
@@ -225,7 +237,8 @@ def Q3_RmsNormSwigluOp : Q3_Op<"rms_norm_swiglu", [Pure, Q3_MatrixProductOpInter
   let extraClassDeclaration = [{ static constexpr bool kGated = true; }];
   let summary = "swiglu(rms_norm(x, norm_weight), weight)";
   let arguments = (ins Q3_Activation:$input, Q3_WeightTensor:$norm_weight,
-                       Q3_WeightTensor:$weight, F64Attr:$epsilon);
+                       Q3_WeightTensor:$weight, F64Attr:$epsilon,
+                       OptionalAttr<Q3_ActivationRounding>:$round_activations);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
     $input `,` $norm_weight `,` $weight attr-dict

@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
 #include "runtime/core/quantization.h"
+#include "runtime/core/weight_format.h"
 
 namespace qwen3c::q3 {
 
@@ -73,6 +74,21 @@ Rows rope(const Rows& x, const std::vector<std::int64_t>& positions, std::int64_
 }
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+// The activations as a product rounded them (--precision fast): to bf16, or to int8 blocks
+// with a scale (the kernels' own quantisation function).
+Rows round_activations(Rows x, llvm::StringRef rounding) {
+  if (rounding == "bf16") {
+    for (float& v : x.data) v = bf16_to_f32(f32_to_bf16(v));
+  } else if (rounding == "q8_0") {
+    weight_format::ActivationBlock block;
+    for (std::size_t start = 0; start < x.data.size(); start += Q3_QBLOCK) {
+      weight_format::quantize_activations_q8(x.data.data() + start, &block);
+      for (int i = 0; i < Q3_QBLOCK; ++i) x.data[start + i] = static_cast<float>(block.q[i]) * block.scale;
+    }
+  }
+  return x;
+}
 
 Rows swiglu(const Rows& x, const std::vector<float>& w, std::int64_t inter) {
   Rows both = matmul(x, w, 2 * inter);
@@ -176,6 +192,7 @@ class StepEvaluator : public OpVisitor {
   void matrix_product(MatrixProductOpInterface m, Value result) {
     Rows x = get(m.getInput());
     if (Value norm = m.getFoldedNormWeight()) x = rms_norm(x, wt(norm), m.getFoldedNormEpsilon());
+    x = round_activations(std::move(x), m.getActivationRounding());
     env_[result] = m.isGated() ? swiglu(x, wt(m.getWeight()), dim(result, 1)) : matmul(x, wt(m.getWeight()), dim(result, 1));
   }
   void visit(LinearOp l) override { matrix_product(l, l.getResult()); }

@@ -23,6 +23,7 @@ struct PipelineOptions {
   int opt_level = 2;         // 0: the graph as built; 2: fuse, quantise, plan memory
   std::string quant = "";    // "", "bf16" (no quantisation), "q8_0" or "q4_0"
   std::string target = "";   // the backend whose weight layouts to pick ("": none)
+  std::string precision = "f32";  // "f32", or "fast": activations rounded (q3-round-activations)
 };
 
 // Adds the -O<level> pipeline to `pm`: fusions (at -O2), quantisation (when asked),

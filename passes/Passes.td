@@ -63,6 +63,17 @@ def QuantizeWeights : Q3ModulePass<"q3-quantize-weights"> {
   ];
 }
 
+def RoundActivations : Q3ModulePass<"q3-round-activations"> {
+  let summary = "Round each matrix product's activations to what its weights' instructions want";
+  let description = [{
+    The `fast` precision: a product with bf16 weights rounds its activations to bf16, one
+    with q8_0 or q4_0 weights quantises them to int8 blocks of 32 with an f32 scale (the
+    `round_activations` attribute); products with f32 weights keep f32 activations.
+    Accumulation stays f32 (or int32 per block), as llama.cpp and Hugging Face's bf16 path
+    do. Run after q3-quantize-weights.
+  }];
+}
+
 def PackWeights : Q3ModulePass<"q3-pack-weights"> {
   let summary = "Choose, for every weight, the layout the target backend's kernels read";
   let description = [{

@@ -33,10 +33,12 @@ struct FoldRmsNormPattern : mlir::OpRewritePattern<q3::RmsNormOp> {
       const mlir::Type type = user->getResult(0).getType();
       if (product.isGated()) {
         rewriter.replaceOpWithNewOp<q3::RmsNormSwigluOp>(user, type, norm.getInput(), norm.getWeight(),
-                                                         product.getWeight(), norm.getEpsilonAttr());
+                                                         product.getWeight(), norm.getEpsilonAttr(),
+                                                         user->getAttrOfType<mlir::StringAttr>("round_activations"));
       } else {
         rewriter.replaceOpWithNewOp<q3::RmsNormLinearOp>(user, type, norm.getInput(), norm.getWeight(),
-                                                         product.getWeight(), norm.getEpsilonAttr());
+                                                         product.getWeight(), norm.getEpsilonAttr(),
+                                                         user->getAttrOfType<mlir::StringAttr>("round_activations"));
       }
     }
     rewriter.eraseOp(norm);

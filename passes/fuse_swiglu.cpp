@@ -59,7 +59,7 @@ struct SwigluPattern : mlir::OpRewritePattern<q3::MulOp> {
         rewriter.getStrArrayAttr(llvm::SmallVector<llvm::StringRef>(sources.begin(), sources.end())), mlir::StringAttr());
     rewriter.setInsertionPoint(mul);
     auto get = rewriter.create<q3::GetWeightOp>(mul.getLoc(), stacked_type, stacked.getSymName());
-    rewriter.replaceOpWithNewOp<q3::SwigluOp>(mul, mul.getType(), gate.getInput(), get);
+    rewriter.replaceOpWithNewOp<q3::SwigluOp>(mul, mul.getType(), gate.getInput(), get, mlir::StringAttr());
     erase_if_dead(rewriter, {silu, gate, up, gate_weight, up_weight});
     return mlir::success();
   }

@@ -20,6 +20,7 @@ void build_pipeline(mlir::OpPassManager& pm, const PipelineOptions& options) {
     q.quant = options.quant;
     pm.addPass(createQuantizeWeights(q));
   }
+  if (options.precision == "fast") pm.addPass(createRoundActivations());
   if (!options.target.empty()) {
     PackWeightsOptions p;
     p.target = options.target;

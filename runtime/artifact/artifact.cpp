@@ -131,6 +131,13 @@ Artifact Artifact::open(const std::string& path) {
     throw Error(path + ": unknown weight source '" + source + "'");
   }
 
+  if (auto precision = m.find("precision"); precision != m.end()) {
+    if (!precision->is_string() || (*precision != "f32" && *precision != "fast")) {
+      throw Error(path + ": manifest: unknown precision");
+    }
+    a.precision_ = precision->get<std::string>();
+  }
+
   auto tensors = m.find("tensors");
   if (tensors == m.end() || !tensors->is_array()) throw Error(path + ": manifest has no tensor table");
   for (const json& t : *tensors) {

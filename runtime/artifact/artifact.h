@@ -41,6 +41,9 @@ class Artifact {
   const nlohmann::json& backend_manifest() const { return manifest_.at("backend"); }
   const nlohmann::json& manifest() const { return manifest_; }
   const std::vector<ArtifactTensor>& tensors() const { return tensors_; }
+  // How the matrix products treat activations: "f32" (as they are) or "fast" (rounded to
+  // what the weights' instructions take). Artifacts from before the option are "f32".
+  const std::string& precision() const { return precision_; }
   // Set when weights are generated at load from this seed instead of stored.
   std::optional<std::uint64_t> random_seed() const { return random_seed_; }
   std::uint64_t file_size() const { return file_size_; }
@@ -60,6 +63,7 @@ class Artifact {
   std::string backend_;
   std::vector<ArtifactTensor> tensors_;
   std::optional<std::uint64_t> random_seed_;
+  std::string precision_ = "f32";
 };
 
 }  // namespace qwen3c

@@ -98,6 +98,10 @@ void add_compile_command(CLI::App& app) {
       ->check(CLI::IsMember({0, 2}));
   sub->add_option("--quant", o.quant, "Weight format: bf16 (as in the checkpoint, default), q8_0 or q4_0 (blocks of 32)")
       ->check(CLI::IsMember({"bf16", "q8_0", "q4_0"}));
+  sub->add_option("--precision", o.precision,
+                  "Activations into matrix products: f32 (exact) or fast (bf16 / int8 blocks, as the weights' "
+                  "instructions take them); default: the backend's (cpu: fast; others: f32)")
+      ->check(CLI::IsMember({"f32", "fast"}));
   sub->add_option("--passes", o.passes, "Run these passes instead of the -O pipeline, e.g. q3-fuse-swiglu,q3-plan-memory");
   sub->add_flag("--print-ir-after-all", o.print_ir_after_all, "Print the IR after every pass (stderr)");
   sub->add_option("--print-ir-after", o.print_ir_after, "Print the IR after the named pass (stderr)");

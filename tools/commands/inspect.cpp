@@ -57,6 +57,9 @@ void inspect_artifact(const std::string& path) {
                                 : std::string("stored"))
             << "\n";
   print_bytes(bytes);
+  std::cout << "precision:    " << a.precision()
+            << (a.precision() == "fast" ? " (activations rounded to bf16 / int8 blocks for the products)" : "")
+            << "\n";
   const nlohmann::json& b = a.backend_manifest();
   std::cout << "backend:      " << a.backend() << "\n";
   for (const auto& [key, value] : b.items()) {

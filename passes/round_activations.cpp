@@ -1,0 +1,39 @@
+// q3-round-activations: the `fast` precision, as an attribute on every matrix product whose
+// weights have narrower instructions than f32 (bf16 dot products, int8 dot products).
+
+#include "passes/Passes.h"
+#include "passes/pass_utils.h"
+
+namespace qwen3c {
+#define GEN_PASS_DEF_ROUNDACTIVATIONS
+#include "passes/Passes.h.inc"
+}  // namespace qwen3c
+
+namespace qwen3c {
+namespace {
+
+// What the weight's instructions take: bf16 pairs, int8 blocks, or f32 (nothing to round).
+llvm::StringRef rounding_for(mlir::Value weight) {
+  mlir::Type element = mlir::cast<mlir::RankedTensorType>(weight.getType()).getElementType();
+  if (element.isBF16()) return "bf16";
+  if (mlir::isa<q3::Q8_0Type, q3::Q4_0Type>(element)) return "q8_0";
+  return "";
+}
+
+struct RoundActivationsPass : impl::RoundActivationsBase<RoundActivationsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    getOperation().walk([&](q3::MatrixProductOpInterface product) {
+      const llvm::StringRef rounding = rounding_for(product.getWeight());
+      if (rounding.empty()) {
+        remark(verbose, product, "activations stay f32: the weights are f32");
+        return;
+      }
+      product->setAttr("round_activations", mlir::StringAttr::get(&getContext(), rounding));
+    });
+  }
+};
+
+}  // namespace
+}  // namespace qwen3c
