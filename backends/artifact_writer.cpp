@@ -33,21 +33,21 @@ ArtifactRange ArtifactWriter::add_data(std::span<const std::uint8_t> bytes) {
   return range;
 }
 
-void ArtifactWriter::add_tensor(const std::string& name, DType dtype,
-                                const std::vector<std::int64_t>& shape,
-                                std::span<const std::uint8_t> bytes) {
+void ArtifactWriter::add_tensor(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                                const std::string& layout, std::span<const std::uint8_t> bytes) {
   ArtifactRange range = add_data(bytes);
   json entry = range_to_json(range);
   entry["name"] = name;
   entry["dtype"] = std::string(dtype_name(dtype));
   entry["shape"] = shape;
+  entry["layout"] = layout;
   manifest_["tensors"].push_back(std::move(entry));
 }
 
-void ArtifactWriter::add_generated_tensor(const std::string& name, DType dtype,
-                                          const std::vector<std::int64_t>& shape) {
+void ArtifactWriter::add_generated_tensor(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                                          const std::string& layout) {
   manifest_["tensors"].push_back(
-      {{"name", name}, {"dtype", std::string(dtype_name(dtype))}, {"shape", shape}});
+      {{"name", name}, {"dtype", std::string(dtype_name(dtype))}, {"shape", shape}, {"layout", layout}});
 }
 
 void ArtifactWriter::finish() {

@@ -25,12 +25,13 @@ class ArtifactWriter {
 
   // Appends 64-byte aligned data; returns where it went, with its checksum.
   ArtifactRange add_data(std::span<const std::uint8_t> bytes);
-  // A weight tensor, in the tensor table in call order.
+  // A weight tensor, in the tensor table in call order, stored in the backend's `layout`.
   void add_tensor(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
-                  std::span<const std::uint8_t> bytes);
-  // A weight the runtime generates from the manifest's seed (random-weight artifacts).
-  void add_generated_tensor(const std::string& name, DType dtype,
-                            const std::vector<std::int64_t>& shape);
+                  const std::string& layout, std::span<const std::uint8_t> bytes);
+  // A weight the runtime generates from the manifest's seed (random-weight artifacts): made
+  // row-major, then put in `layout` by the executor.
+  void add_generated_tensor(const std::string& name, DType dtype, const std::vector<std::int64_t>& shape,
+                            const std::string& layout);
 
   // Top-level manifest sections ("model", "backend", "weights", "tokenizer", ...).
   nlohmann::json& manifest() { return manifest_; }

@@ -76,6 +76,14 @@ std::int64_t ForwardLowering::weight_index(mlir::Value weight) const {
   return it->second;
 }
 
+q3::WeightOp ForwardLowering::weight_declaration(mlir::Value weight) const {
+  auto get = weight.getDefiningOp<q3::GetWeightOp>();
+  if (!get) throw Error(who_ + ": a weight operand is not a q3.get_weight");
+  auto decl = mlir::SymbolTable::lookupNearestSymbolFrom<q3::WeightOp>(get, get.getNameAttr());
+  if (!decl) throw Error(who_ + ": no q3.weight @" + get.getName().str());
+  return decl;
+}
+
 ForwardLowering::Place ForwardLowering::input(mlir::Value v) const {
   auto it = places_.find(v);
   if (it == places_.end()) throw Error(who_ + ": an activation has no place in the memory plan");

@@ -53,6 +53,8 @@ class ForwardLowering : public q3::OpVisitor {
 
   // The tensor-table index of a weight operand (a q3.get_weight result).
   std::int64_t weight_index(mlir::Value weight) const;
+  // Its q3.weight declaration (with the layout q3-pack-weights chose).
+  q3::WeightOp weight_declaration(mlir::Value weight) const;
   // An activation the op reads / writes (not the ids, positions or logits).
   Place input(mlir::Value v) const;
   Place output(mlir::Value v) const;

@@ -118,10 +118,10 @@ void write_weights(mlir::ModuleOp module, const Backend& backend, const std::str
                   backend_name + "})");
     }
     if (source.generated()) {
-      writer.add_generated_tensor(name, dtype, shape);
+      writer.add_generated_tensor(name, dtype, shape, *layout);
     } else {
       const std::vector<std::string> sources = sources_of(weights[i]);
-      writer.add_tensor(name, dtype, shape,
+      writer.add_tensor(name, dtype, shape, *layout,
                         backend.pack(*layout, dtype, shape, weight_bytes(name, dtype, shape, sources, source)));
       for (const std::string& s : sources) source.release(s);
     }

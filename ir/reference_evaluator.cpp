@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "runtime/core/error.h"
 #include "runtime/core/half.h"
+#include "runtime/core/numerics.h"
 #include "runtime/core/quantization.h"
 #include "runtime/core/weight_format.h"
 
@@ -41,15 +42,13 @@ Rows matmul(const Rows& x, const std::vector<float>& w, std::int64_t out) {
   return y;
 }
 
-// RMSNorm of every `size` consecutive values.
+// RMSNorm of every `size` consecutive values, with the kernels' own arithmetic (its result
+// feeds the activation rounding of --precision fast, where the last bit matters).
 Rows rms_norm(const Rows& x, const std::vector<float>& g, double eps) {
   Rows y = x;
   const std::int64_t size = static_cast<std::int64_t>(g.size());
   for (std::int64_t start = 0; start < static_cast<std::int64_t>(x.data.size()); start += size) {
-    double ss = 0;
-    for (std::int64_t i = 0; i < size; ++i) ss += static_cast<double>(x.data[start + i]) * x.data[start + i];
-    const double inv = 1.0 / std::sqrt(ss / size + eps);
-    for (std::int64_t i = 0; i < size; ++i) y.data[start + i] = static_cast<float>(g[i] * (x.data[start + i] * inv));
+    numerics::rms_normalize(x.data.data() + start, g.data(), size, static_cast<float>(eps), y.data.data() + start);
   }
   return y;
 }

@@ -175,7 +175,7 @@ TEST(CliEval, MatchesGoldensOfEveryFixture) {
   for (const std::string name : {"qwen3-small", "qwen3-hd128", "qwen3-tiny"}) {
     TempDir dir;
     const std::string artifact = dir.file(name + ".q3c");
-    ProcessResult c = qwen3c("compile " + test_data("models/" + name) + " -o " + artifact);
+    ProcessResult c = qwen3c("compile " + test_data("models/" + name) + " --precision f32 -o " + artifact);
     ASSERT_EQ(c.exit_code, 0) << c.output;
     Goldens g(test_data("models/" + name + "/goldens.safetensors"));
     for (int seq = 0; seq < g.sequences(); ++seq) {
@@ -348,7 +348,7 @@ class CompiledTiny : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     ProcessResult r =
-        qwen3c("compile " + test_data("models/qwen3-tiny") + " --target " + kTarget + " -o " + artifact());
+        qwen3c("compile " + test_data("models/qwen3-tiny") + " --target " + kTarget + " --precision f32 -o " + artifact());
     ASSERT_EQ(r.exit_code, 0) << r.output;
   }
   static void TearDownTestSuite() { delete dir_; }

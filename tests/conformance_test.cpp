@@ -310,10 +310,20 @@ ModelConfig config_for(const Case& c) {
   return config;
 }
 
+// Every (backend, precision) the compiler registers: "cpu/fast", "cpu/f32", "vulkan/f32", ...
+std::vector<std::string> targets() {
+  std::vector<std::string> all;
+  for (const std::string& backend : registered_backends()) {
+    for (const std::string& precision : create_backend(backend)->precisions()) all.push_back(backend + "/" + precision);
+  }
+  return all;
+}
+
 class Conformance : public ::testing::TestWithParam<std::tuple<Case, std::string>> {};
 
 TEST_P(Conformance, OpMatchesTheReferenceEvaluator) {
-  const auto& [c, backend] = GetParam();
+  const auto& [c, target] = GetParam();
+  const std::string backend = target.substr(0, target.find('/')), precision = target.substr(target.find('/') + 1);
   InMemoryWeights weights;
   ModuleBuilder b(weights, c.width);
   b.heads = c.heads;
@@ -334,10 +344,11 @@ TEST_P(Conformance, OpMatchesTheReferenceEvaluator) {
   const std::string artifact = dir.file(c.label + ".q3c");
   CompileOptions options;
   options.target = backend;
+  options.precision = precision;
   absl::Status compiled = compile_module(*module, config_for(c), weights, options, artifact);
   // What a backend declares unsupported (Backend::unsupported) is reported, not failed.
-  if (absl::IsUnimplemented(compiled)) GTEST_SKIP() << backend << " does not support " << c.label << ": " << compiled.message();
-  ASSERT_TRUE(compiled.ok()) << c.label << " does not compile for " << backend << ": " << compiled.message();
+  if (absl::IsUnimplemented(compiled)) GTEST_SKIP() << target << " does not support " << c.label << ": " << compiled.message();
+  ASSERT_TRUE(compiled.ok()) << c.label << " does not compile for " << target << ": " << compiled.message();
 
   q3::ReferenceEvaluator eval(*module, [&](const std::string& name) { return weights.values(name); });
   auto model = Model::load(artifact);
@@ -352,15 +363,18 @@ TEST_P(Conformance, OpMatchesTheReferenceEvaluator) {
     const std::vector<float> ours = session.forward(steps[s], /*all_logits=*/true);
     ASSERT_EQ(ours.size(), expected.size());
     const double error = relative_error(ours.data(), expected.data(), ours.size());
-    EXPECT_LE(error, kMaxRelativeError) << c.label << " on " << backend << ": step " << s << " ("
+    EXPECT_LE(error, kMaxRelativeError) << c.label << " on " << target << ": step " << s << " ("
                                         << steps[s].size() << " tokens after " << session.position() - steps[s].size()
                                         << "): relative error " << error;
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Ops, Conformance, ::testing::Combine(::testing::ValuesIn(cases()),
-                                                              ::testing::ValuesIn(registered_backends())),
-                         [](const auto& info) { return std::get<1>(info.param) + "_" + std::get<0>(info.param).label; });
+INSTANTIATE_TEST_SUITE_P(Ops, Conformance, ::testing::Combine(::testing::ValuesIn(cases()), ::testing::ValuesIn(targets())),
+                         [](const auto& info) {
+                           std::string target = std::get<1>(info.param);
+                           target[target.find('/')] = '_';
+                           return target + "_" + std::get<0>(info.param).label;
+                         });
 
 }  // namespace
 }  // namespace qwen3c

@@ -113,7 +113,7 @@ TEST_P(PassNumerics, QuantisedKernelsMatchTheEvaluator) {
     TempDir dir;
     const std::string artifact = dir.file("q.q3c");
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
-                                  test_data("models/" + GetParam()) + " --quant " + quant + " -o " + artifact);
+                                  test_data("models/" + GetParam()) + " --quant " + quant + " --precision f32 -o " + artifact);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto model = Model::load(artifact);
     Session session(model, static_cast<std::int64_t>(prompt_.size() + steps_.size()));

@@ -162,6 +162,12 @@ Artifact Artifact::open(const std::string& path) {
       tensor.shape.push_back(d.get<std::int64_t>());
     }
     if (elements > (1ull << 40)) throw Error(path + ": manifest: " + what + " is too large");
+    if (auto layout = t.find("layout"); layout != t.end()) {
+      if (!layout->is_string() || layout->get_ref<const std::string&>().size() > 64) {
+        throw Error(path + ": manifest: " + what + " has a bad layout");
+      }
+      tensor.layout = layout->get<std::string>();
+    }
     if (is_quantized(tensor.dtype) && (tensor.shape.size() != 2 || tensor.shape[1] % Q3_QBLOCK != 0)) {
       throw Error(path + ": manifest: quantised " + what + " must be a matrix of whole blocks of 32");
     }

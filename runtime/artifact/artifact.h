@@ -25,6 +25,7 @@ struct ArtifactTensor {
   DType dtype;
   std::vector<std::int64_t> shape;
   ArtifactRange range;  // empty for generated (random) weights
+  std::string layout;   // the backend's name for how the bytes are arranged ("" in old artifacts)
   std::uint64_t byte_size() const { return static_cast<std::uint64_t>(tensor_bytes(dtype, shape)); }
 };
 

@@ -19,6 +19,8 @@ class WeightStore {
   WeightStore(const WeightStore&) = delete;
 
   const void* data(std::size_t index) const { return base_ + offsets_.at(index); }
+  // For an executor that rearranges weights in place when it loads them.
+  void* mutable_data(std::size_t index) { return base_ + offsets_.at(index); }
   std::size_t count() const { return offsets_.size(); }
   std::uint64_t total_bytes() const { return size_; }
   // Frees the memory (an executor copied the weights elsewhere); data() is then invalid,

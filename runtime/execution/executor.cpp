@@ -22,7 +22,7 @@ ExecutorRegistration::ExecutorRegistration(const std::string& backend, ExecutorF
   registry()[backend] = {std::move(factory), std::move(devices)};
 }
 
-std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights,
+std::unique_ptr<Executor> create_executor(const Artifact& artifact, WeightStore& weights,
                                           const ExecutorOptions& options) {
   auto it = registry().find(artifact.backend());
   if (it == registry().end()) {

@@ -62,7 +62,7 @@ struct DeviceInfo {
 };
 
 using ExecutorFactory =
-    std::function<std::unique_ptr<Executor>(const Artifact&, const WeightStore&, const ExecutorOptions&)>;
+    std::function<std::unique_ptr<Executor>(const Artifact&, WeightStore&, const ExecutorOptions&)>;
 using DeviceLister = std::function<std::vector<DeviceInfo>()>;
 
 // Registration, done once per backend by a static object in its folder.
@@ -71,7 +71,7 @@ struct ExecutorRegistration {
 };
 
 // The executor for the artifact's backend; throws naming the backend when none is built in.
-std::unique_ptr<Executor> create_executor(const Artifact& artifact, const WeightStore& weights,
+std::unique_ptr<Executor> create_executor(const Artifact& artifact, WeightStore& weights,
                                           const ExecutorOptions& options = {});
 std::vector<std::string> registered_executors();
 // Every device of every backend that lists them; a backend that cannot list its devices

@@ -1,14 +1,24 @@
-// q3-pack-weights: every weight gets the layout the CPU kernels read (the CPU backend
-// registers its layouts): norms as vectors, matrices by rows, quantised rows as blocks.
+// q3-pack-weights: every weight gets the layout its target backend's kernels read (each
+// backend registers its layouts). The CPU packs matrices in groups of 16 rows (bf16 by pairs
+// of inputs, q8_0/q4_0 by blocks; a SwiGLU weight as two halves), norms stay vectors; the
+// Vulkan shaders read matrices by rows and quantised rows as blocks.
 // RUN: qwen3c-opt %s --q3-pack-weights=target=cpu | FileCheck %s
 // RUN: qwen3c-opt %s --q3-quantize-weights=quant=q4_0 --q3-pack-weights=target=cpu | FileCheck %s --check-prefix=Q4
+// RUN: qwen3c-opt %s --q3-fuse-swiglu --q3-pack-weights=target=cpu | FileCheck %s --check-prefix=SWIGLU
+// RUN: qwen3c-opt %s --q3-pack-weights=target=vulkan | FileCheck %s --check-prefix=VK
+// RUN: qwen3c-opt %s --q3-quantize-weights=quant=q4_0 --q3-pack-weights=target=vulkan | FileCheck %s --check-prefix=VKQ4
 // RUN: not qwen3c-opt %s --q3-pack-weights=target=tpu 2>&1 | FileCheck %s --check-prefix=BAD
 
-// CHECK: q3.weight @model.embed_tokens.weight : tensor<64x32xbf16> {layout = "rows"}
+// CHECK: q3.weight @model.embed_tokens.weight : tensor<64x32xbf16> {layout = "cpu.n16k2"}
 // CHECK: q3.weight @model.layers.0.input_layernorm.weight : tensor<32xbf16> {layout = "vector"}
-// CHECK: q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16> {layout = "rows"}
-// Q4: q3.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32x!q3.q4_0> {layout = "rows-blocks32"}
+// CHECK: q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16> {layout = "cpu.n16k2"}
+// Q4: q3.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32x!q3.q4_0> {layout = "cpu.n16b32"}
 // Q4: q3.weight @model.layers.0.self_attn.q_norm.weight : tensor<16xbf16> {layout = "vector"}
+// SWIGLU: q3.weight @model.layers.0.mlp.gate_up_proj.weight : tensor<192x32xbf16> {layout = "cpu.n16k2x2"
+// VK: q3.weight @model.embed_tokens.weight : tensor<64x32xbf16> {layout = "rows"}
+// VK: q3.weight @model.layers.0.input_layernorm.weight : tensor<32xbf16> {layout = "vector"}
+// VK: q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16> {layout = "rows"}
+// VKQ4: q3.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x32x!q3.q4_0> {layout = "rows-blocks32"}
 // BAD: no backend 'tpu' has registered weight layouts
 
 module attributes {q3.model = {bos_token_id = 151643 : i64, eos_token_id = 151645 : i64, head_dim = 16 : i64, hidden_size = 32 : i64, intermediate_size = 96 : i64, max_position_embeddings = 128 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, num_layers = 1 : i64, rms_norm_eps = 9.9999999999999995E-7 : f64, rope_theta = 1.000000e+06 : f64, tie_word_embeddings = true, vocab_size = 64 : i64}} {

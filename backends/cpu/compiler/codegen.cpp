@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "backends/cpu/compiler/kernel_tiers.h"
 #include "backends/cpu/runtime/cpu_abi.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
@@ -27,8 +28,6 @@
 #include "llvm/TargetParser/Host.h"
 #include "runtime/core/error.h"
 
-extern "C" const unsigned char q3_cpu_kernels_bitcode[];
-extern "C" const unsigned long q3_cpu_kernels_bitcode_size;
 
 namespace qwen3c::cpu {
 
@@ -78,8 +77,8 @@ Target make_target(const std::string& requested_cpu) {
   return t;
 }
 
-std::unique_ptr<llvm::Module> load_kernels(llvm::LLVMContext& context) {
-  llvm::StringRef bytes(reinterpret_cast<const char*>(q3_cpu_kernels_bitcode), q3_cpu_kernels_bitcode_size);
+std::unique_ptr<llvm::Module> load_kernels(llvm::LLVMContext& context, const KernelTier& tier) {
+  llvm::StringRef bytes(reinterpret_cast<const char*>(tier.bitcode), tier.bitcode_size);
   auto buffer = llvm::MemoryBuffer::getMemBuffer(bytes, "q3_cpu_kernels", false);
   auto module = llvm::parseBitcodeFile(buffer->getMemBufferRef(), context);
   if (!module) throw Error("CPU backend: cannot read the kernel library: " + llvm::toString(module.takeError()));
@@ -302,8 +301,9 @@ std::vector<std::uint8_t> link_shared_object(const std::vector<std::uint8_t>& ob
 
 CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu) {
   Target target = make_target(cpu);
+  const KernelTier& tier = choose_kernel_tier(target.features);
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> module = load_kernels(context);
+  std::unique_ptr<llvm::Module> module = load_kernels(context, tier);
   module->setTargetTriple(target.triple);
   module->setDataLayout(target.machine->createDataLayout());
   if (module->getPICLevel() == llvm::PICLevel::NotPIC) module->setPICLevel(llvm::PICLevel::BigPIC);
@@ -325,6 +325,7 @@ CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu) 
   code.shared_object = link_shared_object(emit_object(*module, *target.machine));
   code.cpu = target.cpu;
   code.features = target.features;
+  code.kernel_tier = tier.name;
   return code;
 }
 

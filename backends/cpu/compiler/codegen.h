@@ -16,6 +16,7 @@ struct CompiledCode {
   std::vector<std::uint8_t> shared_object;
   std::string cpu;                    // the LLVM CPU name compiled for
   std::vector<std::string> features;  // every feature the code may use ("avx2", "fma", ...)
+  std::string kernel_tier;            // the kernel library tier linked in (kernel_tiers.h)
 };
 
 // `cpu`: an LLVM CPU name ("x86-64-v3", "znver3"...), or "" for this machine.

@@ -6,6 +6,8 @@
 #include "backends/cpu/runtime/cpu_abi.h"
 #include "backends/cpu/runtime/cpu_manifest.h"
 #include "backends/cpu/compiler/lowering.h"
+#include "backends/cpu/compiler/weight_layouts.h"
+#include "backends/cpu/runtime/packing.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
 #include "backends/forward_lowering.h"
@@ -14,11 +16,32 @@ namespace qwen3c::cpu {
 
 namespace {
 
-// The kernels read vectors as they are and matrices row by row (quantised rows as
-// consecutive blocks of 32).
-class CpuBackend : public RowMajorBackend {
+class CpuBackend : public Backend {
  public:
-  std::optional<std::string> unsupported(mlir::Operation* op) const override { return norm_dtypes_differ(op); }
+  std::vector<std::string> precisions() const override { return {"fast", "f32"}; }
+  std::vector<DType> weight_formats() const override { return {DType::BF16, DType::F32, DType::Q8_0, DType::Q4_0}; }
+  std::optional<std::string> unsupported(mlir::Operation* op) const override {
+    if (auto why = norm_dtypes_differ(op)) return why;
+    // Rounded activations are a feature of the packed kernels (bf16 with an even input count,
+    // q8_0, q4_0); f32 weights are never rounded.
+    auto product = mlir::dyn_cast<q3::MatrixProductOpInterface>(op);
+    if (product && !product.getActivationRounding().empty()) {
+      auto get = product.getWeight().getDefiningOp<q3::GetWeightOp>();
+      auto decl = get ? mlir::SymbolTable::lookupNearestSymbolFrom<q3::WeightOp>(op, get.getNameAttr()) : nullptr;
+      if (!decl || !decl.getLayout() || !is_packed_layout(decl.getLayout()->str())) {
+        return "--precision fast needs the weight packed (bf16 matrices with an even number of inputs)";
+      }
+    }
+    return std::nullopt;
+  }
+  // Matrices packed in groups of 16 rows (runtime/packing.h), vectors as they are.
+  std::optional<std::string> weight_layout(q3::WeightOp weight, std::string* why) const override {
+    return cpu_weight_layout(weight, why);
+  }
+  std::vector<std::uint8_t> pack(const std::string& layout, DType dtype, std::span<const std::int64_t> shape,
+                                 std::vector<std::uint8_t> row_major) const override {
+    return pack_weight(layout, dtype, shape, std::move(row_major));
+  }
 
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {
@@ -29,6 +52,7 @@ class CpuBackend : public RowMajorBackend {
     CpuManifest manifest;
     manifest.target_cpu = code.cpu;
     manifest.target_features = code.features;
+    manifest.kernel_tier = code.kernel_tier;
     manifest.entry = kEntryPoint;
     manifest.code = range;
     manifest.arena_floats_per_token = schedule.arena_floats_per_token;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/cpu/runtime/packing.h"
 #include "backends/forward_lowering.h"
 #include "ir/Q3.h"
 #include "runtime/core/error.h"
@@ -69,7 +70,19 @@ class ScheduleLowering : public ForwardLowering {
     schedule_.calls.push_back({std::move(kernel), std::move(args), in_tail()});
   }
 
+  bool packed(Value weight) const {
+    auto layout = weight_declaration(weight).getLayout();
+    return layout && is_packed_layout(layout->str());
+  }
+
   void visit(q3::EmbeddingOp e) override {
+    if (packed(e.getTable())) {
+      const std::int64_t table_rows = mlir::cast<mlir::RankedTensorType>(e.getTable().getType()).getDimSize(0);
+      emit("q3k_packed_embedding_" + format(e.getTable()), {weight(e.getTable()), read(e.getIds()), rows(),
+                                                            integer(table_rows), integer(row_width(e.getResult())),
+                                                            write(e.getResult())});
+      return;
+    }
     emit("q3k_embedding_" + format(e.getTable()),
          {weight(e.getTable()), read(e.getIds()), rows(), integer(row_width(e.getResult())), write(e.getResult())});
   }
@@ -111,8 +124,10 @@ class ScheduleLowering : public ForwardLowering {
           i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
           {Kind::Scratch}, write(c.getResult())});
   }
-  // linear, swiglu and their norm-folded forms: one kernel family each.
+  // linear, swiglu and their norm-folded forms: one kernel family each, over the packed
+  // layouts (kernels/packed_matmul.cpp) or, for the row-major ones, kernels/linear.cpp.
   void matrix_product(q3::MatrixProductOpInterface m, Value result) {
+    if (packed(m.getWeight())) return packed_product(m, result);
     const std::int64_t in = row_width(m.getInput());
     need_panel(in);
     const std::string kernel = std::string(m.isGated() ? "swiglu_" : "linear_") + format(m.getWeight());
@@ -124,6 +139,20 @@ class ScheduleLowering : public ForwardLowering {
     } else {
       emit("q3k_" + kernel, {read(m.getInput()), weight(m.getWeight()), rows(), integer(in),
                              integer(row_width(result)), {Kind::Scratch}, write(result)});
+    }
+  }
+  void packed_product(q3::MatrixProductOpInterface m, Value result) {
+    const std::int64_t in = row_width(m.getInput());
+    const Operand fast = integer(m.getActivationRounding().empty() ? 0 : 1);
+    const std::string kernel = std::string(m.isGated() ? "swiglu_" : "linear_") + format(m.getWeight());
+    need_scratch_per_token(2 * in);  // the normalised rows, then the prepared activations
+    if (Value norm = m.getFoldedNormWeight()) {
+      emit("q3k_packed_rms_norm_" + kernel,
+           {read(m.getInput()), weight(norm), bf16_flag(norm), weight(m.getWeight()), rows(), integer(in),
+            integer(row_width(result)), real(m.getFoldedNormEpsilon()), fast, {Kind::Scratch}, write(result)});
+    } else {
+      emit("q3k_packed_" + kernel, {read(m.getInput()), weight(m.getWeight()), rows(), integer(in),
+                                    integer(row_width(result)), fast, {Kind::Scratch}, write(result)});
     }
   }
   void visit(q3::LinearOp l) override { matrix_product(l, l.getResult()); }

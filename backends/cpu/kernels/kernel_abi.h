@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "runtime/core/numerics.h"
 #include "runtime/core/weight_format.h"
 
 #define Q3_KERNEL extern "C"
@@ -66,14 +67,8 @@ inline float half_to_float(uint16_t h) {
 }
 
 // RMSNorm of one row of `size` values scaled by a norm weight (bf16 or f32): every norm
-// kernel's core. The mean of squares is summed in double: long rows lose bits in f32.
-template <class G>
-void rms_normalize(const float* x, const G* g, int64_t size, float eps, float* out) {
-  double sum = 0;
-  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(x[i]) * x[i];
-  const float inv = 1.0f / __builtin_sqrtf(static_cast<float>(sum / size) + eps);
-  for (int64_t i = 0; i < size; ++i) out[i] = load(g, i) * (x[i] * inv);
-}
+// kernel's core, the reference evaluator's too (runtime/core/numerics.h).
+using qwen3c::numerics::rms_normalize;
 
 // The same, the norm weight's format chosen at run time (a constant once specialised).
 inline void rms_normalize(const float* x, const void* g, int64_t g_is_bf16, int64_t size, float eps, float* out) {

@@ -11,6 +11,7 @@
 
 #include "backends/cpu/runtime/cpu_abi.h"
 #include "backends/cpu/runtime/cpu_manifest.h"
+#include "backends/cpu/runtime/packing.h"
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
 #include "runtime/execution/executor.h"
@@ -60,7 +61,7 @@ struct CpuState : ExecutorState {
 
 class CpuExecutor : public Executor {
  public:
-  CpuExecutor(const Artifact& artifact, const WeightStore& weights) : config_(artifact.config()) {
+  CpuExecutor(const Artifact& artifact, WeightStore& weights) : config_(artifact.config()) {
     const CpuManifest m = CpuManifest::from_json(artifact);
     if (auto missing = missing_cpu_features(m.target_features); !missing.empty()) {
       std::string list;
@@ -73,6 +74,19 @@ class CpuExecutor : public Executor {
     scratch_fixed_ = m.scratch_floats_fixed;
     load_code(artifact, artifact.read_blob(m.code, "code"), m.entry);
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
+    if (artifact.random_seed()) pack_generated(artifact, weights);
+  }
+
+  // Weights generated at load come out row-major: put each in the layout it was compiled for.
+  static void pack_generated(const Artifact& artifact, WeightStore& weights) {
+    for (std::size_t i = 0; i < artifact.tensors().size(); ++i) {
+      const ArtifactTensor& t = artifact.tensors()[i];
+      if (!is_packed_layout(t.layout)) continue;
+      auto* bytes = static_cast<std::uint8_t*>(weights.mutable_data(i));
+      std::vector<std::uint8_t> packed =
+          pack_weight(t.layout, t.dtype, t.shape, std::vector<std::uint8_t>(bytes, bytes + t.byte_size()));
+      std::memcpy(bytes, packed.data(), packed.size());
+    }
   }
 
   ~CpuExecutor() override {
@@ -157,7 +171,7 @@ class CpuExecutor : public Executor {
 };
 
 const ExecutorRegistration registration(
-    "cpu", [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+    "cpu", [](const Artifact& artifact, WeightStore& weights, const ExecutorOptions& options) {
       if (options.device > 0) {
         throw Error("device " + std::to_string(options.device) + " does not exist: the CPU backend runs on device 0");
       }

@@ -11,6 +11,7 @@ json CpuManifest::to_json() const {
       {"name", "cpu"},
       {"target_cpu", target_cpu},
       {"target_features", target_features},
+      {"kernel_tier", kernel_tier},
       {"entry", entry},
       {"code", {{"offset", code.offset}, {"size", code.size}, {"checksum", code.checksum}}},
       {"arena_floats_per_token", arena_floats_per_token},
@@ -41,6 +42,7 @@ CpuManifest CpuManifest::from_json(const Artifact& artifact) {
     m.target_features.push_back(f.get<std::string>());
   }
   m.target_cpu = b.value("target_cpu", "?");
+  m.kernel_tier = b.value("kernel_tier", "generic");
   if (!b.contains("entry") || !b["entry"].is_string()) throw Error(where + " has no entry point");
   m.entry = b["entry"].get<std::string>();
   m.code = artifact.range_from_json(b.value("code", json()), "code");

@@ -14,6 +14,7 @@ namespace qwen3c::cpu {
 struct CpuManifest {
   std::string target_cpu;                    // the LLVM CPU name the code was generated for
   std::vector<std::string> target_features;  // the features it may use ("avx2", ...)
+  std::string kernel_tier;                   // "generic", "avx2", "avx512" or "amx"
   std::string entry;                         // the forward entry point's symbol
   ArtifactRange code;                        // the shared object
   std::int64_t arena_floats_per_token = 0;   // the memory plan's arena

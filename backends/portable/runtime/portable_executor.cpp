@@ -21,7 +21,7 @@ struct PortableState : ExecutorState {
 
 class PortableExecutor : public Executor {
  public:
-  PortableExecutor(const Artifact& artifact, const WeightStore& store)
+  PortableExecutor(const Artifact& artifact, WeightStore& store)
       : config_(artifact.config()), program_(Program::from_json(artifact)) {
     for (std::size_t i = 0; i < artifact.tensors().size(); ++i) {
       const ArtifactTensor& t = artifact.tensors()[i];
@@ -245,7 +245,7 @@ class PortableExecutor : public Executor {
 };
 
 const ExecutorRegistration registration(
-    "portable", [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+    "portable", [](const Artifact& artifact, WeightStore& weights, const ExecutorOptions& options) {
       if (options.device > 0) {
         throw Error("device " + std::to_string(options.device) + " does not exist: the portable backend runs on device 0");
       }

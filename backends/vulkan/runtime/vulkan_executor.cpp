@@ -58,7 +58,7 @@ struct VulkanState : ExecutorState {
 
 class VulkanExecutor : public Executor {
  public:
-  VulkanExecutor(const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options)
+  VulkanExecutor(const Artifact& artifact, WeightStore& weights, const ExecutorOptions& options)
       : config_(artifact.config()) {
     const nlohmann::json& manifest = artifact.backend_manifest();
     if (manifest.value("workgroup_size", 0u) != kWorkgroupSize) {
@@ -241,7 +241,7 @@ class VulkanExecutor : public Executor {
 
   // Each weight in its own device-local buffer: written in place where the memory is
   // host-visible (CPU devices, resizable BAR), else through a staging buffer.
-  void upload_weights(const Artifact& artifact, const WeightStore& weights) {
+  void upload_weights(const Artifact& artifact, WeightStore& weights) {
     const auto& tensors = artifact.tensors();
     Buffer staging;
     VkCommandPool pool = VK_NULL_HANDLE;
@@ -460,7 +460,7 @@ class VulkanExecutor : public Executor {
 
 const ExecutorRegistration registration(
     "vulkan",
-    [](const Artifact& artifact, const WeightStore& weights, const ExecutorOptions& options) {
+    [](const Artifact& artifact, WeightStore& weights, const ExecutorOptions& options) {
       return std::make_unique<VulkanExecutor>(artifact, weights, options);
     },
     list_devices);

@@ -1,0 +1,500 @@
+// Matrix products over the packed layouts of packed_layout.h: y = x W^T, SwiGLU, and both
+// with the input's RMSNorm folded in front. Compiled once per kernel tier (see
+// CMakeLists.txt: generic, avx2, avx512, amx); each tier takes the widest multiply its
+// instruction set has:
+//
+//   weights  precision f32            precision fast (round_activations)
+//   bf16     f32 FMA                  bf16 pairs: vdpbf16ps (avx512) / f32 FMA of rounded values
+//   q8_0     f32 FMA of dequantised   int8 blocks: vpdpbusd (avx512) / vpmaddubsw (avx2) /
+//   q4_0     values                   int32 multiplies (generic), one f32 scale step a block
+//
+// (AMX tiles: amx_matmul.h, used by the amx tier for prefill.) Threads split the output
+// rows in whole groups of 16; a tile is Mr tokens by Gr groups of accumulators, Mr = 4 for
+// prefill and 1 for decode (where Gr = 4 groups keep four independent chains in flight).
+#include <math.h>
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernel_abi.h"
+#include "packed_layout.h"
+
+namespace {
+
+using q3k::f32x16;
+using ActivationBlock = qwen3c::weight_format::ActivationBlock;
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef _Float16 f16x16 __attribute__((vector_size(32)));
+
+constexpr int64_t G = q3k::kGroupRows;
+constexpr int kBlock = Q3_QBLOCK;
+
+#if defined(__AVX512BF16__)
+constexpr bool kBf16Dot = true;  // vdpbf16ps
+#else
+constexpr bool kBf16Dot = false;
+#endif
+
+template <class V>
+inline V load_vector(const void* p) {
+  V v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+// The lanes of a short group (rows < 16); the others are zero.
+template <class V>
+inline V load_lanes(const void* p, int64_t rows, int64_t lane_bytes) {
+  V v = {};
+  __builtin_memcpy(&v, p, rows * lane_bytes);
+  return v;
+}
+template <class V>
+inline V load_group(const void* p, int64_t rows, int64_t lane_bytes) {
+  return rows == G ? load_vector<V>(p) : load_lanes<V>(p, rows, lane_bytes);
+}
+inline f32x16 bits_to_f32(u32x16 v) {
+  f32x16 f;
+  __builtin_memcpy(&f, &v, sizeof f);
+  return f;
+}
+inline f32x16 scales(const uint8_t* p, int64_t rows) {
+  return __builtin_convertvector(load_group<f16x16>(p, rows, 2), f32x16);
+}
+
+// What the tiles read of the weights: group g of a matrix starting at `base`.
+struct Matrix {
+  const uint8_t* base;
+  int64_t rows;       // output rows
+  int64_t row_bytes;  // bytes of one row in the stored format
+  const uint8_t* group(int64_t g) const { return base + q3k::packed_group_offset(g, row_bytes); }
+  int64_t group_rows(int64_t g) const { return q3k::group_rows(g, rows); }
+};
+
+// The activations in the form the product multiplies: f32 rows (maybe rounded to bf16
+// values), bf16 pairs, or int8 blocks.
+struct Activations {
+  const float* f32 = nullptr;           // [tokens][in]
+  const uint32_t* pairs = nullptr;      // [tokens][in / 2]
+  const ActivationBlock* blocks = nullptr;  // [tokens][in / 32]
+  int64_t in = 0;
+};
+
+inline uint32_t bf16_bits(float f) {  // round to nearest even, as runtime/core/half.h
+  uint32_t bits;
+  __builtin_memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40;
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
+
+//===----------------------------------------------------------------------===//
+// Tiles: acc[m][g] (16 lanes: the group's rows) += token m of the tile . group g.
+//===----------------------------------------------------------------------===//
+
+// bf16 weights, f32 activations (exact, or rounded to bf16 where the tier has no bf16 dot).
+template <int Mr, int Gr>
+void tile_bf16_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+  const int64_t pairs = a.in / 2;
+  for (int64_t kp = 0; kp < pairs; ++kp) {
+    f32x16 lo[Gr], hi[Gr];
+    for (int g = 0; g < Gr; ++g) {
+      const u32x16 v = load_group<u32x16>(w[g] + kp * rows[g] * 4, rows[g], 4);
+      lo[g] = bits_to_f32(v << 16);
+      hi[g] = bits_to_f32(v & 0xffff0000u);
+    }
+    for (int m = 0; m < Mr; ++m) {
+      const float x0 = a.f32[(t0 + m) * a.in + 2 * kp], x1 = a.f32[(t0 + m) * a.in + 2 * kp + 1];
+      for (int g = 0; g < Gr; ++g) acc[m][g] += x0 * lo[g] + x1 * hi[g];
+    }
+  }
+}
+
+#if defined(__AVX512BF16__)
+// bf16 weights and activations: one vdpbf16ps per (token, group, pair of inputs).
+template <int Mr, int Gr>
+void tile_bf16_dot(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+  const int64_t pairs = a.in / 2;
+  __m512 c[Mr][Gr];
+  for (int m = 0; m < Mr; ++m)
+    for (int g = 0; g < Gr; ++g) c[m][g] = (__m512)acc[m][g];
+  for (int64_t kp = 0; kp < pairs; ++kp) {
+    __m512bh wv[Gr];
+    for (int g = 0; g < Gr; ++g) wv[g] = (__m512bh)(__m512i)load_group<u32x16>(w[g] + kp * rows[g] * 4, rows[g], 4);
+    for (int m = 0; m < Mr; ++m) {
+      const __m512bh x = (__m512bh)_mm512_set1_epi32(static_cast<int>(a.pairs[(t0 + m) * pairs + kp]));
+      for (int g = 0; g < Gr; ++g) c[m][g] = _mm512_dpbf16_ps(c[m][g], wv[g], x);
+    }
+  }
+  for (int m = 0; m < Mr; ++m)
+    for (int g = 0; g < Gr; ++g) acc[m][g] = (f32x16)c[m][g];
+}
+#endif
+
+// The 16 lanes (rows) x 4 inputs of k-group j of a quantised block, as unsigned bytes
+// (q + zero). q8_0: 8 groups stored as they are; q4_0: 4 stored, each holding groups j (low
+// nibbles) and j + 4 (high nibbles).
+template <bool Q4>
+inline u32x16 block_values(const uint8_t* values, int j, int64_t rows) {
+  if (!Q4) return load_group<u32x16>(values + j * rows * 4, rows, 4);
+  const u32x16 packed = load_group<u32x16>(values + (j & 3) * rows * 4, rows, 4);
+  return j < 4 ? (packed & 0x0f0f0f0fu) : ((packed >> 4) & 0x0f0f0f0fu);
+}
+
+template <bool Q4>
+constexpr int64_t block_bytes(int64_t rows) {
+  return Q4 ? q3k::packed_block_bytes_q4_0(rows) : q3k::packed_block_bytes_q8_0(rows);
+}
+template <bool Q4>
+constexpr int32_t zero_point() {
+  return Q4 ? Q3_Q4_0_ZERO : 128;
+}
+
+// Quantised weights, f32 activations: each block dequantised in registers.
+template <bool Q4, int Mr, int Gr>
+void tile_quant_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+  const int64_t blocks = a.in / kBlock;
+  for (int64_t b = 0; b < blocks; ++b) {
+    f32x16 scale[Gr];
+    const uint8_t* values[Gr];
+    for (int g = 0; g < Gr; ++g) {
+      const uint8_t* block = w[g] + b * block_bytes<Q4>(rows[g]);
+      scale[g] = scales(block, rows[g]);
+      values[g] = block + rows[g] * 2;
+    }
+    for (int j = 0; j < kBlock / 4; ++j) {
+      u32x16 u[Gr];
+      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4>(values[g], j, rows[g]);
+      for (int c = 0; c < 4; ++c) {
+        f32x16 wc[Gr];
+        for (int g = 0; g < Gr; ++g) {
+          wc[g] = (__builtin_convertvector((i32x16)((u[g] >> (8 * c)) & 0xffu), f32x16) - float(zero_point<Q4>())) * scale[g];
+        }
+        const int64_t k = b * kBlock + 4 * j + c;
+        for (int m = 0; m < Mr; ++m) {
+          const float x = a.f32[(t0 + m) * a.in + k];
+          for (int g = 0; g < Gr; ++g) acc[m][g] += x * wc[g];
+        }
+      }
+    }
+  }
+}
+
+// Sum over 4 bytes of each lane: unsigned u (weights) times the signed activation bytes
+// broadcast from `x4`. One vpdpbusd where the tier has VNNI.
+inline i32x16 dot4(i32x16 sum, u32x16 u, int32_t x4) {
+#if defined(__AVX512VNNI__)
+  return (i32x16)_mm512_dpbusd_epi32((__m512i)sum, (__m512i)u, _mm512_set1_epi32(x4));
+#elif defined(__AVX2__)
+  // vpmaddubsw (u8 x s8 pairs to saturating int16) then vpmaddwd: exact while a pair's sum
+  // fits int16, which q4_0 (u <= 15) always does; q8_0 uses dot4_signed instead.
+  const __m256i x = _mm256_set1_epi32(x4), ones = _mm256_set1_epi16(1);
+  __m256i lo, hi, s0, s1;
+  __builtin_memcpy(&lo, &u, 32);
+  __builtin_memcpy(&hi, reinterpret_cast<const char*>(&u) + 32, 32);
+  __builtin_memcpy(&s0, &sum, 32);
+  __builtin_memcpy(&s1, reinterpret_cast<const char*>(&sum) + 32, 32);
+  s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(lo, x), ones));
+  s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(hi, x), ones));
+  __builtin_memcpy(&sum, &s0, 32);
+  __builtin_memcpy(reinterpret_cast<char*>(&sum) + 32, &s1, 32);
+  return sum;
+#else
+  const int8_t* xb = reinterpret_cast<const int8_t*>(&x4);
+  for (int c = 0; c < 4; ++c) sum += (i32x16)((u >> (8 * c)) & 0xffu) * int32_t(xb[c]);
+  return sum;
+#endif
+}
+
+#if defined(__AVX2__) && !defined(__AVX512VNNI__)
+// q8_0 on AVX2: q = u - 128 fits a signed byte, so |q| x sign(x, q) keeps vpmaddubsw exact
+// (|q| <= 127 after the weights' symmetric quantisation); returns sum q.x (no zero point).
+inline i32x16 dot4_signed(i32x16 sum, u32x16 u, int32_t x4) {
+  const __m256i x = _mm256_set1_epi32(x4), ones = _mm256_set1_epi16(1), flip = _mm256_set1_epi8(char(0x80));
+  __m256i half[2], s[2];
+  __builtin_memcpy(half, &u, 64);
+  __builtin_memcpy(s, &sum, 64);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i q = _mm256_xor_si256(half[h], flip);
+    s[h] = _mm256_add_epi32(s[h], _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(x, q)), ones));
+  }
+  __builtin_memcpy(&sum, s, 64);
+  return sum;
+}
+constexpr bool kSignedQ8 = true;
+#else
+inline i32x16 dot4_signed(i32x16 sum, u32x16 u, int32_t x4) { return dot4(sum, u, x4); }
+constexpr bool kSignedQ8 = false;
+#endif
+
+// Quantised weights, int8 activation blocks: an int32 dot product per block, then one f32
+// step with both scales; the weights' zero point comes off with the block's activation sum.
+template <bool Q4, int Mr, int Gr>
+void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+  const int64_t blocks = a.in / kBlock;
+  constexpr bool kSigned = !Q4 && kSignedQ8;  // the AVX2 q8_0 path multiplies q, not u
+  constexpr int32_t kZero = kSigned ? 0 : zero_point<Q4>();
+  for (int64_t b = 0; b < blocks; ++b) {
+    f32x16 scale[Gr];
+    const uint8_t* values[Gr];
+    for (int g = 0; g < Gr; ++g) {
+      const uint8_t* block = w[g] + b * block_bytes<Q4>(rows[g]);
+      scale[g] = scales(block, rows[g]);
+      values[g] = block + rows[g] * 2;
+    }
+    i32x16 sum[Mr][Gr] = {};
+    for (int j = 0; j < kBlock / 4; ++j) {
+      u32x16 u[Gr];
+      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4>(values[g], j, rows[g]);
+      for (int m = 0; m < Mr; ++m) {
+        int32_t x4;
+        __builtin_memcpy(&x4, a.blocks[(t0 + m) * blocks + b].q + 4 * j, 4);
+        for (int g = 0; g < Gr; ++g) sum[m][g] = kSigned ? dot4_signed(sum[m][g], u[g], x4) : dot4(sum[m][g], u[g], x4);
+      }
+    }
+    for (int m = 0; m < Mr; ++m) {
+      const ActivationBlock& x = a.blocks[(t0 + m) * blocks + b];
+      const int32_t correction = kZero * x.sum;
+      for (int g = 0; g < Gr; ++g) {
+        acc[m][g] += __builtin_convertvector(sum[m][g] - correction, f32x16) * (scale[g] * x.scale);
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Drivers: tiles over this thread's groups and all tokens, results to the output.
+//===----------------------------------------------------------------------===//
+
+enum class Kind { Bf16F32, Bf16Dot, Q8F32, Q8Int8, Q4F32, Q4Int8 };
+
+template <Kind K, int Mr, int Gr>
+void tile(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+  if constexpr (K == Kind::Bf16F32) tile_bf16_f32<Mr, Gr>(a, t0, w, rows, acc);
+#if defined(__AVX512BF16__)
+  else if constexpr (K == Kind::Bf16Dot) tile_bf16_dot<Mr, Gr>(a, t0, w, rows, acc);
+#endif
+  else if constexpr (K == Kind::Q8F32) tile_quant_f32<false, Mr, Gr>(a, t0, w, rows, acc);
+  else if constexpr (K == Kind::Q8Int8) tile_quant_int8<false, Mr, Gr>(a, t0, w, rows, acc);
+  else if constexpr (K == Kind::Q4F32) tile_quant_f32<true, Mr, Gr>(a, t0, w, rows, acc);
+  else if constexpr (K == Kind::Q4Int8) tile_quant_int8<true, Mr, Gr>(a, t0, w, rows, acc);
+}
+
+inline float silu(float x) { return x * (1.0f / (1.0f + q3k::exp_approx(-x))); }
+
+// The product over tokens x this thread's groups. Plain: `groups` of `m`, out[t][row].
+// Gated: gate group g of `m` and up group g of `up`, out[t][row] = silu(gate) * up.
+template <Kind K>
+struct Product {
+  const Activations& a;
+  Matrix m, up;
+  bool gated;
+  float* out;
+  int64_t out_stride;  // floats a token: the output rows (of one matrix when gated)
+
+  template <int Mr, int Gr>
+  void run_tile(int64_t t0, int64_t g0) const {
+    // Gated tiles hold Gr / 2 gate groups then the same up groups.
+    const int groups = gated ? Gr / 2 : Gr;
+    const uint8_t* w[Gr];
+    int64_t rows[Gr];
+    for (int i = 0; i < groups; ++i) {
+      w[i] = m.group(g0 + i);
+      rows[i] = m.group_rows(g0 + i);
+      if (gated) {
+        w[groups + i] = up.group(g0 + i);
+        rows[groups + i] = up.group_rows(g0 + i);
+      }
+    }
+    f32x16 acc[Mr][Gr] = {};
+    tile<K, Mr, Gr>(a, t0, w, rows, acc);
+    for (int t = 0; t < Mr; ++t) {
+      float* o = out + (t0 + t) * out_stride;
+      for (int i = 0; i < groups; ++i) {
+        const int64_t first = (g0 + i) * G;
+        for (int64_t r = 0; r < rows[i]; ++r) o[first + r] = gated ? silu(acc[t][i][r]) * acc[t][groups + i][r] : acc[t][i][r];
+      }
+    }
+  }
+
+  // Tiles of Mr tokens and Gr groups (twice that gated), the rest in smaller tiles; a
+  // group shorter than 16 rows (only ever the last) goes alone.
+  template <int Mr, int Gr>
+  void run_tokens(int64_t tokens, int64_t g0) const {
+    int64_t t = 0;
+    for (; t + Mr <= tokens; t += Mr) run_tile<Mr, Gr>(t, g0);
+    for (; t < tokens; ++t) run_tile<1, Gr>(t, g0);
+  }
+
+  template <int Mr, int Gr>
+  void run(int64_t tokens, q3k::Range groups) const {
+    const int64_t step = gated ? Gr / 2 : Gr;
+    int64_t g = groups.begin;
+    const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
+    for (; g + step <= groups.end && g + step <= last_full; g += step) run_tokens<Mr, Gr>(tokens, g);
+    for (; g < groups.end; ++g) {
+      if (gated) run_tokens<Mr, 2>(tokens, g);
+      else run_tokens<Mr, 1>(tokens, g);
+    }
+  }
+};
+
+// The activations in the form `kind` multiplies, in this thread's scratch (each thread
+// makes its own copy: it needs every token's, and the cost is tokens x in, not x out).
+Activations prepare(Kind kind, const float* x, int64_t tokens, int64_t in, float* scratch) {
+  Activations a;
+  a.in = in;
+  a.f32 = x;
+  if (kind == Kind::Bf16Dot) {
+    uint32_t* pairs = reinterpret_cast<uint32_t*>(scratch);
+    for (int64_t i = 0; i < tokens * in / 2; ++i) pairs[i] = bf16_bits(x[2 * i]) | (bf16_bits(x[2 * i + 1]) << 16);
+    a.pairs = pairs;
+  } else if (kind == Kind::Q8Int8 || kind == Kind::Q4Int8) {
+    ActivationBlock* blocks = reinterpret_cast<ActivationBlock*>(scratch);
+    for (int64_t i = 0; i < tokens * in / kBlock; ++i) qwen3c::weight_format::quantize_activations_q8(x + i * kBlock, blocks + i);
+    a.blocks = blocks;
+  }
+  return a;
+}
+
+// bf16 products under --precision fast where the tier has no bf16 dot: the activations
+// rounded to bf16 values, multiplied in f32 (the same products, exactly).
+const float* round_to_bf16(const float* x, int64_t count, float* scratch) {
+  for (int64_t i = 0; i < count; ++i) {
+    const uint32_t bits = bf16_bits(x[i]) << 16;
+    __builtin_memcpy(scratch + i, &bits, 4);
+  }
+  return scratch;
+}
+
+template <Kind K>
+void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix& up, bool gated, float* out,
+             q3k::Range groups) {
+  const Product<K> p{a, m, up, gated, out, m.rows};
+  if (tokens >= 4) p.template run<4, 4>(tokens, groups);
+  else p.template run<1, 4>(tokens, groups);
+}
+
+// y = x W^T (or SwiGLU) for one weight format, both precisions. `w` holds the packed
+// matrix (gated: gate then up, each `rows` rows).
+enum class Format { Bf16, Q8, Q4 };
+
+void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t tokens, int64_t in, int64_t rows,
+            bool gated, float* out, float* scratch, int64_t thread, int64_t threads) {
+  const int64_t row_bytes = format == Format::Bf16 ? in * 2 : (in / kBlock) * (format == Format::Q8 ? 34 : 18);
+  const Matrix m{static_cast<const uint8_t*>(w), rows, row_bytes};
+  const Matrix up{m.base + rows * row_bytes, rows, row_bytes};
+  const q3k::Range groups = q3k::share((rows + G - 1) / G, thread, threads);
+  Kind kind;
+  if (format == Format::Bf16) kind = fast && kBf16Dot ? Kind::Bf16Dot : Kind::Bf16F32;
+  else if (format == Format::Q8) kind = fast ? Kind::Q8Int8 : Kind::Q8F32;
+  else kind = fast ? Kind::Q4Int8 : Kind::Q4F32;
+  if (format == Format::Bf16 && fast && !kBf16Dot) {
+    x = round_to_bf16(x, tokens * in, scratch);
+    scratch += tokens * in;
+  }
+  const Activations a = prepare(kind, x, tokens, in, scratch);
+  switch (kind) {
+    case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, groups);
+#if defined(__AVX512BF16__)
+    case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, groups);
+#else
+    case Kind::Bf16Dot: return;  // not chosen without the instruction
+#endif
+    case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, groups);
+    case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, groups);
+    case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, groups);
+    case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, groups);
+  }
+}
+
+// The normalised rows of x, in the scratch (tokens x in floats).
+const float* normalise(const float* x, const void* g, int64_t g_is_bf16, int64_t tokens, int64_t in, float eps,
+                       float* scratch) {
+  for (int64_t t = 0; t < tokens; ++t) q3k::rms_normalize(x + t * in, g, g_is_bf16, in, eps, scratch + t * in);
+  return scratch;
+}
+
+}  // namespace
+
+// Scratch: tokens x (in + in) floats (the normalised rows, then the prepared activations).
+#define Q3_PACKED_MATMULS(name, FORMAT)                                                                       \
+  Q3_KERNEL void q3k_packed_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
+                                          int64_t out_features, int64_t fast, float* scratch, float* out,     \
+                                          int64_t thread, int64_t threads) {                                  \
+    matmul(FORMAT, fast, x, w, tokens, in, out_features, false, out, scratch, thread, threads);               \
+  }                                                                                                           \
+  Q3_KERNEL void q3k_packed_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
+                                          int64_t inter, int64_t fast, float* scratch, float* out,            \
+                                          int64_t thread, int64_t threads) {                                  \
+    matmul(FORMAT, fast, x, w, tokens, in, inter, true, out, scratch, thread, threads);                       \
+  }                                                                                                           \
+  Q3_KERNEL void q3k_packed_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16,          \
+                                                   const void* w, int64_t tokens, int64_t in,                 \
+                                                   int64_t out_features, float eps, int64_t fast,             \
+                                                   float* scratch, float* out, int64_t thread,                \
+                                                   int64_t threads) {                                         \
+    const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
+    matmul(FORMAT, fast, normed, w, tokens, in, out_features, false, out, scratch + tokens * in, thread,      \
+           threads);                                                                                          \
+  }                                                                                                           \
+  Q3_KERNEL void q3k_packed_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16,          \
+                                                   const void* w, int64_t tokens, int64_t in, int64_t inter,  \
+                                                   float eps, int64_t fast, float* scratch, float* out,       \
+                                                   int64_t thread, int64_t threads) {                         \
+    const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
+    matmul(FORMAT, fast, normed, w, tokens, in, inter, true, out, scratch + tokens * in, thread, threads);     \
+  }
+Q3_PACKED_MATMULS(bf16, Format::Bf16)
+Q3_PACKED_MATMULS(q8_0, Format::Q8)
+Q3_PACKED_MATMULS(q4_0, Format::Q4)
+
+// Row `r` of a packed matrix as f32 (embedding lookups from a table that also serves as
+// the output projection).
+namespace {
+void packed_row(Format format, const uint8_t* base, int64_t rows, int64_t in, int64_t r, float* out) {
+  const int64_t g = r / G, lane = r % G, gr = q3k::group_rows(g, rows);
+  if (format == Format::Bf16) {
+    const uint8_t* group = base + q3k::packed_group_offset(g, in * 2);
+    for (int64_t k = 0; k < in; ++k) {
+      uint16_t h;
+      __builtin_memcpy(&h, group + ((k / 2) * gr + lane) * 4 + (k % 2) * 2, 2);
+      const uint32_t bits = uint32_t(h) << 16;
+      __builtin_memcpy(out + k, &bits, 4);
+    }
+    return;
+  }
+  const bool q4 = format == Format::Q4;
+  const int64_t blocks = in / kBlock, row_bytes = blocks * (q4 ? 18 : 34);
+  const uint8_t* group = base + q3k::packed_group_offset(g, row_bytes);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t* block = group + b * (q4 ? q3k::packed_block_bytes_q4_0(gr) : q3k::packed_block_bytes_q8_0(gr));
+    uint16_t h;
+    __builtin_memcpy(&h, block + lane * 2, 2);
+    const float d = q3k::half_to_float(h);
+    const uint8_t* values = block + gr * 2;
+    for (int k = 0; k < kBlock; ++k) {
+      int q;
+      if (q4) {
+        const uint8_t byte = values[(((k % 16) / 4) * gr + lane) * 4 + k % 4];
+        q = (k < 16 ? (byte & 15) : (byte >> 4)) - Q3_Q4_0_ZERO;
+      } else {
+        q = int(values[((k / 4) * gr + lane) * 4 + k % 4]) - 128;
+      }
+      out[b * kBlock + k] = d * float(q);
+    }
+  }
+}
+}  // namespace
+
+#define Q3_PACKED_EMBEDDING(name, FORMAT)                                                                   \
+  Q3_KERNEL void q3k_packed_embedding_##name(const void* table, const int64_t* ids, int64_t tokens,         \
+                                             int64_t rows, int64_t hidden, float* out, int64_t thread,      \
+                                             int64_t threads) {                                             \
+    const q3k::Range r = q3k::share(tokens, thread, threads);                                               \
+    for (int64_t t = r.begin; t < r.end; ++t) {                                                             \
+      packed_row(FORMAT, static_cast<const uint8_t*>(table), rows, hidden, ids[t], out + t * hidden);       \
+    }                                                                                                       \
+  }
+Q3_PACKED_EMBEDDING(bf16, Format::Bf16)
+Q3_PACKED_EMBEDDING(q8_0, Format::Q8)
+Q3_PACKED_EMBEDDING(q4_0, Format::Q4)
