@@ -44,6 +44,17 @@ class Executor {
   virtual bool computes_argmax() const { return false; }
   // False when the executor copied the weights (to a device): the host copy is freed.
   virtual bool keeps_host_weights() const { return true; }
+
+  // Time spent per kernel (or shader), for `bench --profile`, by executors that can say.
+  struct KernelTime {
+    std::string name;
+    double seconds = 0;
+    std::int64_t calls = 0;
+  };
+  virtual bool can_profile() const { return false; }
+  // Starts (clearing what was recorded) or stops recording.
+  virtual void set_profiling(bool on) {}
+  virtual std::vector<KernelTime> profile() const { return {}; }
 };
 
 // How to run an artifact, where a backend has a choice.

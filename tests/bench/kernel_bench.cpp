@@ -1,6 +1,8 @@
-// The CPU backend's hot kernels at Qwen3-4B shapes, single thread: matrix-vector products
-// per weight format (decode), the four-token GEMM path (prefill), attention over a long
-// cache. Counters: weight bytes/s (what bounds decode) and FLOP/s (what bounds prefill).
+// The CPU backend's hot kernels at Qwen3-4B shapes, single thread: the packed matrix
+// products per weight format and precision (1 token: decode; 128 / 512: prefill), the
+// row-major ones (f32 weights), attention over a long cache (decode) and over a whole
+// prompt (prefill, tiled). Counters: weight bytes/s (what bounds decode) and FLOP/s (what
+// bounds prefill).
 //
 // The kernels are compiled here by clang-19 -O3 -march=native, not through the artifact
 // pipeline (clang-19 bitcode specialised to the model's shapes, LLVM O3 for the target CPU):
@@ -13,9 +15,19 @@
 #include <random>
 #include <vector>
 
+#include "backends/cpu/kernels/flash_attention.h"
+#include "backends/cpu/runtime/packing.h"
 #include "runtime/core/quantization.h"
 
 extern "C" {
+// The code generator's target constant (compiler/codegen.cpp): f32 FMAs for bf16 here.
+extern const int32_t q3k_target_prefers_bf16_dot = 0;
+void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
+                            int64_t);
+void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
+                            int64_t);
+void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
+                            int64_t);
 void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
@@ -75,11 +87,49 @@ void linear(benchmark::State& state, LinearFn fn, qwen3c::DType format) {
                                                 benchmark::Counter::kIsRate);
 }
 
+using PackedFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
+                         int64_t);
+
+// A packed product: range(0) tokens, range(1) 1 for --precision fast.
+void packed_linear(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
+  const int64_t tokens = state.range(0), fast = state.range(1);
+  const std::vector<int64_t> shape = {kOut, kIn};
+  const std::vector<std::uint8_t> w = qwen3c::cpu::pack_weight(
+      format == qwen3c::DType::BF16 ? qwen3c::cpu::kPackedLayout : qwen3c::cpu::kPackedBlockLayout, format, shape,
+      weights(format));
+  const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
+  std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(static_cast<std::size_t>(tokens * (3 * kIn + 64)));
+  for (auto _ : state) {
+    fn(x.data(), w.data(), tokens, kIn, kOut, fast, scratch.data(), out.data(), 0, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),
+                                                        benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * kIn * kOut * tokens * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
+// A prompt of range(0) tokens attending to itself (the tiled kernel), one layer.
+void prompt_attention(benchmark::State& state) {
+  const int64_t tokens = state.range(0), heads = 32, kv_heads = 8, head_dim = 128;
+  const std::vector<float> k = random_floats(static_cast<std::size_t>(tokens * kv_heads * head_dim), 1.0f);
+  const std::vector<float> v = random_floats(k.size(), 1.0f), q = random_floats(tokens * heads * head_dim, 1.0f);
+  std::vector<float> scratch(q3k::flash_attention_scratch(head_dim)), out(q.size());
+  for (auto _ : state) {
+    q3k::flash_attention(q.data(), tokens, 0, k.data(), v.data(), heads, kv_heads, head_dim, 0.088f, scratch.data(),
+                         out.data(), 0, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  // Causal: half the score matrix, QK^T and PV.
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * 2 * heads * head_dim * tokens * tokens / 2.0 * state.iterations(),
+                                                benchmark::Counter::kIsRate);
+}
+
 void attention(benchmark::State& state) {
   const int64_t past = state.range(0), heads = 32, kv_heads = 8, head_dim = 128;
   const std::vector<float> k = random_floats(static_cast<std::size_t>((past + 1) * kv_heads * head_dim), 1.0f);
   const std::vector<float> v = random_floats(k.size(), 1.0f), q = random_floats(heads * head_dim, 1.0f);
-  std::vector<float> scores(past + 1), out(heads * head_dim);
+  std::vector<float> scores(std::max<int64_t>(past + 1, q3k::flash_attention_scratch(head_dim))), out(heads * head_dim);
   for (auto _ : state) {
     q3k_cached_attention(q.data(), 1, past, k.data(), v.data(), heads, kv_heads, head_dim, 0.088f, scores.data(),
                          out.data(), 0, 1);
@@ -91,10 +141,18 @@ void attention(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(linear, bf16, q3k_linear_bf16, qwen3c::DType::BF16)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
+// Row-major kernels: f32 weights (and bf16 with an odd input count).
 BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(linear, q8_0, q3k_linear_q8_0, qwen3c::DType::Q8_0)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(linear, q4_0, q3k_linear_q4_0, qwen3c::DType::Q4_0)->Arg(1)->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond);
+// Packed kernels, {tokens, fast}.
+#define Q3_PACKED_BENCH(name, fn, format)                                                                \
+  BENCHMARK_CAPTURE(packed_linear, name, fn, format)                                                     \
+      ->ArgsProduct({{1, 128, 512}, {0, 1}})                                                             \
+      ->ArgNames({"tokens", "fast"})                                                                     \
+      ->Unit(benchmark::kMillisecond);
+Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
+Q3_PACKED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
+Q3_PACKED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
 BENCHMARK(attention)->Arg(1024)->Arg(4095)->Unit(benchmark::kMicrosecond);
+BENCHMARK(prompt_attention)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -31,6 +31,7 @@ struct BenchOptions {
   int threads = 0;
   int repetitions = 5;
   bool json = false;
+  bool profile = false;
 };
 
 struct Result {
@@ -66,6 +67,46 @@ std::string quant_of(const Artifact& a) {
   return quant;
 }
 
+// Where a prompt step and a decode step spend their time, kernel by kernel.
+void print_profile(Model& model, Session& session, const BenchOptions& opts) {
+  Executor& executor = model.executor();
+  if (!executor.can_profile()) {
+    std::fprintf(stderr, "bench: this artifact's executor cannot profile its kernels\n");
+    return;
+  }
+  const std::int64_t vocab = model.config().vocab_size;
+  // `steps` forward steps of `tokens` tokens each were recorded.
+  auto report = [&](const std::string& what, std::int64_t tokens, std::int64_t steps) {
+    std::vector<Executor::KernelTime> times = executor.profile();
+    std::sort(times.begin(), times.end(), [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
+    double total = 0;
+    for (const auto& t : times) total += t.seconds;
+    std::fprintf(stderr, "profile of %s (%lld tokens a step): %.2f ms a step\n", what.c_str(),
+                 static_cast<long long>(tokens), total * 1e3 / steps);
+    for (const auto& t : times) {
+      std::fprintf(stderr, "  %-40s %5lld calls %9.2f ms  %5.1f%%\n", t.name.c_str(),
+                   static_cast<long long>(t.calls / steps), t.seconds * 1e3 / steps, 100 * t.seconds / std::max(total, 1e-12));
+    }
+  };
+  if (opts.prompt > 0) {
+    std::vector<std::int64_t> ids(opts.prompt);
+    for (std::int64_t i = 0; i < opts.prompt; ++i) ids[i] = (i * 7919 + 13) % vocab;
+    session.reset();
+    executor.set_profiling(true);
+    session.forward(ids);
+    executor.set_profiling(false);
+    report("pp" + std::to_string(opts.prompt), opts.prompt, 1);
+  }
+  if (opts.generate > 0) {
+    session.reset();
+    std::int64_t token = 1;
+    executor.set_profiling(true);
+    for (std::int64_t i = 0; i < opts.generate; ++i) token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
+    executor.set_profiling(false);
+    report("tg" + std::to_string(opts.generate), 1, opts.generate);
+  }
+}
+
 void run_bench(const BenchOptions& opts) {
   auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   if (opts.threads > 0) model->executor().set_threads(opts.threads);
@@ -97,6 +138,7 @@ void run_bench(const BenchOptions& opts) {
       return seconds(t0);
     }));
   }
+  if (opts.profile) print_profile(*model, session, opts);
   const std::string quant = quant_of(model->artifact());
   const int threads = model->executor().threads();
   if (opts.json) {
@@ -134,6 +176,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", opts->json, "One JSON object per test instead of the table");
+  cmd->add_flag("--profile", opts->profile, "Time every kernel of one prompt step and of the decode steps (stderr)");
   cmd->callback([opts] { run_bench(*opts); });
 }
 

@@ -223,6 +223,22 @@ class ScheduleEmitter {
   std::map<std::string, llvm::Function*> specialisations_;
 };
 
+// Facts about the target the kernels branch on, as constants the optimiser folds
+// (kernels/packed_matmul.cpp declares them).
+void define_target_constants(llvm::Module& module, const Target& target) {
+  auto* i32 = llvm::Type::getInt32Ty(module.getContext());
+  const bool amd = llvm::StringRef(target.cpu).starts_with("znver");
+  auto* value = llvm::ConstantInt::get(i32, amd ? 1 : 0);
+  llvm::GlobalVariable* g = module.getGlobalVariable("q3k_target_prefers_bf16_dot");
+  if (g == nullptr) {
+    g = new llvm::GlobalVariable(module, i32, true, llvm::GlobalValue::InternalLinkage, value, "q3k_target_prefers_bf16_dot");
+  } else {
+    g->setInitializer(value);
+    g->setConstant(true);
+    g->setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+}
+
 void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -309,6 +325,7 @@ CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu) 
   if (module->getPICLevel() == llvm::PICLevel::NotPIC) module->setPICLevel(llvm::PICLevel::BigPIC);
 
   ScheduleEmitter(*module).emit(schedule);
+  define_target_constants(*module, target);
   for (llvm::Function& fn : *module) {
     if (fn.isDeclaration()) continue;
     // Every function is compiled for the target (also needed for inlining across modules).

@@ -59,6 +59,11 @@ class CpuBackend : public Backend {
     manifest.scratch_floats_per_token = schedule.scratch_floats_per_token;
     manifest.scratch_floats_fixed = schedule.scratch_floats_fixed;
     manifest.kernel_calls = static_cast<std::int64_t>(schedule.calls.size());
+    for (const KernelCall& call : schedule.calls) {
+      manifest.kernels.push_back(call.kernel);
+      manifest.kernel_barriers.push_back(std::count_if(call.args.begin(), call.args.end(),
+                                                       [](const Operand& o) { return o.kind == Operand::Kind::Barrier; }));
+    }
     writer.manifest()["backend"] = manifest.to_json();
   }
 };

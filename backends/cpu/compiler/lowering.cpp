@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "backends/cpu/kernels/flash_attention.h"
 #include "backends/cpu/runtime/packing.h"
 #include "backends/forward_lowering.h"
 #include "ir/Q3.h"
@@ -102,7 +103,14 @@ class ScheduleLowering : public ForwardLowering {
     emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(), integer(row_width(r.getInput()) / head),
                       integer(head), real(r.getTheta()), {Kind::Scratch}, write(r.getResult())});
   }
+  // The tiled attention's tiles live in the thread's scratch (kernels/flash_attention.h).
+  void need_attention_scratch(std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim) {
+    if (!q3k::flash_attention_applies(heads, kv_heads, head_dim)) return;
+    schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, q3k::flash_attention_scratch(head_dim));
+  }
+
   void visit(q3::AttentionOp a) override {
+    need_attention_scratch(a.getNumHeads(), a.getNumKvHeads(), a.getHeadDim());
     const auto layer = static_cast<std::int64_t>(a.getLayer());
     emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
                            {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
@@ -118,6 +126,7 @@ class ScheduleLowering : public ForwardLowering {
           i64(p.getHeadDim()), real(p.getEpsilon()), real(p.getTheta()), {Kind::Scratch}, write(p.getResult())});
   }
   void visit(q3::CachedAttentionOp c) override {
+    need_attention_scratch(c.getNumHeads(), c.getNumKvHeads(), c.getHeadDim());
     const auto layer = static_cast<std::int64_t>(c.getLayer());
     emit("q3k_cached_attention",
          {read(c.getQuery()), rows(), {Kind::Past}, {Kind::KCache, layer}, {Kind::VCache, layer},
@@ -145,7 +154,7 @@ class ScheduleLowering : public ForwardLowering {
     const std::int64_t in = row_width(m.getInput());
     const Operand fast = integer(m.getActivationRounding().empty() ? 0 : 1);
     const std::string kernel = std::string(m.isGated() ? "swiglu_" : "linear_") + format(m.getWeight());
-    need_scratch_per_token(2 * in);  // the normalised rows, then the prepared activations
+    need_scratch_per_token(3 * in + 64);  // normalised rows, rounded or prepared activations, sums
     if (Value norm = m.getFoldedNormWeight()) {
       emit("q3k_packed_rms_norm_" + kernel,
            {read(m.getInput()), weight(norm), bf16_flag(norm), weight(m.getWeight()), rows(), integer(in),

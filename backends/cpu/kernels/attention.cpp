@@ -3,6 +3,7 @@
 // pairs.
 #include <math.h>
 
+#include "flash_attention.h"
 #include "kernel_abi.h"
 
 namespace q3k {
@@ -17,6 +18,12 @@ namespace {
 void attend(const float* q, int64_t tokens, int64_t past, const float* k_cache, const float* v_cache,
             int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, float* scores, float* out,
             int64_t thread, int64_t threads) {
+  if (q3k::flash_attention_applies(heads, kv_heads, head_dim)) {
+    q3k::flash_attention(q, tokens, past, k_cache, v_cache, heads, kv_heads, head_dim, scale, scores, out, thread,
+                         threads);
+    return;
+  }
+  // Any other head size: one (token, head) at a time, the whole score row in the scratch.
   const int64_t kv_row = kv_heads * head_dim;
   const int64_t group = heads / kv_heads;
   const q3k::Range r = q3k::share(tokens * heads, thread, threads);

@@ -30,10 +30,15 @@ typedef _Float16 f16x16 __attribute__((vector_size(32)));
 constexpr int64_t G = q3k::kGroupRows;
 constexpr int kBlock = Q3_QBLOCK;
 
+// Whether vdpbf16ps beats f32 FMAs of widened weights on the target: set by the code
+// generator from the target CPU (compiler/codegen.cpp) as a constant LLVM folds. AMD's
+// Zen 4 and 5 run it at the FMA rate with twice the products; Intel's Sapphire Rapids at
+// half that rate (measured: 1.4 against 5.5 zmm instructions a nanosecond), so it loses.
+extern "C" const int32_t q3k_target_prefers_bf16_dot;
 #if defined(__AVX512BF16__)
-constexpr bool kBf16Dot = true;  // vdpbf16ps
+inline bool bf16_dot() { return q3k_target_prefers_bf16_dot != 0; }
 #else
-constexpr bool kBf16Dot = false;
+inline bool bf16_dot() { return false; }
 #endif
 
 template <class V>
@@ -49,17 +54,27 @@ inline V load_lanes(const void* p, int64_t rows, int64_t lane_bytes) {
   __builtin_memcpy(&v, p, rows * lane_bytes);
   return v;
 }
-template <class V>
+// A group's lanes: whole groups (Full, every group but a matrix's last) load one vector; the
+// short last group copies its lanes into a zeroed one. Full is a template parameter so that
+// the hot loops have no branch and no call.
+template <class V, bool Full>
 inline V load_group(const void* p, int64_t rows, int64_t lane_bytes) {
-  return rows == G ? load_vector<V>(p) : load_lanes<V>(p, rows, lane_bytes);
+  if constexpr (Full) return load_vector<V>(p);
+  else return load_lanes<V>(p, rows, lane_bytes);
+}
+template <bool Full>
+inline int64_t lanes(const int64_t* rows, int g) {
+  if constexpr (Full) return G;
+  else return rows[g];
 }
 inline f32x16 bits_to_f32(u32x16 v) {
   f32x16 f;
   __builtin_memcpy(&f, &v, sizeof f);
   return f;
 }
+template <bool Full>
 inline f32x16 scales(const uint8_t* p, int64_t rows) {
-  return __builtin_convertvector(load_group<f16x16>(p, rows, 2), f32x16);
+  return __builtin_convertvector((load_group<f16x16, Full>(p, rows, 2)), f32x16);
 }
 
 // What the tiles read of the weights: group g of a matrix starting at `base`.
@@ -92,34 +107,41 @@ inline uint32_t bf16_bits(float f) {  // round to nearest even, as runtime/core/
 //===----------------------------------------------------------------------===//
 
 // bf16 weights, f32 activations (exact, or rounded to bf16 where the tier has no bf16 dot).
-template <int Mr, int Gr>
-void tile_bf16_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+template <int Mr, int Gr, bool Full>
+void tile_bf16_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1,
+                   f32x16 acc[Mr][Gr]) {
   const int64_t pairs = a.in / 2;
-  for (int64_t kp = 0; kp < pairs; ++kp) {
+  for (int64_t kp = k0 / 2; kp < k1 / 2; ++kp) {
     f32x16 lo[Gr], hi[Gr];
     for (int g = 0; g < Gr; ++g) {
-      const u32x16 v = load_group<u32x16>(w[g] + kp * rows[g] * 4, rows[g], 4);
+      const u32x16 v = load_group<u32x16, Full>(w[g] + kp * lanes<Full>(rows, g) * 4, rows[g], 4);
       lo[g] = bits_to_f32(v << 16);
       hi[g] = bits_to_f32(v & 0xffff0000u);
     }
     for (int m = 0; m < Mr; ++m) {
       const float x0 = a.f32[(t0 + m) * a.in + 2 * kp], x1 = a.f32[(t0 + m) * a.in + 2 * kp + 1];
-      for (int g = 0; g < Gr; ++g) acc[m][g] += x0 * lo[g] + x1 * hi[g];
+      for (int g = 0; g < Gr; ++g) {  // two statements: two FMAs (one expression would not contract)
+        acc[m][g] += x0 * lo[g];
+        acc[m][g] += x1 * hi[g];
+      }
     }
   }
 }
 
 #if defined(__AVX512BF16__)
 // bf16 weights and activations: one vdpbf16ps per (token, group, pair of inputs).
-template <int Mr, int Gr>
-void tile_bf16_dot(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+template <int Mr, int Gr, bool Full>
+void tile_bf16_dot(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1,
+                   f32x16 acc[Mr][Gr]) {
   const int64_t pairs = a.in / 2;
   __m512 c[Mr][Gr];
   for (int m = 0; m < Mr; ++m)
     for (int g = 0; g < Gr; ++g) c[m][g] = (__m512)acc[m][g];
-  for (int64_t kp = 0; kp < pairs; ++kp) {
+  for (int64_t kp = k0 / 2; kp < k1 / 2; ++kp) {
     __m512bh wv[Gr];
-    for (int g = 0; g < Gr; ++g) wv[g] = (__m512bh)(__m512i)load_group<u32x16>(w[g] + kp * rows[g] * 4, rows[g], 4);
+    for (int g = 0; g < Gr; ++g) {
+      wv[g] = (__m512bh)(__m512i)load_group<u32x16, Full>(w[g] + kp * lanes<Full>(rows, g) * 4, rows[g], 4);
+    }
     for (int m = 0; m < Mr; ++m) {
       const __m512bh x = (__m512bh)_mm512_set1_epi32(static_cast<int>(a.pairs[(t0 + m) * pairs + kp]));
       for (int g = 0; g < Gr; ++g) c[m][g] = _mm512_dpbf16_ps(c[m][g], wv[g], x);
@@ -133,10 +155,11 @@ void tile_bf16_dot(const Activations& a, int64_t t0, const uint8_t* const* w, co
 // The 16 lanes (rows) x 4 inputs of k-group j of a quantised block, as unsigned bytes
 // (q + zero). q8_0: 8 groups stored as they are; q4_0: 4 stored, each holding groups j (low
 // nibbles) and j + 4 (high nibbles).
-template <bool Q4>
+template <bool Q4, bool Full>
 inline u32x16 block_values(const uint8_t* values, int j, int64_t rows) {
-  if (!Q4) return load_group<u32x16>(values + j * rows * 4, rows, 4);
-  const u32x16 packed = load_group<u32x16>(values + (j & 3) * rows * 4, rows, 4);
+  const int64_t r = Full ? G : rows;
+  if (!Q4) return load_group<u32x16, Full>(values + j * r * 4, rows, 4);
+  const u32x16 packed = load_group<u32x16, Full>(values + (j & 3) * r * 4, rows, 4);
   return j < 4 ? (packed & 0x0f0f0f0fu) : ((packed >> 4) & 0x0f0f0f0fu);
 }
 
@@ -150,20 +173,20 @@ constexpr int32_t zero_point() {
 }
 
 // Quantised weights, f32 activations: each block dequantised in registers.
-template <bool Q4, int Mr, int Gr>
-void tile_quant_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
-  const int64_t blocks = a.in / kBlock;
-  for (int64_t b = 0; b < blocks; ++b) {
+template <bool Q4, int Mr, int Gr, bool Full>
+void tile_quant_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0,
+                    int64_t k1, f32x16 acc[Mr][Gr]) {
+  for (int64_t b = k0 / kBlock; b < k1 / kBlock; ++b) {
     f32x16 scale[Gr];
     const uint8_t* values[Gr];
     for (int g = 0; g < Gr; ++g) {
-      const uint8_t* block = w[g] + b * block_bytes<Q4>(rows[g]);
-      scale[g] = scales(block, rows[g]);
-      values[g] = block + rows[g] * 2;
+      const uint8_t* block = w[g] + b * block_bytes<Q4>(lanes<Full>(rows, g));
+      scale[g] = scales<Full>(block, rows[g]);
+      values[g] = block + lanes<Full>(rows, g) * 2;
     }
     for (int j = 0; j < kBlock / 4; ++j) {
       u32x16 u[Gr];
-      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4>(values[g], j, rows[g]);
+      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4, Full>(values[g], j, rows[g]);
       for (int c = 0; c < 4; ++c) {
         f32x16 wc[Gr];
         for (int g = 0; g < Gr; ++g) {
@@ -228,23 +251,24 @@ constexpr bool kSignedQ8 = false;
 
 // Quantised weights, int8 activation blocks: an int32 dot product per block, then one f32
 // step with both scales; the weights' zero point comes off with the block's activation sum.
-template <bool Q4, int Mr, int Gr>
-void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
+template <bool Q4, int Mr, int Gr, bool Full>
+void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0,
+                     int64_t k1, f32x16 acc[Mr][Gr]) {
   const int64_t blocks = a.in / kBlock;
   constexpr bool kSigned = !Q4 && kSignedQ8;  // the AVX2 q8_0 path multiplies q, not u
   constexpr int32_t kZero = kSigned ? 0 : zero_point<Q4>();
-  for (int64_t b = 0; b < blocks; ++b) {
+  for (int64_t b = k0 / kBlock; b < k1 / kBlock; ++b) {
     f32x16 scale[Gr];
     const uint8_t* values[Gr];
     for (int g = 0; g < Gr; ++g) {
-      const uint8_t* block = w[g] + b * block_bytes<Q4>(rows[g]);
-      scale[g] = scales(block, rows[g]);
-      values[g] = block + rows[g] * 2;
+      const uint8_t* block = w[g] + b * block_bytes<Q4>(lanes<Full>(rows, g));
+      scale[g] = scales<Full>(block, rows[g]);
+      values[g] = block + lanes<Full>(rows, g) * 2;
     }
     i32x16 sum[Mr][Gr] = {};
     for (int j = 0; j < kBlock / 4; ++j) {
       u32x16 u[Gr];
-      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4>(values[g], j, rows[g]);
+      for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4, Full>(values[g], j, rows[g]);
       for (int m = 0; m < Mr; ++m) {
         int32_t x4;
         __builtin_memcpy(&x4, a.blocks[(t0 + m) * blocks + b].q + 4 * j, 4);
@@ -267,16 +291,35 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
 
 enum class Kind { Bf16F32, Bf16Dot, Q8F32, Q8Int8, Q4F32, Q4Int8 };
 
-template <Kind K, int Mr, int Gr>
-void tile(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, f32x16 acc[Mr][Gr]) {
-  if constexpr (K == Kind::Bf16F32) tile_bf16_f32<Mr, Gr>(a, t0, w, rows, acc);
+// acc += tokens [t0, t0 + Mr) . groups w[0..Gr) over inputs [k0, k1).
+template <Kind K, int Mr, int Gr, bool Full>
+void tile_of(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1,
+             f32x16 acc[Mr][Gr]) {
+  if constexpr (K == Kind::Bf16F32) tile_bf16_f32<Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
 #if defined(__AVX512BF16__)
-  else if constexpr (K == Kind::Bf16Dot) tile_bf16_dot<Mr, Gr>(a, t0, w, rows, acc);
+  else if constexpr (K == Kind::Bf16Dot) tile_bf16_dot<Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
 #endif
-  else if constexpr (K == Kind::Q8F32) tile_quant_f32<false, Mr, Gr>(a, t0, w, rows, acc);
-  else if constexpr (K == Kind::Q8Int8) tile_quant_int8<false, Mr, Gr>(a, t0, w, rows, acc);
-  else if constexpr (K == Kind::Q4F32) tile_quant_f32<true, Mr, Gr>(a, t0, w, rows, acc);
-  else if constexpr (K == Kind::Q4Int8) tile_quant_int8<true, Mr, Gr>(a, t0, w, rows, acc);
+  else if constexpr (K == Kind::Q8F32) tile_quant_f32<false, Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
+  else if constexpr (K == Kind::Q8Int8) tile_quant_int8<false, Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
+  else if constexpr (K == Kind::Q4F32) tile_quant_f32<true, Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
+  else if constexpr (K == Kind::Q4Int8) tile_quant_int8<true, Mr, Gr, Full>(a, t0, w, rows, k0, k1, acc);
+}
+template <Kind K, int Mr, int Gr>
+void tile(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1,
+          f32x16 acc[Mr][Gr]) {
+  bool full = true;
+  for (int g = 0; g < Gr; ++g) full &= rows[g] == G;
+  if (full) tile_of<K, Mr, Gr, true>(a, t0, w, rows, k0, k1, acc);
+  else tile_of<K, Mr, Gr, false>(a, t0, w, rows, k0, k1, acc);
+}
+
+// Inputs a cache block of the weights spans: Gr groups of it stay in L1 (48 KB on the
+// machines seen) while every token block of the step runs over them.
+template <Kind K>
+constexpr int64_t cache_block_inputs() {
+  if constexpr (K == Kind::Bf16F32 || K == Kind::Bf16Dot) return 256;  // 4 groups: 32 KB
+  else if constexpr (K == Kind::Q4F32 || K == Kind::Q4Int8) return 1024;  // 4 groups: 36 KB
+  else return 512;                                                        // q8_0, 4 groups: 34 KB
 }
 
 inline float silu(float x) { return x * (1.0f / (1.0f + q3k::exp_approx(-x))); }
@@ -288,53 +331,94 @@ struct Product {
   const Activations& a;
   Matrix m, up;
   bool gated;
-  float* out;
-  int64_t out_stride;  // floats a token: the output rows (of one matrix when gated)
+  float* out;         // [tokens][m.rows]
+  float* partial;     // scratch of tokens x 64 floats: a chunk's sums between cache blocks
 
-  template <int Mr, int Gr>
-  void run_tile(int64_t t0, int64_t g0) const {
-    // Gated tiles hold Gr / 2 gate groups then the same up groups.
-    const int groups = gated ? Gr / 2 : Gr;
-    const uint8_t* w[Gr];
-    int64_t rows[Gr];
-    for (int i = 0; i < groups; ++i) {
+  // A chunk: `count` groups from g0 (plain), or `count` gate groups and their up groups.
+  template <int Gr>
+  int chunk(int64_t g0, int count, const uint8_t** w, int64_t* rows) const {
+    for (int i = 0; i < count; ++i) {
       w[i] = m.group(g0 + i);
       rows[i] = m.group_rows(g0 + i);
       if (gated) {
-        w[groups + i] = up.group(g0 + i);
-        rows[groups + i] = up.group_rows(g0 + i);
+        w[count + i] = up.group(g0 + i);
+        rows[count + i] = up.group_rows(g0 + i);
       }
     }
+    return gated ? 2 * count : count;
+  }
+
+  void write(int64_t t, int64_t g0, int count, const int64_t* rows, const f32x16* acc) const {
+    float* o = out + t * m.rows;
+    for (int i = 0; i < count; ++i) {
+      const int64_t first = (g0 + i) * G;
+      for (int64_t r = 0; r < rows[i]; ++r) o[first + r] = gated ? silu(acc[i][r]) * acc[count + i][r] : acc[i][r];
+    }
+  }
+
+  // Whole inputs at once: decode, and prefill chunks too small to block.
+  template <int Mr, int Gr>
+  void run_tile(int64_t t0, int64_t g0, int count) const {
+    const uint8_t* w[Gr];
+    int64_t rows[Gr];
+    chunk<Gr>(g0, count, w, rows);
     f32x16 acc[Mr][Gr] = {};
-    tile<K, Mr, Gr>(a, t0, w, rows, acc);
-    for (int t = 0; t < Mr; ++t) {
-      float* o = out + (t0 + t) * out_stride;
-      for (int i = 0; i < groups; ++i) {
-        const int64_t first = (g0 + i) * G;
-        for (int64_t r = 0; r < rows[i]; ++r) o[first + r] = gated ? silu(acc[t][i][r]) * acc[t][groups + i][r] : acc[t][i][r];
-      }
+    tile<K, Mr, Gr>(a, t0, w, rows, 0, a.in, acc);
+    for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t]);
+  }
+
+  // Cache-blocked over the inputs: each block of the chunk's weights is read from memory
+  // once and from L1 by every token block; sums wait in `partial` between blocks.
+  template <int Mr, int Gr>
+  void run_blocked(int64_t tokens, int64_t g0, int count) const {
+    const uint8_t* w[Gr];
+    int64_t rows[Gr];
+    chunk<Gr>(g0, count, w, rows);
+    constexpr int64_t kc = cache_block_inputs<K>();
+    for (int64_t k0 = 0; k0 < a.in; k0 += kc) {
+      const int64_t k1 = a.in - k0 < kc ? a.in : k0 + kc;
+      int64_t t = 0;
+      for (; t + Mr <= tokens; t += Mr) block_step<Mr, Gr>(t, w, rows, k0, k1);
+      for (; t < tokens; ++t) block_step<1, Gr>(t, w, rows, k0, k1);
+    }
+    for (int64_t t = 0; t < tokens; ++t) {
+      f32x16 sums[Gr];
+      __builtin_memcpy(sums, partial + t * Gr * G, sizeof sums);
+      write(t, g0, count, rows, sums);
     }
   }
-
-  // Tiles of Mr tokens and Gr groups (twice that gated), the rest in smaller tiles; a
-  // group shorter than 16 rows (only ever the last) goes alone.
   template <int Mr, int Gr>
-  void run_tokens(int64_t tokens, int64_t g0) const {
-    int64_t t = 0;
-    for (; t + Mr <= tokens; t += Mr) run_tile<Mr, Gr>(t, g0);
-    for (; t < tokens; ++t) run_tile<1, Gr>(t, g0);
+  void block_step(int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1) const {
+    // The scratch is not 64-byte aligned whatever `in` is: copies, not vector loads.
+    f32x16 acc[Mr][Gr] = {};
+    float* sums = partial + t0 * Gr * G;
+    if (k0 > 0) __builtin_memcpy(acc, sums, sizeof acc);
+    tile<K, Mr, Gr>(a, t0, w, rows, k0, k1, acc);
+    __builtin_memcpy(sums, acc, sizeof acc);
   }
 
-  template <int Mr, int Gr>
+  // Chunks of Gr groups (Gr / 2 gate and up pairs); a group shorter than 16 rows (only
+  // ever the last) goes alone.
   void run(int64_t tokens, q3k::Range groups) const {
-    const int64_t step = gated ? Gr / 2 : Gr;
-    int64_t g = groups.begin;
+    constexpr int Gr = 4;
+    const int step = gated ? Gr / 2 : Gr;
     const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
-    for (; g + step <= groups.end && g + step <= last_full; g += step) run_tokens<Mr, Gr>(tokens, g);
-    for (; g < groups.end; ++g) {
-      if (gated) run_tokens<Mr, 2>(tokens, g);
-      else run_tokens<Mr, 1>(tokens, g);
+    const bool blocked = tokens >= 16;
+    int64_t g = groups.begin;
+    for (; g + step <= groups.end && g + step <= last_full; g += step) {
+      if (blocked) run_blocked<4, Gr>(tokens, g, step);
+      else run_tokens<Gr>(tokens, g, step);
     }
+    for (; g < groups.end; ++g) {  // rare: short chunks, tails
+      if (gated) run_tokens<2>(tokens, g, 1);
+      else run_tokens<1>(tokens, g, 1);
+    }
+  }
+  template <int Gr>
+  void run_tokens(int64_t tokens, int64_t g0, int count) const {
+    int64_t t = 0;
+    for (; t + 4 <= tokens; t += 4) run_tile<4, Gr>(t, g0, count);
+    for (; t < tokens; ++t) run_tile<1, Gr>(t, g0, count);
   }
 };
 
@@ -368,10 +452,9 @@ const float* round_to_bf16(const float* x, int64_t count, float* scratch) {
 
 template <Kind K>
 void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix& up, bool gated, float* out,
-             q3k::Range groups) {
-  const Product<K> p{a, m, up, gated, out, m.rows};
-  if (tokens >= 4) p.template run<4, 4>(tokens, groups);
-  else p.template run<1, 4>(tokens, groups);
+             float* partial, q3k::Range groups) {
+  const Product<K> p{a, m, up, gated, out, partial};
+  p.run(tokens, groups);
 }
 
 // y = x W^T (or SwiGLU) for one weight format, both precisions. `w` holds the packed
@@ -385,25 +468,26 @@ void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t 
   const Matrix up{m.base + rows * row_bytes, rows, row_bytes};
   const q3k::Range groups = q3k::share((rows + G - 1) / G, thread, threads);
   Kind kind;
-  if (format == Format::Bf16) kind = fast && kBf16Dot ? Kind::Bf16Dot : Kind::Bf16F32;
+  if (format == Format::Bf16) kind = fast && bf16_dot() ? Kind::Bf16Dot : Kind::Bf16F32;
   else if (format == Format::Q8) kind = fast ? Kind::Q8Int8 : Kind::Q8F32;
   else kind = fast ? Kind::Q4Int8 : Kind::Q4F32;
-  if (format == Format::Bf16 && fast && !kBf16Dot) {
+  if (format == Format::Bf16 && fast && !bf16_dot()) {
     x = round_to_bf16(x, tokens * in, scratch);
     scratch += tokens * in;
   }
   const Activations a = prepare(kind, x, tokens, in, scratch);
+  float* partial = scratch + tokens * in;  // after the prepared activations (at most in floats a token)
   switch (kind) {
-    case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, groups);
+    case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, partial, groups);
 #if defined(__AVX512BF16__)
-    case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, groups);
+    case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, partial, groups);
 #else
     case Kind::Bf16Dot: return;  // not chosen without the instruction
 #endif
-    case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, groups);
-    case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, groups);
-    case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, groups);
-    case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, groups);
+    case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, partial, groups);
+    case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, partial, groups);
+    case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, partial, groups);
+    case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, partial, groups);
   }
 }
 
@@ -416,7 +500,8 @@ const float* normalise(const float* x, const void* g, int64_t g_is_bf16, int64_t
 
 }  // namespace
 
-// Scratch: tokens x (in + in) floats (the normalised rows, then the prepared activations).
+// Scratch: tokens x (3 in + 64) floats: the normalised rows, the activations rounded to bf16
+// (where the tier multiplies them in f32), the prepared activations, the cache-blocked sums.
 #define Q3_PACKED_MATMULS(name, FORMAT)                                                                       \
   Q3_KERNEL void q3k_packed_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
                                           int64_t out_features, int64_t fast, float* scratch, float* out,     \

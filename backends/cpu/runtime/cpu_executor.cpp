@@ -16,6 +16,8 @@
 #include "runtime/core/error.h"
 #include "runtime/execution/executor.h"
 #include "runtime/execution/thread_pool.h"
+#include <chrono>
+#include <map>
 #include <thread>
 
 namespace qwen3c::cpu {
@@ -73,6 +75,8 @@ class CpuExecutor : public Executor {
     scratch_per_token_ = m.scratch_floats_per_token;
     scratch_fixed_ = m.scratch_floats_fixed;
     load_code(artifact, artifact.read_blob(m.code, "code"), m.entry);
+    kernels_ = m.kernels;
+    kernel_barriers_ = m.kernel_barriers;
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
     if (artifact.random_seed()) pack_generated(artifact, weights);
   }
@@ -131,11 +135,37 @@ class CpuExecutor : public Executor {
     for (FloatBuffer& s : state.scratch) {
       if (s.count() < scratch) s = FloatBuffer(scratch);
     }
+    ProfilingBarrier timed{barrier_.get(), {}, std::chrono::steady_clock::now()};
+    const bool profiling = profiling_;
     pool_->run([&](int thread) {
+      t_records_profile = thread == 0;
       forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
                r.positions.data(), tokens, r.past, state.arena.data(), state.scratch[thread].data(), r.logits,
-               r.all_logits ? tokens : 1, thread, threads, &SpinBarrier::wait_on, barrier_.get());
+               r.all_logits ? tokens : 1, thread, threads,
+               profiling ? &ProfilingBarrier::wait_on : &SpinBarrier::wait_on,
+               profiling ? static_cast<void*>(&timed) : static_cast<void*>(barrier_.get()));
     });
+    if (profiling) record(timed);
+  }
+
+  bool can_profile() const override { return !kernels_.empty(); }
+  void set_profiling(bool on) override {
+    profiling_ = on && can_profile();
+    if (!profiling_) return;
+    times_.assign(kernels_.size(), 0.0);
+    calls_ = 0;
+  }
+  std::vector<KernelTime> profile() const override {
+    std::map<std::string, KernelTime> by_name;
+    for (std::size_t i = 0; i < kernels_.size(); ++i) {
+      KernelTime& k = by_name[kernels_[i]];
+      k.name = kernels_[i];
+      k.seconds += times_[i];
+      k.calls += calls_;  // this call ran once a recorded step
+    }
+    std::vector<KernelTime> out;
+    for (auto& [name, k] : by_name) out.push_back(k);
+    return out;
   }
 
  private:
@@ -158,7 +188,37 @@ class CpuExecutor : public Executor {
     if (forward_ == nullptr) throw Error(artifact.path() + ": code has no entry point '" + entry + "'");
   }
 
+  // The barrier every kernel ends with, timing each kernel on thread 0 when profiling.
+  static inline thread_local bool t_records_profile = false;
+  struct ProfilingBarrier {
+    SpinBarrier* barrier;
+    std::vector<std::chrono::steady_clock::time_point> stamps;
+    std::chrono::steady_clock::time_point start;
+    static void wait_on(void* context) {
+      auto* self = static_cast<ProfilingBarrier*>(context);
+      self->barrier->wait();
+      if (t_records_profile) self->stamps.push_back(std::chrono::steady_clock::now());
+    }
+  };
+  // Each kernel's time: from the barrier before it to its last one.
+  void record(const ProfilingBarrier& timed) {
+    auto previous = timed.start;
+    std::size_t stamp = 0;
+    for (std::size_t i = 0; i < kernels_.size(); ++i) {
+      stamp += static_cast<std::size_t>(kernel_barriers_[i]) + 1;
+      if (stamp > timed.stamps.size()) return;  // the code and the manifest disagree: no profile
+      times_[i] += std::chrono::duration<double>(timed.stamps[stamp - 1] - previous).count();
+      previous = timed.stamps[stamp - 1];
+    }
+    ++calls_;
+  }
+
   ModelConfig config_;
+  std::vector<std::string> kernels_;
+  std::vector<std::int64_t> kernel_barriers_;
+  bool profiling_ = false;
+  std::vector<double> times_;
+  std::int64_t calls_ = 0;
   std::int64_t arena_per_token_ = 0;
   std::int64_t scratch_per_token_ = 0;
   std::int64_t scratch_fixed_ = 0;

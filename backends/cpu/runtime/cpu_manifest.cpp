@@ -18,6 +18,8 @@ json CpuManifest::to_json() const {
       {"scratch_floats_per_token", scratch_floats_per_token},
       {"scratch_floats_fixed", scratch_floats_fixed},
       {"kernel_calls", kernel_calls},
+      {"kernels", kernels},
+      {"kernel_barriers", kernel_barriers},
   };
 }
 
@@ -50,6 +52,13 @@ CpuManifest CpuManifest::from_json(const Artifact& artifact) {
   m.scratch_floats_per_token = bounded(b, "scratch_floats_per_token", std::int64_t{1} << 24, where);
   m.scratch_floats_fixed = bounded(b, "scratch_floats_fixed", std::int64_t{1} << 28, where);
   m.kernel_calls = b.value("kernel_calls", std::int64_t{0});
+  if (auto k = b.find("kernels"); k != b.end() && k->is_array() && k->size() <= (1u << 20)) {
+    for (const auto& name : *k) m.kernels.push_back(name.is_string() ? name.get<std::string>() : "?");
+  }
+  if (auto k = b.find("kernel_barriers"); k != b.end() && k->is_array() && k->size() == m.kernels.size()) {
+    for (const auto& n : *k) m.kernel_barriers.push_back(n.is_number_unsigned() ? n.get<std::int64_t>() : 0);
+  }
+  if (m.kernel_barriers.size() != m.kernels.size()) m.kernels.clear();  // no profile without both
   return m;
 }
 

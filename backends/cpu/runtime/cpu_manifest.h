@@ -21,6 +21,8 @@ struct CpuManifest {
   std::int64_t scratch_floats_per_token = 0; // per-thread scratch (see cpu_abi.h)
   std::int64_t scratch_floats_fixed = 0;
   std::int64_t kernel_calls = 0;             // for `inspect`
+  std::vector<std::string> kernels;          // each call's kernel, in order (for profiles)
+  std::vector<std::int64_t> kernel_barriers; // barriers each call meets inside (attention: 1)
 
   nlohmann::json to_json() const;
   // Throws qwen3c::Error naming the artifact and the field at fault.

@@ -1,0 +1,236 @@
+// Causal grouped-query attention, tiled (flash-style): a block of query rows (kBlockTokens
+// tokens x the query heads that share one KV head) goes over the cache a block of kBlockKeys
+// keys at a time, with an online softmax: no tokens x context score matrix exists anywhere,
+// each key block is read once per query block, and the products run as register-blocked
+// FMAs over 16-key / 16-dimension vectors. For head_dim a multiple of 16 (every Qwen3: 128);
+// attention.cpp keeps the plain loop for other sizes.
+#include <math.h>
+
+#include "flash_attention.h"
+#include "kernel_abi.h"
+
+namespace q3k {
+
+namespace {
+
+constexpr int64_t kBlockTokens = kFlashBlockTokens;
+constexpr int64_t kBlockKeys = kFlashBlockKeys;
+constexpr int64_t kMaxRows = kFlashMaxRows;
+
+// The thread's scratch, laid out once.
+struct Tile {
+  float* keys_t;  // [head_dim][kBlockKeys]: the key block transposed (keys along vectors)
+  float* p;       // [rows][kBlockKeys]: scores, then probabilities
+  float* o;       // [rows][head_dim]: the output rows so far
+  float* m;       // [rows]: running maximum score
+  float* l;       // [rows]: running sum of exp(score - m)
+};
+
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+
+// exp_approx (kernel_abi.h) on 16 lanes at once: the same range reduction and polynomial.
+inline f32x16 exp16(f32x16 x) {
+  x = __builtin_elementwise_max(__builtin_elementwise_min(x, f32x16{} + 88.7f), f32x16{} - 87.3f);
+  const f32x16 n = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
+  const f32x16 r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  f32x16 p = f32x16{} + 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const i32x16 bits = (__builtin_convertvector(n, i32x16) + 127) << 23;
+  f32x16 scale;
+  __builtin_memcpy(&scale, &bits, 64);
+  return p * scale;
+}
+
+// Lanes c..c+15 below `n` kept, the others `fill`.
+inline f32x16 keep_below(f32x16 x, int64_t c, int64_t n, float fill) {
+  const i32x16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const i32x16 keep = (lane + static_cast<int32_t>(c)) < static_cast<int32_t>(n);
+  const f32x16 filler = f32x16{} + fill;
+  i32x16 xb, fb;
+  __builtin_memcpy(&xb, &x, 64);
+  __builtin_memcpy(&fb, &filler, 64);
+  const i32x16 out = (xb & keep) | (fb & ~keep);
+  f32x16 r;
+  __builtin_memcpy(&r, &out, 64);
+  return r;
+}
+
+// A 16 x 16 transpose in registers: rows in, columns out (4 stages of two-input shuffles,
+// interleaving 32-bit, 64-bit, 128-bit and 256-bit pieces).
+inline void transpose16(f32x16 v[16]) {
+  f32x16 t[16];
+  for (int p = 0; p < 8; ++p) {
+    t[2 * p] = __builtin_shufflevector(v[2 * p], v[2 * p + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    t[2 * p + 1] = __builtin_shufflevector(v[2 * p], v[2 * p + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  for (int q = 0; q < 4; ++q) {
+    const f32x16 a_lo = t[4 * q], a_hi = t[4 * q + 1], b_lo = t[4 * q + 2], b_hi = t[4 * q + 3];
+    v[4 * q + 0] = __builtin_shufflevector(a_lo, b_lo, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    v[4 * q + 1] = __builtin_shufflevector(a_lo, b_lo, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    v[4 * q + 2] = __builtin_shufflevector(a_hi, b_hi, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    v[4 * q + 3] = __builtin_shufflevector(a_hi, b_hi, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 4; ++i) {
+      const f32x16 a = v[8 * h + i], b = v[8 * h + 4 + i];
+      t[8 * h + i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+      t[8 * h + 4 + i] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    v[i] = __builtin_shufflevector(t[i], t[8 + i], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    v[8 + i] = __builtin_shufflevector(t[i], t[8 + i], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  }
+}
+
+// keys_t[d][j] = k[j][d] for the block's `keys` keys (rows of `stride` floats), zero
+// beyond them.
+void transpose_keys(const float* k, int64_t stride, int64_t keys, int64_t head_dim, float* keys_t) {
+  for (int64_t j0 = 0; j0 < kBlockKeys; j0 += 16) {
+    for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
+      f32x16 v[16];
+      for (int64_t r = 0; r < 16; ++r) v[r] = j0 + r < keys ? load16(k + (j0 + r) * stride + d0) : f32x16{};
+      transpose16(v);
+      for (int64_t i = 0; i < 16; ++i) __builtin_memcpy(keys_t + (d0 + i) * kBlockKeys + j0, &v[i], 64);
+    }
+  }
+}
+
+// p[r][0..64) = scale * q_r . k_j for the block's keys (4 rows a step, 64 keys in 4 vectors).
+void scores(const float* const* q_rows, int64_t rows, const float* keys_t, int64_t head_dim, float scale, float* p) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    f32x16 acc[4][4] = {};
+    for (int64_t d = 0; d < head_dim; ++d) {
+      f32x16 k[4];
+      for (int c = 0; c < 4; ++c) k[c] = load16(keys_t + d * kBlockKeys + 16 * c);
+      for (int i = 0; i < 4; ++i) {
+        const float qv = q_rows[r + i][d];
+        for (int c = 0; c < 4; ++c) acc[i][c] += qv * k[c];
+      }
+    }
+    for (int i = 0; i < 4; ++i)
+      for (int c = 0; c < 4; ++c) __builtin_memcpy(p + (r + i) * kBlockKeys + 16 * c, &(acc[i][c] *= scale), 64);
+  }
+  for (; r < rows; ++r) {
+    f32x16 acc[4] = {};
+    for (int64_t d = 0; d < head_dim; ++d) {
+      const float qv = q_rows[r][d];
+      for (int c = 0; c < 4; ++c) acc[c] += qv * load16(keys_t + d * kBlockKeys + 16 * c);
+    }
+    for (int c = 0; c < 4; ++c) __builtin_memcpy(p + r * kBlockKeys + 16 * c, &(acc[c] *= scale), 64);
+  }
+}
+
+// o[r] += sum_j p[r][j] v_j over the block's `keys` keys (2 rows a step, head_dim / 16 vectors).
+template <int64_t HeadDim>
+void accumulate(const float* p, int64_t rows, const float* v, int64_t v_stride, int64_t keys, float* o) {
+  constexpr int64_t kVectors = HeadDim / 16;
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    f32x16 acc[2][kVectors];
+    for (int i = 0; i < 2; ++i)
+      for (int64_t c = 0; c < kVectors; ++c) acc[i][c] = load16(o + (r + i) * HeadDim + 16 * c);
+    for (int64_t j = 0; j < keys; ++j) {
+      const float p0 = p[r * kBlockKeys + j], p1 = p[(r + 1) * kBlockKeys + j];
+      for (int64_t c = 0; c < kVectors; ++c) {
+        const f32x16 vj = load16(v + j * v_stride + 16 * c);
+        acc[0][c] += p0 * vj;
+        acc[1][c] += p1 * vj;
+      }
+    }
+    for (int i = 0; i < 2; ++i)
+      for (int64_t c = 0; c < kVectors; ++c) __builtin_memcpy(o + (r + i) * HeadDim + 16 * c, &acc[i][c], 64);
+  }
+  for (; r < rows; ++r) {
+    for (int64_t j = 0; j < keys; ++j) {
+      const float pj = p[r * kBlockKeys + j];
+      for (int64_t c = 0; c < kVectors; ++c) {
+        f32x16 oc = load16(o + r * HeadDim + 16 * c);
+        oc += pj * load16(v + j * v_stride + 16 * c);
+        __builtin_memcpy(o + r * HeadDim + 16 * c, &oc, 64);
+      }
+    }
+  }
+}
+
+void accumulate_any(const float* p, int64_t rows, const float* v, int64_t v_stride, int64_t keys, int64_t head_dim,
+                    float* o) {
+  switch (head_dim) {
+    case 64: return accumulate<64>(p, rows, v, v_stride, keys, o);
+    case 128: return accumulate<128>(p, rows, v, v_stride, keys, o);
+    case 256: return accumulate<256>(p, rows, v, v_stride, keys, o);
+    default:
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < keys; ++j)
+          for (int64_t d = 0; d < head_dim; ++d) o[r * head_dim + d] += p[r * kBlockKeys + j] * v[j * v_stride + d];
+  }
+}
+
+}  // namespace
+
+// Token t (position past + t), query head h attends to cache positions 0..past + t.
+void flash_attention(const float* q, int64_t tokens, int64_t past, const float* k_cache, const float* v_cache,
+                     int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out,
+                     int64_t thread, int64_t threads) {
+  const int64_t group = heads / kv_heads, kv_row = kv_heads * head_dim;
+  Tile tile{scratch, scratch + head_dim * kBlockKeys, nullptr, nullptr, nullptr};
+  tile.o = tile.p + kMaxRows * kBlockKeys;
+  tile.m = tile.o + kMaxRows * head_dim;
+  tile.l = tile.m + kMaxRows;
+  const int64_t blocks = (tokens + kBlockTokens - 1) / kBlockTokens;
+  const Range units = share(kv_heads * blocks, thread, threads);
+  const float* q_rows[kMaxRows];
+  for (int64_t u = units.begin; u < units.end; ++u) {
+    const int64_t kvh = u % kv_heads, t0 = (u / kv_heads) * kBlockTokens;
+    const int64_t block_tokens = tokens - t0 < kBlockTokens ? tokens - t0 : kBlockTokens;
+    const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
+    for (int64_t r = 0; r < rows; ++r) {
+      q_rows[r] = q + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
+      tile.m[r] = -INFINITY;
+      tile.l[r] = 0;
+    }
+    for (int64_t i = 0; i < rows * head_dim; ++i) tile.o[i] = 0;
+    const int64_t last_key = past + t0 + block_tokens - 1;  // the block's last token sees up to here
+    for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
+      const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
+      transpose_keys(k_cache + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.keys_t);
+      scores(q_rows, rows, tile.keys_t, head_dim, scale, tile.p);
+      // The online softmax: keys past a row's own position are masked out.
+      for (int64_t r = 0; r < rows; ++r) {
+        float* p = tile.p + r * kBlockKeys;
+        const int64_t visible = past + t0 + r / group - j0 + 1;  // keys of this block the row sees
+        const int64_t n = visible < keys ? visible : keys;
+        f32x16 mv = f32x16{} + tile.m[r];
+        for (int64_t c = 0; c < kBlockKeys; c += 16) mv = __builtin_elementwise_max(mv, keep_below(load16(p + c), c, n, -INFINITY));
+        const float m = __builtin_reduce_max(mv);
+        const float alpha = exp_approx(tile.m[r] - m);
+        f32x16 sums = {};
+        for (int64_t c = 0; c < kBlockKeys; c += 16) {
+          const f32x16 x = keep_below(exp16(load16(p + c) - m), c, n, 0.0f);
+          sums += x;
+          __builtin_memcpy(p + c, &x, 64);
+        }
+        const float sum = reduce(sums);
+        tile.l[r] = tile.l[r] * alpha + sum;
+        tile.m[r] = m;
+        if (alpha != 1.0f) {
+          for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
+        }
+      }
+      accumulate_any(tile.p, rows, v_cache + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.o);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
+      const float inv = 1.0f / tile.l[r];
+      for (int64_t d = 0; d < head_dim; ++d) o[d] = tile.o[r * head_dim + d] * inv;
+    }
+  }
+}
+
+}  // namespace q3k

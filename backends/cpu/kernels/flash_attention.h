@@ -1,0 +1,28 @@
+#pragma once
+// The tiled attention's shape (flash_attention.cpp), shared with the lowering, which sizes
+// each thread's scratch from it.
+
+#include <stdint.h>
+
+namespace q3k {
+
+constexpr int64_t kFlashBlockTokens = 16;  // query tokens a tile
+constexpr int64_t kFlashBlockKeys = 64;    // keys a tile
+constexpr int64_t kFlashMaxGroup = 8;      // query heads sharing a KV head
+constexpr int64_t kFlashMaxRows = kFlashBlockTokens * kFlashMaxGroup;
+constexpr int64_t kFlashMaxHeadDim = 256;
+
+constexpr bool flash_attention_applies(int64_t heads, int64_t kv_heads, int64_t head_dim) {
+  return head_dim % 16 == 0 && head_dim <= kFlashMaxHeadDim && heads / kv_heads <= kFlashMaxGroup;
+}
+
+// Floats of scratch a thread needs: the transposed key block, scores, output rows, m and l.
+constexpr int64_t flash_attention_scratch(int64_t head_dim) {
+  return head_dim * kFlashBlockKeys + kFlashMaxRows * kFlashBlockKeys + kFlashMaxRows * head_dim + 2 * kFlashMaxRows;
+}
+
+void flash_attention(const float* q, int64_t tokens, int64_t past, const float* k_cache, const float* v_cache,
+                     int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out,
+                     int64_t thread, int64_t threads);
+
+}  // namespace q3k
