@@ -28,6 +28,7 @@ typedef uint32_t u32x16 __attribute__((vector_size(64)));
 typedef _Float16 f16x16 __attribute__((vector_size(32)));
 
 constexpr int64_t G = q3k::kGroupRows;
+constexpr int64_t kPrefetchBytes = 2048;  // how far ahead a decode stream asks for its weights
 constexpr int kBlock = Q3_QBLOCK;
 
 // Whether vdpbf16ps beats f32 FMAs of widened weights on the target: set by the code
@@ -110,10 +111,10 @@ inline uint32_t bf16_bits(float f) {  // round to nearest even, as runtime/core/
 template <int Mr, int Gr, bool Full>
 void tile_bf16_f32(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows, int64_t k0, int64_t k1,
                    f32x16 acc[Mr][Gr]) {
-  const int64_t pairs = a.in / 2;
   for (int64_t kp = k0 / 2; kp < k1 / 2; ++kp) {
     f32x16 lo[Gr], hi[Gr];
     for (int g = 0; g < Gr; ++g) {
+      if constexpr (Mr == 1) __builtin_prefetch(w[g] + kp * lanes<Full>(rows, g) * 4 + kPrefetchBytes);
       const u32x16 v = load_group<u32x16, Full>(w[g] + kp * lanes<Full>(rows, g) * 4, rows[g], 4);
       lo[g] = bits_to_f32(v << 16);
       hi[g] = bits_to_f32(v & 0xffff0000u);
@@ -262,6 +263,11 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
     const uint8_t* values[Gr];
     for (int g = 0; g < Gr; ++g) {
       const uint8_t* block = w[g] + b * block_bytes<Q4>(lanes<Full>(rows, g));
+      // Decode streams each group once: ask for the data a few blocks ahead (each group is its
+      // own stream; the hardware prefetcher alone loses them at page boundaries).
+      if constexpr (Mr == 1) {
+        for (int64_t line = 0; line < block_bytes<Q4>(G); line += 64) __builtin_prefetch(block + kPrefetchBytes + line);
+      }
       scale[g] = scales<Full>(block, rows[g]);
       values[g] = block + lanes<Full>(rows, g) * 2;
     }
