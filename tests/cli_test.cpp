@@ -261,6 +261,20 @@ TEST(CliCompile, PortableCpuTargetRunsHere) {
   EXPECT_EQ(e.exit_code, 0) << e.output;
 }
 
+// Code generation succeeds for every kernel tier's CPUs, whatever this machine runs: an
+// AVX2 CPU, an AVX-512 one with BF16 and VNNI, an AMX one.
+TEST(CliCompile, EveryKernelTierCompilesOnAnyMachine) {
+  TempDir dir;
+  for (const auto& [cpu, tier] : std::vector<std::pair<std::string, std::string>>{
+           {"x86-64", "generic"}, {"x86-64-v3", "avx2"}, {"znver4", "avx512"}, {"sapphirerapids", "amx"}}) {
+    const std::string artifact = dir.file(cpu + ".q3c");
+    ProcessResult r = qwen3c("compile " + test_data("models/qwen3-small") + " --cpu " + cpu + " -o " + artifact);
+    ASSERT_EQ(r.exit_code, 0) << cpu << ": " << r.output;
+    ProcessResult info = qwen3c("inspect " + artifact);
+    EXPECT_NE(info.output.find("kernel_tier: " + tier), std::string::npos) << cpu << ":\n" << info.output;
+  }
+}
+
 TEST(CliCompile, BadCompileRequestsAreClearErrors) {
   TempDir dir;
   ProcessResult r = qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " -o " + dir.file("x.q3c"));

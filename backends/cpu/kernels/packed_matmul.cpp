@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "amx_tiles.h"
 #include "kernel_abi.h"
 #include "packed_layout.h"
 
@@ -28,6 +29,11 @@ typedef uint32_t u32x16 __attribute__((vector_size(64)));
 typedef _Float16 f16x16 __attribute__((vector_size(32)));
 
 constexpr int64_t G = q3k::kGroupRows;
+#if defined(Q3_HAS_AMX)
+constexpr bool kAmx = true;
+#else
+constexpr bool kAmx = false;
+#endif
 constexpr int64_t kPrefetchBytes = 2048;  // how far ahead a decode stream asks for its weights
 constexpr int kBlock = Q3_QBLOCK;
 
@@ -339,6 +345,7 @@ struct Product {
   bool gated;
   float* out;         // [tokens][m.rows]
   float* partial;     // scratch of tokens x 64 floats: a chunk's sums between cache blocks
+  int64_t t_begin;    // tokens before this were computed elsewhere (AMX tiles)
 
   // A chunk: `count` groups from g0 (plain), or `count` gate groups and their up groups.
   template <int Gr>
@@ -383,11 +390,11 @@ struct Product {
     constexpr int64_t kc = cache_block_inputs<K>();
     for (int64_t k0 = 0; k0 < a.in; k0 += kc) {
       const int64_t k1 = a.in - k0 < kc ? a.in : k0 + kc;
-      int64_t t = 0;
+      int64_t t = t_begin;
       for (; t + Mr <= tokens; t += Mr) block_step<Mr, Gr>(t, w, rows, k0, k1);
       for (; t < tokens; ++t) block_step<1, Gr>(t, w, rows, k0, k1);
     }
-    for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t t = t_begin; t < tokens; ++t) {
       f32x16 sums[Gr];
       __builtin_memcpy(sums, partial + t * Gr * G, sizeof sums);
       write(t, g0, count, rows, sums);
@@ -409,7 +416,7 @@ struct Product {
     constexpr int Gr = 4;
     const int step = gated ? Gr / 2 : Gr;
     const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
-    const bool blocked = tokens >= 16;
+    const bool blocked = tokens - t_begin >= 16;
     int64_t g = groups.begin;
     for (; g + step <= groups.end && g + step <= last_full; g += step) {
       if (blocked) run_blocked<4, Gr>(tokens, g, step);
@@ -422,7 +429,7 @@ struct Product {
   }
   template <int Gr>
   void run_tokens(int64_t tokens, int64_t g0, int count) const {
-    int64_t t = 0;
+    int64_t t = t_begin;
     for (; t + 4 <= tokens; t += 4) run_tile<4, Gr>(t, g0, count);
     for (; t < tokens; ++t) run_tile<1, Gr>(t, g0, count);
   }
@@ -456,11 +463,163 @@ const float* round_to_bf16(const float* x, int64_t count, float* scratch) {
   return scratch;
 }
 
+#if defined(Q3_HAS_AMX)
+//===----------------------------------------------------------------------===//
+// AMX tiles (the amx tier): 32 tokens x 2 groups a step, four 16 x 16 accumulator tiles.
+//===----------------------------------------------------------------------===//
+
+// What the tiles computed: tokens [0, tokens) of groups [groups.begin, groups_end).
+struct AmxSpan {
+  int64_t tokens = 0, groups_end = 0;
+};
+
+// Output rows t, groups (g, g') from the four accumulators (t0 + 16 i + r: tile 2i + j).
+// Plain: group g is tile column 0, g + 1 column 1. Gated: gate and up of group g.
+inline void write_tiles(const float (*c)[16][16], int64_t t0, int64_t g, bool gated, float* out, int64_t stride) {
+  for (int i = 0; i < 2; ++i) {
+    for (int r = 0; r < 16; ++r) {
+      float* o = out + (t0 + 16 * i + r) * stride + g * G;
+      const float* a = c[2 * i][r];
+      const float* b = c[2 * i + 1][r];
+      if (gated) {
+        for (int n = 0; n < 16; ++n) o[n] = silu(a[n]) * b[n];
+      } else {
+        for (int n = 0; n < 16; ++n) o[n] = a[n], o[G + n] = b[n];
+      }
+    }
+  }
+}
+
+// The pairs of whole groups (g, g + 1) a thread's range holds, or (gate g, up g) gated.
+inline int64_t amx_groups_end(const Matrix& m, bool gated, q3k::Range groups) {
+  const int64_t full_end = groups.end < m.rows / G ? groups.end : m.rows / G;
+  if (full_end <= groups.begin) return groups.begin;
+  return gated ? full_end : groups.begin + (full_end - groups.begin) / 2 * 2;
+}
+
+template <Kind K>
+AmxSpan amx_product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix& up, bool gated, float* out,
+                    q3k::Range groups) {
+  AmxSpan span;
+  span.tokens = tokens / 32 * 32;
+  span.groups_end = amx_groups_end(m, gated, groups);
+  if (span.tokens == 0 || span.groups_end == groups.begin || a.in % 32 != 0) return {};
+  const int64_t step = gated ? 1 : 2;
+  alignas(64) float c[4][16][16];
+  if constexpr (K == Kind::Bf16Dot) {
+    const q3k::TileConfig config = q3k::bf16_tile_config();
+    Q3_TILE_LOADCONFIG(&config);
+    const int64_t pairs = a.in / 2;
+    for (int64_t g = groups.begin; g < span.groups_end; g += step) {
+      const uint8_t* b0 = m.group(g);
+      const uint8_t* b1 = gated ? up.group(g) : m.group(g + 1);
+      for (int64_t t0 = 0; t0 < span.tokens; t0 += 32) {
+        Q3_TILE_ZERO(0);
+        Q3_TILE_ZERO(1);
+        Q3_TILE_ZERO(2);
+        Q3_TILE_ZERO(3);
+        for (int64_t k = 0; k < a.in; k += 32) {
+          // A: 16 tokens' 16 pairs; B: the group's next 16 pairs (16 rows of 64 bytes).
+          Q3_TILE_LOAD(4, a.pairs + t0 * pairs + k / 2, pairs * 4);
+          Q3_TILE_LOAD(5, a.pairs + (t0 + 16) * pairs + k / 2, pairs * 4);
+          Q3_TILE_LOAD(6, b0 + k / 2 * G * 4, G * 4);
+          Q3_TILE_LOAD(7, b1 + k / 2 * G * 4, G * 4);
+          Q3_TILE_DPBF16PS(0, 4, 6);
+          Q3_TILE_DPBF16PS(1, 4, 7);
+          Q3_TILE_DPBF16PS(2, 5, 6);
+          Q3_TILE_DPBF16PS(3, 5, 7);
+        }
+        Q3_TILE_STORE(0, c[0], 64);
+        Q3_TILE_STORE(1, c[1], 64);
+        Q3_TILE_STORE(2, c[2], 64);
+        Q3_TILE_STORE(3, c[3], 64);
+        write_tiles(c, t0, g, gated, out, m.rows);
+      }
+    }
+  } else {
+    // int8 by blocks: one tile product a block (32 inputs), then its two scales in f32.
+    constexpr bool Q4 = K == Kind::Q4Int8;
+    const q3k::TileConfig config = q3k::int8_tile_config();
+    Q3_TILE_LOADCONFIG(&config);
+    const int64_t blocks = a.in / kBlock;
+    alignas(64) int32_t sums[4][16][16];
+    alignas(64) uint8_t unpacked[2][8 * 64];  // q4_0: a block's nibbles as bytes, [8][16][4]
+    for (int64_t g = groups.begin; g < span.groups_end; g += step) {
+      const uint8_t* w[2] = {m.group(g), gated ? up.group(g) : m.group(g + 1)};
+      for (int64_t t0 = 0; t0 < span.tokens; t0 += 32) {
+        f32x16 acc[2][2][16] = {};  // [token tile][group][row]
+        for (int64_t b = 0; b < blocks; ++b) {
+          const uint8_t* values[2];
+          f32x16 scale[2];
+          for (int j = 0; j < 2; ++j) {
+            const uint8_t* block = w[j] + b * block_bytes<Q4>(G);
+            scale[j] = scales<true>(block, G);
+            values[j] = block + G * 2;
+            if constexpr (Q4) {
+              for (int i = 0; i < 8; ++i) {
+                const u32x16 v = block_values<true, true>(values[j], i, G);
+                __builtin_memcpy(unpacked[j] + i * 64, &v, 64);
+              }
+              values[j] = unpacked[j];
+            }
+          }
+          Q3_TILE_ZERO(0);
+          Q3_TILE_ZERO(1);
+          Q3_TILE_ZERO(2);
+          Q3_TILE_ZERO(3);
+          // A: 16 tokens' int8 block (rows one token's blocks apart); B: 8 rows of quads.
+          const int64_t stride = blocks * static_cast<int64_t>(sizeof(ActivationBlock));
+          Q3_TILE_LOAD(4, a.blocks[t0 * blocks + b].q, stride);
+          Q3_TILE_LOAD(5, a.blocks[(t0 + 16) * blocks + b].q, stride);
+          Q3_TILE_LOAD(6, values[0], 64);
+          Q3_TILE_LOAD(7, values[1], 64);
+          Q3_TILE_DPBSUD(0, 4, 6);
+          Q3_TILE_DPBSUD(1, 4, 7);
+          Q3_TILE_DPBSUD(2, 5, 6);
+          Q3_TILE_DPBSUD(3, 5, 7);
+          Q3_TILE_STORE(0, sums[0], 64);
+          Q3_TILE_STORE(1, sums[1], 64);
+          Q3_TILE_STORE(2, sums[2], 64);
+          Q3_TILE_STORE(3, sums[3], 64);
+          for (int i = 0; i < 2; ++i) {
+            for (int r = 0; r < 16; ++r) {
+              const ActivationBlock& x = a.blocks[(t0 + 16 * i + r) * blocks + b];
+              const int32_t correction = zero_point<Q4>() * x.sum;
+              for (int j = 0; j < 2; ++j) {
+                const i32x16 s = load_vector<i32x16>(sums[2 * i + j][r]);
+                acc[i][j][r] += __builtin_convertvector(s - correction, f32x16) * (scale[j] * x.scale);
+              }
+            }
+          }
+        }
+        for (int i = 0; i < 2; ++i)
+          for (int j = 0; j < 2; ++j)
+            for (int r = 0; r < 16; ++r) __builtin_memcpy(c[2 * i + j][r], &acc[i][j][r], 64);
+        write_tiles(c, t0, g, gated, out, m.rows);
+      }
+    }
+  }
+  Q3_TILE_RELEASE();
+  return span;
+}
+#endif
+
 template <Kind K>
 void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix& up, bool gated, float* out,
              float* partial, q3k::Range groups) {
-  const Product<K> p{a, m, up, gated, out, partial};
-  p.run(tokens, groups);
+#if defined(Q3_HAS_AMX)
+  // Whole blocks of 32 tokens and pairs of whole groups go through the tiles; the rest (the
+  // last tokens, an odd group, a short group) through the vector tiles below.
+  if constexpr (K == Kind::Bf16Dot || K == Kind::Q8Int8 || K == Kind::Q4Int8) {
+    const AmxSpan done = amx_product<K>(a, tokens, m, up, gated, out, groups);
+    if (done.tokens > 0) {
+      Product<K>{a, m, up, gated, out, partial, done.tokens}.run(tokens, {groups.begin, done.groups_end});
+      Product<K>{a, m, up, gated, out, partial, 0}.run(tokens, {done.groups_end, groups.end});
+      return;
+    }
+  }
+#endif
+  Product<K>{a, m, up, gated, out, partial, 0}.run(tokens, groups);
 }
 
 // y = x W^T (or SwiGLU) for one weight format, both precisions. `w` holds the packed
@@ -474,10 +633,11 @@ void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t 
   const Matrix up{m.base + rows * row_bytes, rows, row_bytes};
   const q3k::Range groups = q3k::share((rows + G - 1) / G, thread, threads);
   Kind kind;
-  if (format == Format::Bf16) kind = fast && bf16_dot() ? Kind::Bf16Dot : Kind::Bf16F32;
+  // With AMX, fast bf16 products multiply bf16 pairs: in tiles, and by vdpbf16ps for the rest.
+  if (format == Format::Bf16) kind = fast && (bf16_dot() || kAmx) ? Kind::Bf16Dot : Kind::Bf16F32;
   else if (format == Format::Q8) kind = fast ? Kind::Q8Int8 : Kind::Q8F32;
   else kind = fast ? Kind::Q4Int8 : Kind::Q4F32;
-  if (format == Format::Bf16 && fast && !bf16_dot()) {
+  if (format == Format::Bf16 && fast && !(bf16_dot() || kAmx)) {
     x = round_to_bf16(x, tokens * in, scratch);
     scratch += tokens * in;
   }

@@ -2,6 +2,7 @@
 // its generated forward function over weights, KV cache and an activation arena.
 
 #include <dlfcn.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -71,6 +72,7 @@ class CpuExecutor : public Executor {
       throw Error(artifact.path() + ": compiled for CPU '" + m.target_cpu + "' with features this machine lacks (" +
                   list + "); recompile here or with --cpu x86-64-v3");
     }
+    if (m.kernel_tier == "amx") request_amx_tiles(artifact.path());
     arena_per_token_ = m.arena_floats_per_token;
     scratch_per_token_ = m.scratch_floats_per_token;
     scratch_fixed_ = m.scratch_floats_fixed;
@@ -79,6 +81,16 @@ class CpuExecutor : public Executor {
     kernel_barriers_ = m.kernel_barriers;
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
     if (artifact.random_seed()) pack_generated(artifact, weights);
+  }
+
+  // Linux hands out the AMX tile state only on request, once per process, before the first
+  // tile instruction (which would otherwise fault).
+  static void request_amx_tiles(const std::string& path) {
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    if (::syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) != 0) {
+      throw Error(path + ": its code uses AMX tiles, which this kernel refuses (arch_prctl ARCH_REQ_XCOMP_PERM: " +
+                  std::strerror(errno) + "); recompile with --cpu cooperlake or x86-64-v4 for AVX-512 without AMX");
+    }
   }
 
   // Weights generated at load come out row-major: put each in the layout it was compiled for.

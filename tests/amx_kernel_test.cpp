@@ -1,0 +1,150 @@
+// The amx tier's matrix products (kernels/packed_matmul.cpp with kernels/amx_tiles.h) on
+// machines without AMX: the kernels are compiled here with the tile instructions emulated in
+// plain C++ (Q3_AMX_EMULATE), everything else as the amx tier compiles it, and checked
+// against a direct computation with the same activation rounding. This tests the tiles'
+// addressing (which rows, which strides, which tile holds what); the instructions themselves
+// run only where the CPU has AMX (then the kernel reference tests cover the amx tier too).
+// Needs AVX-512 BF16 and VNNI, as the amx tier does around its tiles.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "backends/cpu/runtime/packing.h"
+#include "runtime/core/half.h"
+#include "runtime/core/quantization.h"
+#include "runtime/core/weight_format.h"
+#include "tests/golden.h"
+
+extern "C" {
+extern const int32_t q3k_target_prefers_bf16_dot = 0;
+using Product = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_swiglu_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_swiglu_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+void q3k_packed_swiglu_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+}
+
+namespace qwen3c {
+namespace {
+
+using testing::relative_error;
+
+struct Case {
+  const char* name;
+  DType dtype;
+  bool gated;
+  Product fn;
+};
+
+// The weights as the kernels see them (dequantised) and as they are stored (packed).
+struct Weights {
+  std::vector<float> values;  // [rows][in]
+  std::vector<std::uint8_t> packed;
+};
+
+Weights make_weights(DType dtype, std::int64_t rows, std::int64_t in, bool gated) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Weights w;
+  w.values.resize(rows * in);
+  for (float& v : w.values) v = u(rng) / std::sqrt(static_cast<float>(in));
+  std::vector<std::uint8_t> row_major;
+  if (dtype == DType::BF16) {
+    row_major.resize(rows * in * 2);
+    for (std::int64_t i = 0; i < rows * in; ++i) {
+      const std::uint16_t h = f32_to_bf16(w.values[i]);
+      w.values[i] = bf16_to_f32(h);
+      std::memcpy(row_major.data() + 2 * i, &h, 2);
+    }
+  } else {
+    const std::int64_t row_bytes = in / 32 * static_cast<std::int64_t>(quant_block_bytes(dtype));
+    row_major.resize(rows * row_bytes);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      quantize_row(dtype, w.values.data() + r * in, in, row_major.data() + r * row_bytes);
+      dequantize_row(dtype, row_major.data() + r * row_bytes, in, w.values.data() + r * in);
+    }
+  }
+  const std::vector<std::int64_t> shape = {rows, in};
+  const std::string layout = std::string(dtype == DType::BF16 ? cpu::kPackedLayout : cpu::kPackedBlockLayout) +
+                             (gated ? cpu::kPackedHalvesSuffix : "");
+  w.packed = cpu::pack_weight(layout, dtype, shape, row_major);
+  return w;
+}
+
+// The activations as --precision fast rounds them for `dtype`'s products.
+std::vector<float> rounded(const std::vector<float>& x, DType dtype) {
+  std::vector<float> r = x;
+  if (dtype == DType::BF16) {
+    for (float& v : r) v = bf16_to_f32(f32_to_bf16(v));
+  } else {
+    weight_format::ActivationBlock block;
+    for (std::size_t b = 0; b < r.size(); b += 32) {
+      weight_format::quantize_activations_q8(x.data() + b, &block);
+      for (int i = 0; i < 32; ++i) r[b + i] = block.q[i] * block.scale;
+    }
+  }
+  return r;
+}
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class AmxKernels : public ::testing::TestWithParam<Case> {};
+
+TEST_P(AmxKernels, TilesMatchTheDirectProduct) {
+  if (!__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512vnni")) {
+    GTEST_SKIP() << "the emulated amx tier needs AVX-512 BF16 and VNNI around its tiles; this machine lacks them";
+  }
+  const Case c = GetParam();
+  // 48 tokens: one 32-token block in tiles, 16 through the vector path; 3 groups of the
+  // matrix (plain: a pair in tiles, one alone); 96 inputs (3 blocks, 3 bf16 tile steps).
+  const std::int64_t tokens = 48, in = 96, out = 48, rows = c.gated ? 2 * out : out;
+  const Weights w = make_weights(c.dtype, rows, in, c.gated);
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  std::vector<float> x(tokens * in);
+  for (float& v : x) v = u(rng);
+  const std::vector<float> xr = rounded(x, c.dtype);
+  std::vector<float> expected(tokens * out);
+  for (std::int64_t t = 0; t < tokens; ++t) {
+    for (std::int64_t n = 0; n < out; ++n) {
+      auto dot = [&](std::int64_t row) {
+        double s = 0;
+        for (std::int64_t k = 0; k < in; ++k) s += static_cast<double>(xr[t * in + k]) * w.values[row * in + k];
+        return s;
+      };
+      if (c.gated) {
+        const double g = dot(n), up = dot(out + n);
+        expected[t * out + n] = static_cast<float>(g / (1 + std::exp(-g)) * up);
+      } else {
+        expected[t * out + n] = static_cast<float>(dot(n));
+      }
+    }
+  }
+  std::vector<float> ours(tokens * out, NAN), scratch(tokens * (3 * in + 64));
+  for (int thread = 0; thread < 2; ++thread) {  // each thread's share of the groups
+    c.fn(x.data(), w.packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), thread, 2);
+  }
+  EXPECT_LE(relative_error(ours.data(), expected.data(), ours.size()), 1e-5) << c.name;
+  for (std::int64_t t : {0L, 31L, 32L, 47L}) {  // tiles and the vector path both wrote
+    EXPECT_NEAR(ours[t * out + 17], expected[t * out + 17], 1e-4 * (1 + std::fabs(expected[t * out + 17])))
+        << c.name << " token " << t;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, AmxKernels,
+                         ::testing::Values(Case{"linear_bf16", DType::BF16, false, q3k_packed_linear_bf16},
+                                           Case{"linear_q8_0", DType::Q8_0, false, q3k_packed_linear_q8_0},
+                                           Case{"linear_q4_0", DType::Q4_0, false, q3k_packed_linear_q4_0},
+                                           Case{"swiglu_bf16", DType::BF16, true, q3k_packed_swiglu_bf16},
+                                           Case{"swiglu_q8_0", DType::Q8_0, true, q3k_packed_swiglu_q8_0},
+                                           Case{"swiglu_q4_0", DType::Q4_0, true, q3k_packed_swiglu_q4_0}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace qwen3c
