@@ -98,10 +98,7 @@ class CpuExecutor : public Executor {
     for (std::size_t i = 0; i < artifact.tensors().size(); ++i) {
       const ArtifactTensor& t = artifact.tensors()[i];
       if (!is_packed_layout(t.layout)) continue;
-      auto* bytes = static_cast<std::uint8_t*>(weights.mutable_data(i));
-      std::vector<std::uint8_t> packed =
-          pack_weight(t.layout, t.dtype, t.shape, std::vector<std::uint8_t>(bytes, bytes + t.byte_size()));
-      std::memcpy(bytes, packed.data(), packed.size());
+      pack_in_place(t.layout, t.dtype, t.shape, static_cast<std::uint8_t*>(weights.mutable_data(i)), t.byte_size());
     }
   }
 

@@ -10,16 +10,23 @@ namespace qwen3c::cpu {
 
 namespace {
 
-// One matrix of `rows` x `in` from row-major to packed.
-void pack_matrix(DType dtype, std::int64_t rows, std::int64_t in, const std::uint8_t* src, std::uint8_t* dst) {
+// One matrix of `rows` x `in`, row-major in `bytes`, packed in place: a packed group holds
+// exactly the bytes of its rows, so only one group's rows are copied aside at a time.
+void pack_matrix(DType dtype, std::int64_t rows, std::int64_t in, std::uint8_t* bytes) {
+  const std::int64_t row_bytes =
+      dtype == DType::BF16 ? in * 2 : in / Q3_QBLOCK * static_cast<std::int64_t>(quant_block_bytes(dtype));
+  std::vector<std::uint8_t> group_rows(static_cast<std::size_t>(q3k::kGroupRows * row_bytes));
+  std::uint8_t* dst = bytes;
   for (std::int64_t g = 0; g * q3k::kGroupRows < rows; ++g) {
     const std::int64_t r = q3k::group_rows(g, rows), first = g * q3k::kGroupRows;
+    std::memcpy(group_rows.data(), bytes + first * row_bytes, static_cast<std::size_t>(r * row_bytes));
+    const std::uint8_t* src = group_rows.data();  // the group's rows, row-major
     if (dtype == DType::BF16) {
       // [K/2][r][2]
       std::uint8_t* out = dst + first * in * 2;
       for (std::int64_t kp = 0; kp < in / 2; ++kp) {
         for (std::int64_t row = 0; row < r; ++row) {
-          std::memcpy(out + (kp * r + row) * 4, src + ((first + row) * in + 2 * kp) * 2, 4);
+          std::memcpy(out + (kp * r + row) * 4, src + (row * in + 2 * kp) * 2, 4);
         }
       }
       continue;
@@ -31,7 +38,7 @@ void pack_matrix(DType dtype, std::int64_t rows, std::int64_t in, const std::uin
     for (std::int64_t b = 0; b < blocks; ++b) {
       std::uint8_t* block = out + b * dst_block;
       for (std::int64_t row = 0; row < r; ++row) {
-        const std::uint8_t* from = src + ((first + row) * blocks + b) * src_block;
+        const std::uint8_t* from = src + (row * blocks + b) * src_block;
         std::memcpy(block + row * 2, from, 2);  // the f16 scale
         std::uint8_t* values = block + r * 2;
         if (q8) {
@@ -58,20 +65,23 @@ void pack_matrix(DType dtype, std::int64_t rows, std::int64_t in, const std::uin
 
 bool is_packed_layout(const std::string& layout) { return layout.rfind("cpu.", 0) == 0; }
 
-std::vector<std::uint8_t> pack_weight(const std::string& layout, DType dtype, std::span<const std::int64_t> shape,
-                                      std::vector<std::uint8_t> row_major) {
-  if (!is_packed_layout(layout)) return row_major;  // the shared row-major layouts
+void pack_in_place(const std::string& layout, DType dtype, std::span<const std::int64_t> shape, std::uint8_t* bytes,
+                   std::size_t size) {
+  if (!is_packed_layout(layout)) return;  // the shared row-major layouts
   const bool halves = layout.size() > 2 && layout.substr(layout.size() - 2) == kPackedHalvesSuffix;
   const std::int64_t rows = shape[0], in = shape[1];
-  std::vector<std::uint8_t> packed(row_major.size());
   if (halves) {
-    const std::size_t half = row_major.size() / 2;
-    pack_matrix(dtype, rows / 2, in, row_major.data(), packed.data());
-    pack_matrix(dtype, rows / 2, in, row_major.data() + half, packed.data() + half);
+    pack_matrix(dtype, rows / 2, in, bytes);
+    pack_matrix(dtype, rows / 2, in, bytes + size / 2);
   } else {
-    pack_matrix(dtype, rows, in, row_major.data(), packed.data());
+    pack_matrix(dtype, rows, in, bytes);
   }
-  return packed;
+}
+
+std::vector<std::uint8_t> pack_weight(const std::string& layout, DType dtype, std::span<const std::int64_t> shape,
+                                      std::vector<std::uint8_t> row_major) {
+  pack_in_place(layout, dtype, shape, row_major.data(), row_major.size());
+  return row_major;
 }
 
 }  // namespace qwen3c::cpu

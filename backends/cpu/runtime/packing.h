@@ -19,7 +19,9 @@ inline constexpr const char* kPackedHalvesSuffix = "x2";         // SwiGLU: gate
 bool is_packed_layout(const std::string& layout);
 
 // `row_major` (the weight's bytes in its stored format) in `layout`; unchanged for the
-// shared row-major layouts.
+// shared row-major layouts. In place: a packed group holds exactly its rows' bytes.
+void pack_in_place(const std::string& layout, DType dtype, std::span<const std::int64_t> shape, std::uint8_t* bytes,
+                   std::size_t size);
 std::vector<std::uint8_t> pack_weight(const std::string& layout, DType dtype, std::span<const std::int64_t> shape,
                                       std::vector<std::uint8_t> row_major);
 
