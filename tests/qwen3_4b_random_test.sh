@@ -12,7 +12,8 @@ trap 'rm -rf "$work"' EXIT
 "$build/tools/qwen3c" compile "$data/configs/Qwen3-4B.json" --random-weights --seed 3 --precision f32 -o "$work/4b.q3c"
 size=$(stat -c %s "$work/4b.q3c")
 [ "$size" -lt 1000000 ] || { echo "random-weight artifact is $size bytes: weights were stored"; exit 1; }
-"$build/tools/qwen3c" inspect "$work/4b.q3c" | grep -q "parameters:   4022468096"
+# (grep reads all of inspect's output: with pipefail, grep -q's early exit would fail inspect)
+"$build/tools/qwen3c" inspect "$work/4b.q3c" | grep -c "parameters:   4022468096" > /dev/null
 "$build/tools/qwen3c" eval "$work/4b.q3c" --ids 9707,11,1879,0 --steps 2 --out "$work/out.safetensors"
 # The logits must be finite: check the f32 payload for NaN/Inf bit patterns.
 python3 - "$work/out.safetensors" <<'PY'
@@ -104,6 +105,11 @@ for quant in ('bf16', 'q8_0', 'q4_0'):
           % (quant, added, top1, total, weights.get(quant, 0.0)))
     if quant == 'bf16':
         assert added < weights['q8_0'], 'bf16-fast costs more than q8_0 weights'
-    else:
+    elif quant == 'q4_0':
         assert total <= 2 * weights[quant], '%s-fast more than doubles the weights error' % quant
+    else:
+        # int8 activation blocks carry about the error of the int8 weight blocks: on these
+        # random weights 1.09x (SwiGLU outputs have heavier tails than Gaussian weights), on
+        # the fixtures 0.85-0.95x. A wrong block scale or tile multiplies it many times.
+        assert added <= 1.25 * weights[quant], '%s-fast adds %.2fx the weights error' % (quant, added / weights[quant])
 PY
