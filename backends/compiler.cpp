@@ -5,6 +5,7 @@
 
 #include "frontend/checkpoint.h"
 #include "frontend/graph_builder.h"
+#include "frontend/strict_json.h"
 #include "ir/Q3.h"
 #include "ir/registration.h"
 #include "mlir/IR/Verifier.h"
@@ -12,8 +13,10 @@
 #include "passes/Passes.h"
 #include "passes/registration.h"
 #include "runtime/core/error.h"
+#include "runtime/core/input_file.h"
 #include "runtime/core/mapped_file.h"
 #include "runtime/core/model_config_json.h"
+#include "runtime/text/tokenizer.h"
 
 namespace qwen3c {
 
@@ -96,14 +99,22 @@ class CheckpointWeights : public WeightSource {
   const Checkpoint* checkpoint_;
 };
 
-// tokenizer.json and tokenizer_config.json from the model folder, when present.
+// tokenizer.json and tokenizer_config.json from the model folder, when present. Both are
+// parsed first (the tokenizer built, its split regex compiled): a file the runtime would
+// reject is reported now, naming it, not when the artifact is run.
 void embed_tokenizer(const std::string& model, ArtifactWriter& writer) {
-  if (!fs::is_directory(model)) return;
+  if (!is_directory_path(model)) return;
   nlohmann::json section = nlohmann::json::object();
-  for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) {
+  for (const std::string file : {"tokenizer.json", "tokenizer_config.json"}) {
     const fs::path path = fs::path(model) / file;
-    if (!fs::exists(path)) continue;
+    if (!path_exists(path)) continue;
     MappedFile mapped(path.string());
+    const std::string_view text(reinterpret_cast<const char*>(mapped.data()), mapped.size());
+    if (file == "tokenizer.json") {
+      Tokenizer::from_json(text, path.string());
+    } else {
+      parse_strict_json(text, path.string());
+    }
     section[file] = ArtifactWriter::range_to_json(writer.add_data(mapped.bytes()));
   }
   if (!section.empty()) writer.manifest()["tokenizer"] = section;

@@ -96,7 +96,11 @@ std::vector<std::uint8_t> weight_bytes(const std::string& name, DType dtype, con
   const std::size_t row = static_cast<std::size_t>(shape[1]);
   const std::size_t row_bytes = static_cast<std::size_t>(tensor_bytes(dtype, {1, shape[1]}));
   for (std::int64_t r = 0; r < shape[0]; ++r) {
-    quantize_row(dtype, values.data() + r * row, row, bytes.data() + r * row_bytes);
+    try {
+      quantize_row(dtype, values.data() + r * row, row, bytes.data() + r * row_bytes);
+    } catch (const Error& e) {
+      throw Error("weight '" + name + "' row " + std::to_string(r) + ": " + e.what());
+    }
   }
   return bytes;
 }

@@ -6,6 +6,7 @@
 #include "frontend/hf_config.h"
 #include "frontend/strict_json.h"
 #include "runtime/core/error.h"
+#include "runtime/core/input_file.h"
 
 namespace qwen3c {
 
@@ -48,7 +49,7 @@ Checkpoint Checkpoint::open(const std::string& dir, const ModelConfig& config) {
   Checkpoint ckpt;
   const fs::path index_path = fs::path(dir) / kIndexFile;
   const fs::path single_path = fs::path(dir) / kSingleFile;
-  if (fs::exists(index_path)) {
+  if (path_exists(index_path)) {
     const std::string where = index_path.string();
     nlohmann::json index = read_strict_json_file(where, kMaxIndexBytes);
     if (!index.is_object()) throw Error(where + ": expected a JSON object");
@@ -70,7 +71,7 @@ Checkpoint Checkpoint::open(const std::string& dir, const ModelConfig& config) {
     }
     for (const std::string& shard_name : shard_names) {
       const fs::path shard_path = fs::path(dir) / shard_name;
-      if (!fs::exists(shard_path)) {
+      if (!path_exists(shard_path)) {
         throw Error(where + ": names shard '" + shard_name + "', which does not exist in " + dir);
       }
       ckpt.add_file(std::make_unique<SafetensorsFile>(shard_path.string()));
@@ -89,7 +90,7 @@ Checkpoint Checkpoint::open(const std::string& dir, const ModelConfig& config) {
                     " does not list");
       }
     }
-  } else if (fs::exists(single_path)) {
+  } else if (path_exists(single_path)) {
     ckpt.add_file(std::make_unique<SafetensorsFile>(single_path.string()));
   } else {
     throw Error(dir + ": no " + kSingleFile + " or " + kIndexFile + " found");
@@ -155,9 +156,9 @@ std::vector<std::string> Checkpoint::files() const {
 ModelSource open_model_source(const std::string& path, bool load_weights) {
   ModelSource source;
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
+  if (is_directory_path(path)) {
     source.config_path = (fs::path(path) / "config.json").string();
-    if (!fs::exists(source.config_path)) throw Error(path + ": no config.json in the model folder");
+    if (!path_exists(source.config_path)) throw Error(path + ": no config.json in the model folder");
     source.config = load_hf_config(source.config_path);
     if (load_weights) {
       source.checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(path, source.config));

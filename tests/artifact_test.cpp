@@ -169,5 +169,38 @@ TEST_F(ArtifactTest, TensorShapeMismatchIsRefused) {
                  "size does not match its shape");
 }
 
+// An artifact is code: a manifest rewritten with valid checksums must not steer it.
+TEST_F(ArtifactTest, ManifestThatDisagreesWithTheCodeIsRefused) {
+  const std::string mismatch = "the manifest does not match the code";
+  const std::vector<std::function<void(json&)>> edits = {
+      [](json& m) { m["tensors"].erase(m["tensors"].size() - 1); },           // a tensor dropped
+      [](json& m) { m["model"]["num_hidden_layers"] = 2; },                   // fewer layers
+      [](json& m) { m["model"]["vocab_size"] = 100000; },                     // another vocabulary
+      [](json& m) { m["backend"]["arena_floats_per_token"] = 1; },            // a smaller arena
+      [](json& m) { m["backend"]["kernel_tier"] = "amx"; },                   // another tier
+      [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; },  // another precision
+  };
+  for (const auto& edit : edits) {
+    const auto bytes = with_manifest(read_all(good()), edit);
+    const std::string path = dir_->file("crafted.q3c");
+    write_bytes(path, bytes);
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c eval " + path +
+                                  " --ids 1,2 --steps 1 --out " + dir_->file("out.safetensors"));
+    EXPECT_EQ(r.exit_code, 1) << r.output;  // an error, never a signal
+    EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
+  }
+  // Where the model configuration still validates, the fingerprint is what refuses it.
+  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["arena_floats_per_token"] = 1; }),
+                 mismatch);
+  expect_refused(
+      with_manifest(read_all(good()), [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; }),
+      mismatch);
+}
+
+TEST_F(ArtifactTest, EntryPointOtherThanTheGeneratedOneIsRefused) {
+  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["entry"] = "abort"; }),
+                 "entry point 'abort' is not the generated 'q3_forward'");
+}
+
 }  // namespace
 }  // namespace qwen3c

@@ -10,6 +10,7 @@
 
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
+#include "runtime/core/input_file.h"
 #include "runtime/core/model_config_json.h"
 #include "runtime/core/weight_format.h"
 
@@ -21,9 +22,7 @@ using nlohmann::json;
 
 class Fd {
  public:
-  explicit Fd(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-  }
+  explicit Fd(const std::string& path) : fd_(open_regular_file(path)) {}
   ~Fd() { ::close(fd_); }
   int get() const { return fd_; }
 

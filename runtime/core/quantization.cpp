@@ -35,8 +35,24 @@ constexpr int kBlock = Q3_QBLOCK;
 void quantize_row(DType format, const float* in, std::size_t count, std::uint8_t* out) {
   if (count % kBlock != 0) throw Error("quantisation needs whole blocks of 32 values");
   if (!is_quantized(format)) throw Error("quantize_row: not a quantised format");
+  // The largest magnitude an f16 block scale can hold times the format's largest step.
+  const float limit = format == DType::Q8_0 ? 65504.0f * 127.0f : 65504.0f * Q3_Q4_0_ZERO;
   for (std::size_t b = 0; b < count / kBlock; ++b) {
     const float* x = in + b * kBlock;
+    // Quantisation would turn NaN into plausible numbers and overflow the scale into inf:
+    // both are refused, naming the value (the caller adds the tensor).
+    for (int i = 0; i < kBlock; ++i) {
+      const std::size_t at = b * kBlock + static_cast<std::size_t>(i);
+      if (!std::isfinite(x[i])) {
+        throw Error("value " + std::to_string(at) + " is " + (std::isnan(x[i]) ? "NaN" : "infinite") +
+                    ": non-finite weights cannot be quantised");
+      }
+      if (std::fabs(x[i]) >= limit) {
+        throw Error("value " + std::to_string(at) + " (" + std::to_string(x[i]) + ") overflows the f16 block scale of " +
+                    std::string(dtype_name(format)) + " (magnitudes below " + std::to_string(limit) +
+                    " fit; keep this tensor in bf16)");
+      }
+    }
     if (format == DType::Q8_0) {
       float amax = 0;
       for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));

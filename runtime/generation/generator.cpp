@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "runtime/core/error.h"
 
@@ -67,10 +68,28 @@ std::vector<std::int64_t> end_of_turn_tokens(const Tokenizer& tokenizer, const M
 
 Generator::Generator(Session& session, const Tokenizer& tokenizer)
     : session_(session), tokenizer_(tokenizer),
-      end_tokens_(end_of_turn_tokens(tokenizer, session.model().config())) {}
+      end_tokens_(end_of_turn_tokens(tokenizer, session.model().config())) {
+  for (std::int64_t id = 0; id < session.model().config().vocab_size; ++id) {
+    if (!tokenizer.can_decode(id)) undecodable_.push_back(id);
+  }
+}
 
 GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
                                      const std::function<void(std::string_view)>& on_text) {
+  const std::int64_t position = session_.position();
+  const std::size_t history = history_.size();
+  try {
+    return generate_or_throw(prompt, options, on_text);
+  } catch (...) {
+    session_.truncate(position);
+    history_.resize(history);
+    throw;
+  }
+}
+
+GenerationResult Generator::generate_or_throw(std::span<const std::int64_t> prompt,
+                                              const GenerationOptions& options,
+                                              const std::function<void(std::string_view)>& on_text) {
   using Clock = std::chrono::steady_clock;
   GenerationResult result;
   result.prompt_tokens = static_cast<std::int64_t>(prompt.size());
@@ -91,8 +110,9 @@ GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const
   };
 
   // Greedy decoding needs only the argmax: the session computes it on the device where the
-  // backend can, and no logits are read back.
-  const bool greedy = sampler.is_plain_argmax();
+  // backend can, and no logits are read back. Not when some rows are undecodable: their
+  // logits must be masked first.
+  const bool greedy = sampler.is_plain_argmax() && undecodable_.empty();
   std::vector<float> logits;
   std::int64_t greedy_next = -1;
   auto forward = [&](std::span<const std::int64_t> ids) {
@@ -100,6 +120,7 @@ GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const
       greedy_next = session_.forward_greedy(ids);
     } else {
       logits = session_.forward(ids);
+      for (std::int64_t id : undecodable_) logits[static_cast<std::size_t>(id)] = -INFINITY;
     }
   };
 

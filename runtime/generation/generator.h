@@ -44,15 +44,22 @@ class Generator {
   Generator(Session& session, const Tokenizer& tokenizer);
 
   // Appends `prompt` to the session and generates. `on_text` receives each streamed piece.
-  // Throws qwen3c::Error when the prompt itself does not fit in the context.
+  // Only ids the tokenizer can decode are ever sampled. Throws qwen3c::Error when the prompt
+  // itself does not fit in the context; on any error the session and the history are left
+  // as they were before the call, so a conversation can go on.
   GenerationResult generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
                             const std::function<void(std::string_view)>& on_text);
 
  private:
+  GenerationResult generate_or_throw(std::span<const std::int64_t> prompt, const GenerationOptions& options,
+                                     const std::function<void(std::string_view)>& on_text);
+
   Session& session_;
   const Tokenizer& tokenizer_;
   std::vector<std::int64_t> end_tokens_;
   std::vector<std::int64_t> history_;  // every token fed, for the repetition penalty
+  // Model rows the tokenizer cannot decode (padding rows of the embedding): never sampled.
+  std::vector<std::int64_t> undecodable_;
 };
 
 }  // namespace qwen3c

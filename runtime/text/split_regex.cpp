@@ -3,6 +3,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "runtime/core/error.h"
 
 namespace qwen3c {
@@ -41,6 +44,11 @@ void SplitRegex::split_into(std::string_view text, std::vector<std::string_view>
   pcre2_match_data* match = pcre2_match_data_create_from_pattern(impl_->code, nullptr);
   pcre2_match_context* context = pcre2_match_context_create(nullptr);
   if (impl_->stack) pcre2_jit_stack_assign(context, nullptr, impl_->stack);
+  // PCRE2's default match limit (10 million steps) is reached by a legitimate linear scan:
+  // on a run of ten million spaces, `\s*[\r\n]+` walks the run before `\s+(?!\S)` takes
+  // it. Allow work in proportion to the text (Tokenizer::encode bounds its size).
+  const std::uint64_t steps = std::max<std::uint64_t>(10'000'000, 16 * static_cast<std::uint64_t>(text.size()));
+  pcre2_set_match_limit(context, static_cast<std::uint32_t>(std::min<std::uint64_t>(steps, UINT32_MAX)));
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   std::size_t position = 0, emitted = 0;
   while (position < text.size()) {
@@ -49,7 +57,10 @@ void SplitRegex::split_into(std::string_view text, std::vector<std::string_view>
     if (rc < 0) {
       pcre2_match_context_free(context);
       pcre2_match_data_free(match);
-      throw Error("tokenizer split regex failed with PCRE2 error " + std::to_string(rc));
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof message);
+      throw Error("tokenizer: the split regex failed at byte " + std::to_string(position) + " (PCRE2: " +
+                  reinterpret_cast<char*>(message) + ")");
     }
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match);
     std::size_t start = ovector[0], end = ovector[1];

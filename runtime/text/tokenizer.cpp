@@ -12,6 +12,7 @@
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/text/byte_level.h"
 #include "runtime/core/error.h"
+#include "runtime/core/input_file.h"
 #include "runtime/core/mapped_file.h"
 #include "runtime/text/utf8.h"
 
@@ -165,10 +166,9 @@ Tokenizer Tokenizer::from_json(std::string_view text, const std::string& source)
 
 Tokenizer Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
+  if (is_directory_path(path)) {
     const fs::path file = fs::path(path) / "tokenizer.json";
-    if (!fs::exists(file)) throw Error(path + ": no tokenizer.json in the model folder");
+    if (!path_exists(file)) throw Error(path + ": no tokenizer.json in the model folder");
     return load(file.string());
   }
   MappedFile file(path);
@@ -225,6 +225,10 @@ Tokenizer::Tokenizer(Tokenizer&& other) noexcept
       nfc_(other.nfc_) {}
 
 std::vector<std::int64_t> Tokenizer::encode(std::string_view text) const {
+  if (text.size() > kMaxEncodeBytes) {
+    throw Error("text is " + std::to_string(text.size()) + " bytes; the tokenizer takes at most " +
+                std::to_string(kMaxEncodeBytes >> 20) + " MiB at a time (it needs about 50 bytes of memory a byte)");
+  }
   if (auto bad = find_invalid_utf8(text)) {
     throw Error("text is not valid UTF-8 (invalid byte sequence at offset " + std::to_string(*bad) + ")");
   }
@@ -256,7 +260,7 @@ std::vector<std::int64_t> Tokenizer::encode(std::string_view text) const {
 }
 
 void Tokenizer::check_id(std::int64_t id) const {
-  if (id < 0 || id >= size() || (bytes_[static_cast<std::size_t>(id)].empty())) {
+  if (!can_decode(id)) {
     throw Error("token id " + std::to_string(id) + " is not in the vocabulary (0.." + std::to_string(size() - 1) + ")");
   }
 }

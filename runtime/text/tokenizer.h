@@ -30,8 +30,10 @@ class Tokenizer {
   static Tokenizer load(const std::string& path);
   Tokenizer(Tokenizer&& other) noexcept;
 
-  // Throws qwen3c::Error when `text` is not valid UTF-8 (naming the byte offset).
+  // Throws qwen3c::Error when `text` is not valid UTF-8 (naming the byte offset) or is
+  // longer than kMaxEncodeBytes (far beyond any context: 262,144 tokens are about 1 MiB).
   std::vector<std::int64_t> encode(std::string_view text) const;
+  static constexpr std::size_t kMaxEncodeBytes = std::size_t{16} << 20;
   // Throws qwen3c::Error naming an id outside the vocabulary.
   std::string decode(std::span<const std::int64_t> ids) const;
   // The raw bytes a token stands for (may be part of a UTF-8 character).
@@ -39,6 +41,11 @@ class Tokenizer {
 
   std::optional<std::int64_t> token_id(std::string_view token) const;
   bool is_special(std::int64_t id) const;
+  // Whether decode() accepts `id`: a model's vocabulary is often larger than its
+  // tokenizer's (Qwen3: 151,936 rows, 151,669 tokens), and the extra rows are never text.
+  bool can_decode(std::int64_t id) const {
+    return id >= 0 && id < size() && !bytes_[static_cast<std::size_t>(id)].empty();
+  }
   // One past the largest token id.
   std::int64_t size() const { return static_cast<std::int64_t>(bytes_.size()); }
 

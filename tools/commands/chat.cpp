@@ -39,19 +39,8 @@ void run_chat(ChatOptionsFlags opts) {
 
   bool first_turn = true;
   std::int64_t unfed = -1;  // the last token of the previous reply, not yet in the cache
-  if (interactive) std::cerr << "qwen3c chat: type a message; /reset starts over; Ctrl-D exits.\n";
-  for (std::string line;;) {
-    if (interactive) std::cerr << "> " << std::flush;
-    if (!std::getline(std::cin, line)) break;
-    if (line == "/reset") {
-      session.reset();
-      generator = std::make_unique<Generator>(session, tokenizer);
-      first_turn = true;
-      unfed = -1;
-      std::cerr << "[conversation reset]\n";
-      continue;
-    }
-    if (line.empty()) continue;
+  // One turn: this line's tokens fed after the cache's, then the reply.
+  auto run_turn = [&](const std::string& line) {
     std::vector<ChatMessage> turn;
     if (first_turn && !opts.system.empty()) turn.push_back({"system", opts.system, std::nullopt});
     turn.push_back({"user", line, std::nullopt});
@@ -67,13 +56,30 @@ void run_chat(ChatOptionsFlags opts) {
       for (std::int64_t id : tokenizer.encode("\n")) ids.push_back(id);
     }
     for (std::int64_t id : tokenizer.encode(text)) ids.push_back(id);
+    return generator->generate(ids, opts.flags.generation, [](std::string_view piece) {
+      std::cout << piece << std::flush;
+    });
+  };
+  if (interactive) std::cerr << "qwen3c chat: type a message; /reset starts over; Ctrl-D exits.\n";
+  for (std::string line;;) {
+    if (interactive) std::cerr << "> " << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    if (line == "/reset") {
+      session.reset();
+      generator = std::make_unique<Generator>(session, tokenizer);
+      first_turn = true;
+      unfed = -1;
+      std::cerr << "[conversation reset]\n";
+      continue;
+    }
+    if (line.empty()) continue;
+    // A turn that fails (a line that is not UTF-8, a prompt past the context) is reported
+    // and leaves the conversation as it was: the generator rewinds the KV cache.
     GenerationResult r;
     try {
-      r = generator->generate(ids, opts.flags.generation, [](std::string_view piece) {
-        std::cout << piece << std::flush;
-      });
+      r = run_turn(line);
     } catch (const Error& e) {
-      std::cerr << "\nqwen3c: " << e.what() << " (use /reset)\n";
+      std::cerr << "\nqwen3c: " << e.what() << " (this line was skipped; /reset starts over)\n";
       continue;
     }
     std::cout << "\n" << std::flush;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "backends/compiler.h"
@@ -15,6 +16,7 @@
 #include "runtime/core/error.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
+#include "tools/commands/validators.h"
 
 namespace qwen3c::cli {
 
@@ -67,6 +69,9 @@ void run_compile(CompileCommand cmd) {
   if (cmd.emit == "ir") return emit_ir(cmd);
   const auto start = std::chrono::steady_clock::now();
   if (cmd.output.empty()) throw Error("compile: -o FILE is required to write an artifact");
+  if (!cmd.options.cpu.empty() && cmd.options.target != "cpu") {
+    throw Error("compile: --cpu applies to the cpu target only, not to --target " + cmd.options.target);
+  }
   if (::isatty(STDERR_FILENO)) cmd.options.progress = show_progress;
   const CompileSummary summary = or_throw(compile_model(cmd.options, cmd.output));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -89,10 +94,11 @@ void add_compile_command(CLI::App& app) {
       ->check(CLI::IsMember({"artifact", "ir"}));
   sub->add_option("-o,--output", cmd->output, "Output file (IR: default standard output)");
   sub->add_option("--target", o.target, "Backend to compile for (default cpu):\n" + describe_backends());
-  sub->add_option("--cpu", o.cpu, "CPU to compile for, as LLVM names it (x86-64-v3, znver3, ...); default: this machine");
+  sub->add_option("--cpu", o.cpu, "CPU to compile for, as LLVM names it (native, x86-64-v3, znver3, ...); default: native (this machine)");
   sub->add_flag("--random-weights", o.random_weights,
                 "Random weights of the config's shapes, generated at load from --seed (benchmarks)");
-  sub->add_option("--seed", o.seed, "Seed of --random-weights (default 0)");
+  sub->add_option("--seed", o.seed, "Seed of --random-weights (default 0)")
+      ->check(count_in(0, std::numeric_limits<std::int64_t>::max()));
   sub->add_option("--dtype", o.random_dtype, "Weight dtype with --random-weights")->check(CLI::IsMember({"bf16", "f32"}));
   sub->add_option("-O", o.opt_level, "Optimisation level: 0 (the graph as built) or 2 (default: fused)")
       ->check(CLI::IsMember({0, 2}));

@@ -14,6 +14,8 @@
 #include "runtime/core/error.h"
 #include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
+#include "tools/commands/validators.h"
+#include "tools/commands/format.h"
 
 namespace qwen3c::cli {
 
@@ -27,6 +29,10 @@ struct EvalOptions {
   std::string out;
 };
 
+// eval keeps every logit in memory and writes them at the end: bounded, so a mistyped
+// --steps fails at once instead of filling memory.
+constexpr std::int64_t kMaxEvalOutputBytes = std::int64_t{4} << 30;
+
 std::int64_t argmax(const float* logits, std::int64_t n) {
   return std::max_element(logits, logits + n) - logits;  // first maximum, as torch.argmax
 }
@@ -38,9 +44,30 @@ std::span<const std::uint8_t> bytes_of(const std::vector<T>& v) {
 
 void run_eval(const EvalOptions& opts) {
   if (opts.ids.empty()) throw Error("eval: --ids needs at least one token id");
+  if (opts.out == "-") throw Error("eval: --out - : the logits are binary safetensors; name a file");
   auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   const std::int64_t vocab = model->config().vocab_size;
   const auto prompt = static_cast<std::int64_t>(opts.ids.size());
+  // Everything that can fail is checked before the first step: a run that would only fail
+  // after minutes, or after filling memory with logits, fails now.
+  for (std::int64_t id : opts.ids) {
+    if (id < 0 || id >= vocab) {
+      throw Error("eval: token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                  std::to_string(vocab - 1) + ")");
+    }
+  }
+  const std::int64_t context = model->config().max_position_embeddings;
+  if (prompt + opts.steps > context) {
+    throw Error("eval: " + std::to_string(prompt) + " ids and " + std::to_string(opts.steps) +
+                " steps need " + std::to_string(prompt + opts.steps) + " positions; the model has " +
+                std::to_string(context));
+  }
+  const std::int64_t output_bytes = (prompt + opts.steps) * vocab * static_cast<std::int64_t>(sizeof(float));
+  if (output_bytes > kMaxEvalOutputBytes) {
+    throw Error("eval: the logits of " + std::to_string(prompt + opts.steps) + " positions would be " +
+                human_bytes(output_bytes) + ", more than the limit of " + human_bytes(kMaxEvalOutputBytes) +
+                " (fewer ids or steps)");
+  }
   Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings));
 
   using Clock = std::chrono::steady_clock;
@@ -79,7 +106,7 @@ void add_eval_command(CLI::App& app) {
       "eval", "Prefill token ids, decode greedily, and write the logits (for correctness checks)");
   cmd->add_option("artifact", opts->artifact, "Compiled model (.q3c)")->required();
   add_device_option(cmd, opts->device);
-  cmd->add_option("--ids", opts->ids, "Prompt token ids, comma separated")->required()->delimiter(',');
+  cmd->add_option("--ids", opts->ids, "Prompt token ids, comma separated")->required()->delimiter(',')->check(token_id());
   cmd->add_option("--steps", opts->steps, "Greedy decoding steps after the prompt")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("--out", opts->out, "Output safetensors file")->required();

@@ -1,5 +1,7 @@
 // qwen3c inspect MODEL_DIR|config.json|ARTIFACT: what the model is and what it weighs.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -9,6 +11,8 @@
 #include "frontend/checkpoint.h"
 #include "runtime/artifact/artifact.h"
 #include "runtime/artifact/artifact_format.h"
+#include "runtime/core/error.h"
+#include "runtime/core/input_file.h"
 #include "runtime/core/model_config.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
@@ -18,9 +22,11 @@ namespace qwen3c::cli {
 namespace {
 
 bool is_artifact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  const int fd = open_regular_file(path);
   char magic[sizeof kArtifactMagic] = {};
-  return in.read(magic, sizeof magic) && std::equal(magic, magic + sizeof magic, kArtifactMagic);
+  const bool whole = ::read(fd, magic, sizeof magic) == static_cast<ssize_t>(sizeof magic);
+  ::close(fd);
+  return whole && std::equal(magic, magic + sizeof magic, kArtifactMagic);
 }
 
 void print_config(const ModelConfig& c) {
@@ -70,6 +76,9 @@ void inspect_artifact(const std::string& path) {
       if (key == "shaders") {
         for (const auto& v : value) std::cout << "    " << v.value("name", "?") << "\n";
       }
+    } else if (value.is_array() && value.size() > 16) {
+      // Per-kernel tables (names, profiling barriers): a count, not hundreds of values.
+      std::cout << "  " << key << ": " << value.size() << " entries\n";
     } else if (value.is_array()) {
       std::string list;
       for (const auto& v : value) list += (list.empty() ? "" : " ") + (v.is_string() ? v.get<std::string>() : v.dump());
@@ -112,16 +121,60 @@ void inspect_model(const std::string& path) {
   }
 }
 
+// Every byte range the manifest names, wherever it names one ({"offset", "size",
+// "checksum"}: tensors, the backend's code and shaders, embedded tokenizer files), with
+// the path of JSON keys that leads to it.
+void collect_ranges(const nlohmann::json& j, const std::string& where,
+                    std::vector<std::pair<std::string, const nlohmann::json*>>& out) {
+  if (j.is_object()) {
+    if (j.contains("offset") && j.contains("size") && j.contains("checksum")) {
+      out.emplace_back(j.is_object() && j.contains("name") && j["name"].is_string()
+                           ? where + " (" + j["name"].get<std::string>() + ")"
+                           : where,
+                       &j);
+      return;
+    }
+    for (const auto& [key, value] : j.items()) collect_ranges(value, where.empty() ? key : where + "." + key, out);
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) collect_ranges(j[i], where + "[" + std::to_string(i) + "]", out);
+  }
+}
+
+// Reads and checksums every range: loading only reads what a run needs, so a changed byte
+// in, say, the embedded tokenizer_config.json would otherwise go unnoticed.
+void verify_artifact(const std::string& path) {
+  Artifact a = Artifact::open(path);
+  std::vector<std::pair<std::string, const nlohmann::json*>> ranges;
+  collect_ranges(a.manifest(), "", ranges);
+  std::uint64_t bytes = 0;
+  for (const auto& [what, j] : ranges) {
+    const ArtifactRange range = a.range_from_json(*j, what);
+    a.read_blob(range, what);  // throws naming `what` on a checksum mismatch
+    bytes += range.size;
+  }
+  std::cout << path << ": verified " << ranges.size() << " byte ranges (" << human_bytes(static_cast<std::int64_t>(bytes))
+            << "), the header and the manifest: every checksum matches\n";
+}
+
 }  // namespace
 
 void add_inspect_command(CLI::App& app) {
   auto path = std::make_shared<std::string>();
+  auto verify = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
       "inspect", "Summarise a model folder, config.json or compiled artifact");
   cmd->add_option("model", *path, "Model folder, config.json or .q3c artifact")->required();
-  cmd->callback([path] {
-    if (std::filesystem::is_regular_file(*path) && is_artifact(*path)) inspect_artifact(*path);
-    else inspect_model(*path);
+  cmd->add_flag("--verify", *verify, "Read every byte range an artifact's manifest lists and check its checksum");
+  cmd->callback([path, verify] {
+    const bool artifact = path_exists(*path) && !is_directory_path(*path) && is_artifact(*path);
+    if (*verify) {
+      if (!artifact) throw Error(*path + ": --verify checks artifacts; this is not one");
+      verify_artifact(*path);
+    } else if (artifact) {
+      inspect_artifact(*path);
+    } else {
+      inspect_model(*path);
+    }
   });
 }
 

@@ -8,8 +8,10 @@
 #include <sstream>
 
 #include "runtime/core/error.h"
+#include "runtime/core/mapped_file.h"
 #include "runtime/text/tokenizer.h"
 #include "tools/commands/commands.h"
+#include "tools/commands/validators.h"
 
 namespace qwen3c::cli {
 
@@ -22,14 +24,12 @@ struct TokenizeOptions {
   std::vector<std::int64_t> ids;
 };
 
-void run_tokenize(const TokenizeOptions& opts) {
+void run_tokenize(const TokenizeOptions& opts, bool from_file) {
   std::string text = opts.text;
-  if (!opts.file.empty()) {
-    std::ifstream in(opts.file, std::ios::binary);
-    if (!in) throw Error(opts.file + ": cannot read");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    text = buffer.str();
+  if (from_file) {
+    // Regular files only: a directory or "" is an error, not an empty text.
+    MappedFile file(opts.file);
+    text.assign(reinterpret_cast<const char*>(file.data()), file.size());
   }
   Tokenizer tokenizer = Tokenizer::load(opts.source);
   std::vector<std::int64_t> ids = tokenizer.encode(text);
@@ -55,12 +55,12 @@ void add_tokenize_commands(CLI::App& app) {
   text->excludes(file);
   tok->callback([opts, text, file] {
     if (text->count() == 0 && file->count() == 0) throw CLI::RequiredError("--text or --file");
-    run_tokenize(*opts);
+    run_tokenize(*opts, file->count() > 0);
   });
 
   CLI::App* detok = app.add_subcommand("detokenize", "Decode token ids to text");
   detok->add_option("source", opts->source, "tokenizer.json, model folder or .q3c artifact")->required();
-  detok->add_option("--ids", opts->ids, "Token ids, comma separated")->required()->delimiter(',');
+  detok->add_option("--ids", opts->ids, "Token ids, comma separated")->required()->delimiter(',')->check(token_id());
   detok->callback([opts] { run_detokenize(*opts); });
 }
 

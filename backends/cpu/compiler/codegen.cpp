@@ -13,6 +13,7 @@
 
 #include "backends/cpu/compiler/kernel_tiers.h"
 #include "backends/cpu/runtime/cpu_abi.h"
+#include "backends/cpu/runtime/cpu_manifest.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -52,7 +53,7 @@ Target make_target(const std::string& requested_cpu) {
   std::string error;
   const llvm::Target* target = llvm::TargetRegistry::lookupTarget(t.triple, error);
   if (target == nullptr) throw Error("CPU backend: no LLVM target for " + t.triple + ": " + error);
-  if (requested_cpu.empty()) {
+  if (requested_cpu.empty() || requested_cpu == "native") {
     t.cpu = llvm::sys::getHostCPUName().str();
     std::string features;
     for (const auto& [name, enabled] : llvm::sys::getHostCPUFeatures()) {
@@ -61,6 +62,16 @@ Target make_target(const std::string& requested_cpu) {
     t.feature_string = features;
   } else {
     t.cpu = requested_cpu;
+    // Validated before a target machine exists: LLVM aborts (not an error) when asked for
+    // 64-bit code on a 32-bit CPU such as i386.
+    std::unique_ptr<llvm::MCSubtargetInfo> probe(target->createMCSubtargetInfo(t.triple, t.cpu, ""));
+    if (!probe || !probe->isCPUStringValid(t.cpu)) {
+      throw Error("unknown CPU '" + t.cpu + "' for --cpu (try native, x86-64-v3, x86-64-v2 or a name such as znver3)");
+    }
+    if (!probe->checkFeatures("+64bit")) {
+      throw Error("--cpu " + t.cpu + " is a 32-bit CPU; the CPU backend makes x86-64 code (try native, x86-64-v3 "
+                  "or a name such as znver3)");
+    }
   }
   llvm::TargetOptions options;
   t.machine.reset(target->createTargetMachine(t.triple, t.cpu, t.feature_string, options,
@@ -68,9 +79,6 @@ Target make_target(const std::string& requested_cpu) {
                                               llvm::CodeGenOptLevel::Aggressive));
   if (!t.machine) throw Error("CPU backend: cannot create a target machine for '" + t.cpu + "'");
   const llvm::MCSubtargetInfo* info = t.machine->getMCSubtargetInfo();
-  if (!requested_cpu.empty() && !info->isCPUStringValid(t.cpu)) {
-    throw Error("unknown CPU '" + t.cpu + "' for --cpu (try x86-64-v3, x86-64-v2 or a name such as znver3)");
-  }
   for (const llvm::SubtargetFeatureKV& kv : info->getAllProcessorFeatures()) {
     if (info->getFeatureBits().test(kv.Value)) t.features.push_back(kv.Key);
   }
@@ -315,7 +323,7 @@ std::vector<std::uint8_t> link_shared_object(const std::vector<std::uint8_t>& ob
 
 }  // namespace
 
-CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu) {
+CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu, const std::string& fingerprint_text) {
   Target target = make_target(cpu);
   const KernelTier& tier = choose_kernel_tier(target.features);
   llvm::LLVMContext context;
@@ -326,6 +334,10 @@ CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu) 
 
   ScheduleEmitter(*module).emit(schedule);
   define_target_constants(*module, target);
+  auto* i64 = llvm::Type::getInt64Ty(context);
+  new llvm::GlobalVariable(*module, i64, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(i64, code_fingerprint(fingerprint_text, tier.name, target.features)),
+                           kCodeFingerprint);
   for (llvm::Function& fn : *module) {
     if (fn.isDeclaration()) continue;
     // Every function is compiled for the target (also needed for inlining across modules).

@@ -20,6 +20,8 @@ struct CompiledCode {
 };
 
 // `cpu`: an LLVM CPU name ("x86-64-v3", "znver3"...), or "" for this machine.
-CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu);
+// `fingerprint_text`: what the code is built for (CpuManifest::fingerprint_text); its hash,
+// with the tier and features chosen here, is defined in the code as kCodeFingerprint.
+CompiledCode compile_schedule(const Schedule& schedule, const std::string& cpu, const std::string& fingerprint_text);
 
 }  // namespace qwen3c::cpu

@@ -46,15 +46,10 @@ class CpuBackend : public Backend {
   void lower(mlir::ModuleOp module, const BackendOptions& options, const WeightSource& weights,
              ArtifactWriter& writer) override {
     Schedule schedule = lower_to_schedule(module);
-    CompiledCode code = compile_schedule(schedule, options.target_cpu);
+    // The tensor table first: the code carries a fingerprint of it (CpuManifest::fingerprint_text).
     write_weights(module, *this, "cpu", options, weights, writer);
-    ArtifactRange range = writer.add_data(code.shared_object);
     CpuManifest manifest;
-    manifest.target_cpu = code.cpu;
-    manifest.target_features = code.features;
-    manifest.kernel_tier = code.kernel_tier;
     manifest.entry = kEntryPoint;
-    manifest.code = range;
     manifest.arena_floats_per_token = schedule.arena_floats_per_token;
     manifest.scratch_floats_per_token = schedule.scratch_floats_per_token;
     manifest.scratch_floats_fixed = schedule.scratch_floats_fixed;
@@ -64,6 +59,12 @@ class CpuBackend : public Backend {
       manifest.kernel_barriers.push_back(std::count_if(call.args.begin(), call.args.end(),
                                                        [](const Operand& o) { return o.kind == Operand::Kind::Barrier; }));
     }
+    CompiledCode code =
+        compile_schedule(schedule, options.target_cpu, CpuManifest::fingerprint_text(writer.manifest(), manifest));
+    manifest.target_cpu = code.cpu;
+    manifest.target_features = code.features;
+    manifest.kernel_tier = code.kernel_tier;
+    manifest.code = writer.add_data(code.shared_object);
     writer.manifest()["backend"] = manifest.to_json();
   }
 };

@@ -77,6 +77,7 @@ class CpuExecutor : public Executor {
     scratch_per_token_ = m.scratch_floats_per_token;
     scratch_fixed_ = m.scratch_floats_fixed;
     load_code(artifact, artifact.read_blob(m.code, "code"), m.entry);
+    check_fingerprint(artifact, m);
     kernels_ = m.kernels;
     kernel_barriers_ = m.kernel_barriers;
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
@@ -195,6 +196,18 @@ class CpuExecutor : public Executor {
     if (library_ == nullptr) throw Error(artifact.path() + ": cannot load its code: " + ::dlerror());
     forward_ = reinterpret_cast<ForwardFn>(::dlsym(library_, entry.c_str()));
     if (forward_ == nullptr) throw Error(artifact.path() + ": code has no entry point '" + entry + "'");
+  }
+
+  // The manifest must describe what the code was compiled for (see CpuManifest::fingerprint_text).
+  void check_fingerprint(const Artifact& artifact, const CpuManifest& m) const {
+    const auto* baked = static_cast<const std::uint64_t*>(::dlsym(library_, kCodeFingerprint));
+    const std::uint64_t expected =
+        code_fingerprint(CpuManifest::fingerprint_text(artifact.manifest(), m), m.kernel_tier, m.target_features);
+    if (baked == nullptr || *baked != expected) {
+      throw Error(artifact.path() + ": the manifest does not match the code the artifact carries (the model, the "
+                  "tensor table, the memory plan or the target differ from what it was compiled for): refusing to "
+                  "run it; recompile the model");
+    }
   }
 
   // The barrier every kernel ends with, timing each kernel on thread 0 when profiling.

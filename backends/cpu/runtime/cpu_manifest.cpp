@@ -1,5 +1,7 @@
 #include "backends/cpu/runtime/cpu_manifest.h"
 
+#include "backends/cpu/runtime/cpu_abi.h"
+#include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c::cpu {
@@ -21,6 +23,36 @@ json CpuManifest::to_json() const {
       {"kernels", kernels},
       {"kernel_barriers", kernel_barriers},
   };
+}
+
+std::uint64_t code_fingerprint(const std::string& fingerprint_text, const std::string& kernel_tier,
+                               const std::vector<std::string>& target_features) {
+  std::string text = fingerprint_text + "|tier=" + kernel_tier + "|features=";
+  for (const std::string& f : target_features) text += f + ",";
+  return checksum(text.data(), text.size());
+}
+
+std::string CpuManifest::fingerprint_text(const json& manifest, const CpuManifest& m) {
+  // Only what the code depends on; offsets and checksums of the data are checked anyway.
+  json tensors = json::array();
+  if (auto t = manifest.find("tensors"); t != manifest.end() && t->is_array()) {
+    for (const json& entry : *t) {
+      if (!entry.is_object()) continue;
+      tensors.push_back({entry.value("name", json()), entry.value("dtype", json()), entry.value("shape", json()),
+                         entry.value("layout", json())});
+    }
+  }
+  const json code_inputs = {
+      {"model", manifest.value("model", json())},
+      {"precision", manifest.value("precision", json("f32"))},
+      {"tensors", tensors},
+      {"arena_floats_per_token", m.arena_floats_per_token},
+      {"scratch_floats_per_token", m.scratch_floats_per_token},
+      {"scratch_floats_fixed", m.scratch_floats_fixed},
+      {"kernels", m.kernels},
+      {"kernel_barriers", m.kernel_barriers},
+  };
+  return code_inputs.dump();
 }
 
 namespace {
@@ -47,6 +79,11 @@ CpuManifest CpuManifest::from_json(const Artifact& artifact) {
   m.kernel_tier = b.value("kernel_tier", "generic");
   if (!b.contains("entry") || !b["entry"].is_string()) throw Error(where + " has no entry point");
   m.entry = b["entry"].get<std::string>();
+  if (m.entry != kEntryPoint) {
+    // The code is only ever entered where the compiler put the forward step: any other
+    // symbol (libc's abort, say) would be called with the step's arguments.
+    throw Error(where + ": entry point '" + m.entry + "' is not the generated '" + kEntryPoint + "'");
+  }
   m.code = artifact.range_from_json(b.value("code", json()), "code");
   m.arena_floats_per_token = bounded(b, "arena_floats_per_token", std::int64_t{1} << 40, where);
   m.scratch_floats_per_token = bounded(b, "scratch_floats_per_token", std::int64_t{1} << 24, where);
