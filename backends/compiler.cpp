@@ -5,7 +5,7 @@
 
 #include "frontend/checkpoint.h"
 #include "frontend/graph_builder.h"
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "ir/Q3.h"
 #include "ir/registration.h"
 #include "mlir/IR/Verifier.h"

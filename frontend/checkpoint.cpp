@@ -4,7 +4,7 @@
 #include <set>
 
 #include "frontend/hf_config.h"
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "runtime/core/error.h"
 #include "runtime/core/input_file.h"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <optional>
 
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c {

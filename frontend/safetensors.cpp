@@ -4,7 +4,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c {

@@ -5,10 +5,10 @@ set -euo pipefail
 
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config
-  llvm-19-dev libmlir-19-dev mlir-19-tools clang-19
+  llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 libclang-rt-19-dev
   libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev spirv-tools glslc
   libgtest-dev libgmock-dev libbenchmark-dev
-  libxxhash-dev libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev
+  libxxhash-dev libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev
   python3
 )
 

@@ -8,7 +8,7 @@
 
 #include "frontend/checkpoint.h"
 #include "frontend/hf_config.h"
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "ir/Q3.h"
 #include "ir/module_info.h"
 #include "mlir/IR/Verifier.h"

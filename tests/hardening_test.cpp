@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
 #include "runtime/core/quantization.h"
@@ -186,7 +186,7 @@ TEST(HardeningCompile, TokenizerFilesAreValidatedAtCompileTime) {
 // Defect 9: output that never arrived is a failure.
 TEST_F(Hardening, WriteErrorsOnStandardOutputFail) {
   if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full here";
-  for (const std::string command : {"run " + artifact() + " -p Hello -n 3 --greedy",
+  for (const std::string& command : {"run " + artifact() + " -p Hello -n 3 --greedy",
                                     "tokenize " + artifact() + " --text Hello", "inspect " + artifact()}) {
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c " + command + " 2>&1 >/dev/full", false);
     EXPECT_EQ(r.exit_code, 1) << command << ": " << r.output;
@@ -203,7 +203,7 @@ TEST_F(Hardening, FifosDirectoriesAndEmptyNamesAreClearErrors) {
   const fs::path folder = dir.path() / "model";
   fs::create_directory(folder);
   ASSERT_EQ(::mkfifo((folder / "config.json").c_str(), 0600), 0);
-  for (const std::string args : {"inspect " + fifo, "run " + fifo + " -p hi", "eval " + fifo + " --ids 1 --out " +
+  for (const std::string& args : {"inspect " + fifo, "run " + fifo + " -p hi", "eval " + fifo + " --ids 1 --out " +
                                   dir.file("o"), "compile " + folder.string() + " -o " + dir.file("x.q3c"),
                                   "tokenize " + artifact() + " --file " + fifo}) {
     ProcessResult r = run_process("timeout 20 " + std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c " + args);

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 #include "runtime/core/error.h"
 #include "tests/test_files.h"
 

@@ -79,7 +79,7 @@ TEST(ChatFormat, RendersEveryGoldenConversation) {
   ASSERT_EQ(goldens()["chat"].size(), 5u);
   for (const json& c : goldens()["chat"]) {
     std::vector<ChatMessage> messages;
-    for (const json& m : c["messages"]) messages.push_back({m["role"], m["content"], std::nullopt});
+    for (const json& m : c["messages"]) messages.push_back({m["role"], m["content"], std::nullopt, {}});
     ChatOptions options;
     options.add_generation_prompt = c["options"].value("add_generation_prompt", false);
     options.enable_thinking = c["options"].value("enable_thinking", true);
@@ -91,25 +91,25 @@ TEST(ChatFormat, RendersEveryGoldenConversation) {
 
 TEST(ChatFormat, KeepsThinkingOfTheCurrentAnswerOnly) {
   const std::vector<ChatMessage> messages = {
-      {"user", "q1", std::nullopt},
-      {"assistant", "<think>\nold\n</think>\n\na1", std::nullopt},
-      {"user", "q2", std::nullopt},
-      {"assistant", "<think>\nnew\n</think>\n\na2", std::nullopt},
+      {"user", "q1", std::nullopt, {}},
+      {"assistant", "<think>\nold\n</think>\n\na1", std::nullopt, {}},
+      {"user", "q2", std::nullopt, {}},
+      {"assistant", "<think>\nnew\n</think>\n\na2", std::nullopt, {}},
   };
-  EXPECT_EQ(render_chat(messages, {false, true}),
+  EXPECT_EQ(render_chat(messages, {false, true, {}}),
             "<|im_start|>user\nq1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n"
             "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n<think>\nnew\n</think>\n\na2<|im_end|>\n");
-  EXPECT_THROW(render_chat({{"robot", "x", std::nullopt}}, {}), Error);
+  EXPECT_THROW(render_chat({{"robot", "x", std::nullopt, {}}}, {}), Error);
 }
 
 TEST(ChatFormat, ToolResponsesAreUserTurns) {
   const std::vector<ChatMessage> messages = {
-      {"user", "weather?", std::nullopt},
-      {"assistant", "calling", std::nullopt},
-      {"tool", "sunny", std::nullopt},
-      {"tool", "22C", std::nullopt},
+      {"user", "weather?", std::nullopt, {}},
+      {"assistant", "calling", std::nullopt, {}},
+      {"tool", "sunny", std::nullopt, {}},
+      {"tool", "22C", std::nullopt, {}},
   };
-  EXPECT_EQ(render_chat(messages, {true, true}),
+  EXPECT_EQ(render_chat(messages, {true, true, {}}),
             "<|im_start|>user\nweather?<|im_end|>\n<|im_start|>assistant\ncalling<|im_end|>\n"
             "<|im_start|>user\n<tool_response>\nsunny\n</tool_response>\n<tool_response>\n22C\n"
             "</tool_response><|im_end|>\n<|im_start|>assistant\n");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "runtime/core/error.h"
@@ -16,6 +17,9 @@ Sampler::Sampler(const SamplingOptions& o) : options_(o), rng_(o.seed) {
   if (!(o.repetition_penalty > 0) || !std::isfinite(o.repetition_penalty)) {
     throw Error("repetition penalty must be > 0");
   }
+  for (float p : {o.presence_penalty, o.frequency_penalty}) {
+    if (!(p >= -2.0f && p <= 2.0f)) throw Error("presence and frequency penalties must be in [-2, 2]");
+  }
 }
 
 std::vector<Sampler::Candidate> Sampler::distribution(std::span<const float> logits,
@@ -27,6 +31,14 @@ std::vector<Sampler::Candidate> Sampler::distribution(std::span<const float> log
       if (id < 0 || id >= static_cast<std::int64_t>(adjusted.size())) continue;
       float& l = adjusted[static_cast<std::size_t>(id)];
       l = l > 0 ? l / options_.repetition_penalty : l * options_.repetition_penalty;
+    }
+  }
+  if (options_.presence_penalty != 0.0f || options_.frequency_penalty != 0.0f) {
+    std::unordered_map<std::int64_t, int> counts;
+    for (std::int64_t id : history) ++counts[id];
+    for (const auto& [id, n] : counts) {
+      if (id < 0 || id >= static_cast<std::int64_t>(adjusted.size())) continue;
+      adjusted[static_cast<std::size_t>(id)] -= options_.presence_penalty + options_.frequency_penalty * static_cast<float>(n);
     }
   }
   std::vector<Candidate> c;

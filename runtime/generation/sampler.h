@@ -16,6 +16,10 @@ struct SamplingOptions {
   float top_p = 0.8f;         // 1: off
   float min_p = 0.0f;         // 0: off; keeps tokens with p >= min_p * p_max
   float repetition_penalty = 1.0f;  // 1: off; > 1 discourages tokens already seen
+  // OpenAI's: subtracted from a seen token's logit once (presence) and once per time it
+  // was seen (frequency); 0: off. In [-2, 2].
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
   std::uint64_t seed = 0;
 };
 
@@ -28,7 +32,10 @@ class Sampler {
   std::int64_t sample(std::span<const float> logits, std::span<const std::int64_t> history);
   // True when sample() is the argmax of the logits as they are (temperature 0, no
   // repetition penalty): a caller may then ask the backend for the argmax alone.
-  bool is_plain_argmax() const { return options_.temperature == 0.0f && options_.repetition_penalty == 1.0f; }
+  bool is_plain_argmax() const {
+    return options_.temperature == 0.0f && options_.repetition_penalty == 1.0f && options_.presence_penalty == 0.0f &&
+           options_.frequency_penalty == 0.0f;
+  }
 
   // The candidates and probabilities the next draw would use (after every filter), for
   // tests and for callers who want them.

@@ -39,7 +39,16 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
       throw Error("chat message with unknown role '" + m.role + "'");
     }
   }
-  if (!messages.empty() && messages[0].role == "system") {
+  if (!options.tools.empty()) {
+    out += "<|im_start|>system\n";
+    if (!messages.empty() && messages[0].role == "system") out += messages[0].content + "\n\n";
+    out += "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+           "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
+    for (const std::string& tool : options.tools) out += "\n" + tool;
+    out += "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
+           "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
+           "<args-json-object>}\n</tool_call><|im_end|>\n";
+  } else if (!messages.empty() && messages[0].role == "system") {
     out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
   }
   // The last user turn that is a real query (not a wrapped tool response): thinking is
@@ -71,6 +80,11 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
       } else {
         out += "<|im_start|>assistant\n" + content;
       }
+      for (std::size_t c = 0; c < m.tool_calls.size(); ++c) {
+        if ((c == 0 && !content.empty()) || c > 0) out += "\n";
+        out += "<tool_call>\n{\"name\": \"" + m.tool_calls[c].name + "\", \"arguments\": " +
+               m.tool_calls[c].arguments + "}\n</tool_call>";
+      }
       out += "<|im_end|>\n";
     } else if (m.role == "tool") {
       if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
@@ -83,6 +97,24 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
     if (!options.enable_thinking) out += "<think>\n\n</think>\n\n";
   }
   return out;
+}
+
+std::string python_json(const nlohmann::ordered_json& value) {
+  if (value.is_object()) {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [key, item] : value.items()) {
+      out += (first ? "" : ", ") + nlohmann::ordered_json(key).dump(-1, ' ', false) + ": " + python_json(item);
+      first = false;
+    }
+    return out + "}";
+  }
+  if (value.is_array()) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < value.size(); ++i) out += (i ? ", " : "") + python_json(value[i]);
+    return out + "]";
+  }
+  return value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace qwen3c

@@ -35,15 +35,15 @@ void run_chat(ChatOptionsFlags opts) {
   Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings));
   auto generator = std::make_unique<Generator>(session, tokenizer);
   const bool interactive = ::isatty(STDIN_FILENO);
-  const ChatOptions format{true, !opts.no_think};
+  const ChatOptions format{true, !opts.no_think, {}};
 
   bool first_turn = true;
   std::int64_t unfed = -1;  // the last token of the previous reply, not yet in the cache
   // One turn: this line's tokens fed after the cache's, then the reply.
   auto run_turn = [&](const std::string& line) {
     std::vector<ChatMessage> turn;
-    if (first_turn && !opts.system.empty()) turn.push_back({"system", opts.system, std::nullopt});
-    turn.push_back({"user", line, std::nullopt});
+    if (first_turn && !opts.system.empty()) turn.push_back({"system", opts.system, std::nullopt, {}});
+    turn.push_back({"user", line, std::nullopt, {}});
     // Only this turn's text: the earlier turns are already in the cache. After a reply that
     // did not end with <|im_end|>, close it first.
     std::string text = render_chat(turn, format);

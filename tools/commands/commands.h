@@ -14,8 +14,9 @@ void add_run_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_devices_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 // The commands that only run artifacts (eval, run, chat, bench, devices, tokenize,
-// detokenize): all of qwen3c-run, and part of qwen3c.
+// detokenize, serve): all of qwen3c-run, and part of qwen3c.
 void add_runtime_commands(CLI::App& app);
 
 // --device, for the commands that load an artifact: -1 (the default) lets the backend pick.

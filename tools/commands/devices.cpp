@@ -29,6 +29,7 @@ void add_runtime_commands(CLI::App& app) {
   add_bench_command(app);
   add_devices_command(app);
   add_tokenize_commands(app);
+  add_serve_command(app);
 }
 
 }  // namespace qwen3c::cli

@@ -44,9 +44,9 @@ void run_run(RunOptions opts) {
   std::string text = opts.prompt;
   if (opts.chat) {
     std::vector<ChatMessage> messages;
-    if (!opts.system.empty()) messages.push_back({"system", opts.system, std::nullopt});
-    messages.push_back({"user", opts.prompt, std::nullopt});
-    text = render_chat(messages, {true, !opts.no_think});
+    if (!opts.system.empty()) messages.push_back({"system", opts.system, std::nullopt, {}});
+    messages.push_back({"user", opts.prompt, std::nullopt, {}});
+    text = render_chat(messages, {true, !opts.no_think, {}});
   }
   const std::vector<std::int64_t> prompt = tokenizer.encode(text);
   Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings));

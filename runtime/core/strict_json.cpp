@@ -1,4 +1,4 @@
-#include "frontend/strict_json.h"
+#include "runtime/core/strict_json.h"
 
 #include <fstream>
 #include <sstream>

@@ -1,0 +1,214 @@
+#include "runtime/generation/slot_scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "runtime/core/error.h"
+#include "runtime/generation/stop_strings.h"
+
+namespace qwen3c {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+// Prompt tokens a slot feeds in one turn: long prompts share the worker with the others.
+constexpr std::size_t kPrefillChunk = 64;
+}  // namespace
+
+void GenerationJob::wait() {
+  std::unique_lock<std::mutex> lock(mutex);
+  finished.wait(lock, [&] { return done; });
+}
+
+struct SlotScheduler::Slot {
+  explicit Slot(std::shared_ptr<Model> model, std::int64_t context) : session(std::move(model), context) {}
+
+  Session session;
+  std::vector<std::int64_t> cached;  // the tokens in this slot's KV cache, in order
+  std::shared_ptr<GenerationJob> job;
+  std::vector<std::int64_t> pending;  // tokens to feed before the next token is sampled
+  std::vector<std::int64_t> history;  // prompt and generated tokens, for the penalties
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<StreamingDecoder> decoder;
+  std::unique_ptr<StopStringFilter> stops;
+  Clock::time_point submitted;
+};
+
+SlotScheduler::SlotScheduler(std::shared_ptr<Model> model, const Tokenizer& tokenizer, int slots,
+                             std::int64_t context, int max_queue)
+    : model_(std::move(model)), tokenizer_(tokenizer), context_(context), max_queue_(max_queue) {
+  if (slots < 1) throw Error("a scheduler needs at least one slot");
+  end_tokens_ = end_of_turn_tokens(tokenizer_, model_->config());
+  for (std::int64_t id = 0; id < model_->config().vocab_size; ++id) {
+    if (!tokenizer_.can_decode(id)) undecodable_.push_back(id);
+  }
+  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, context_));
+  stats_.slots = slots;
+  worker_ = std::thread([this] { run(); });
+}
+
+SlotScheduler::~SlotScheduler() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+  for (auto& slot : slots_) {
+    if (slot->job) finish(*slot, GenerationJob::Finish::Cancelled);
+  }
+  for (auto& job : queue_) {
+    std::lock_guard<std::mutex> lock(job->mutex);
+    job->finish = GenerationJob::Finish::Cancelled;
+    job->done = true;
+    job->finished.notify_all();
+  }
+}
+
+bool SlotScheduler::submit(std::shared_ptr<GenerationJob> job) {
+  if (job->prompt.empty()) throw Error("the prompt is empty");
+  if (static_cast<std::int64_t>(job->prompt.size()) >= context_) {
+    throw Error("the prompt is " + std::to_string(job->prompt.size()) + " tokens; a slot holds " +
+                std::to_string(context_) + " positions, and at least one must stay free for the reply");
+  }
+  for (std::int64_t id : job->prompt) {
+    if (id < 0 || id >= model_->config().vocab_size) throw Error("token id " + std::to_string(id) + " is unknown");
+  }
+  Sampler check(job->options.sampling);  // throws on out-of-range options, before queueing
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Free slots take requests at once; beyond them, at most max_queue_ wait.
+    const std::int64_t free_slots = stats_.slots - stats_.busy_slots;
+    if (static_cast<std::int64_t>(queue_.size()) >= max_queue_ + free_slots) return false;
+    job->prompt_tokens = static_cast<std::int64_t>(job->prompt.size());
+    queue_.push_back(std::move(job));
+    stats_.queued = static_cast<std::int64_t>(queue_.size());
+  }
+  wake_.notify_all();
+  return true;
+}
+
+SchedulerStats SlotScheduler::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void SlotScheduler::run() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      auto busy = [&] {
+        return std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->job != nullptr; });
+      };
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || busy(); });
+      if (stopping_) return;
+      for (auto& slot : slots_) {
+        if (queue_.empty()) break;
+        if (slot->job) continue;
+        std::shared_ptr<GenerationJob> job = std::move(queue_.front());
+        queue_.pop_front();
+        stats_.queued = static_cast<std::int64_t>(queue_.size());
+        ++stats_.busy_slots;
+        lock.unlock();
+        admit(std::move(job));
+        lock.lock();
+      }
+    }
+    const auto start = Clock::now();
+    for (auto& slot : slots_) {
+      if (slot->job) step(*slot);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.busy_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+}
+
+// Puts `job` in the free slot whose cache shares the longest prefix with its prompt.
+void SlotScheduler::admit(std::shared_ptr<GenerationJob> job) {
+  Slot* best = nullptr;
+  std::size_t best_common = 0;
+  for (auto& slot : slots_) {
+    if (slot->job) continue;
+    std::size_t common = 0;
+    const std::size_t limit = std::min(slot->cached.size(), job->prompt.size() - 1);  // one token is fed
+    while (common < limit && slot->cached[common] == job->prompt[common]) ++common;
+    if (best == nullptr || common > best_common) {
+      best = slot.get();
+      best_common = common;
+    }
+  }
+  Slot& s = *best;
+  s.session.truncate(static_cast<std::int64_t>(best_common));
+  s.cached.resize(best_common);
+  s.pending.assign(job->prompt.begin() + static_cast<std::ptrdiff_t>(best_common), job->prompt.end());
+  s.history = job->prompt;
+  s.sampler = std::make_unique<Sampler>(job->options.sampling);
+  s.decoder = std::make_unique<StreamingDecoder>(tokenizer_);
+  s.stops = std::make_unique<StopStringFilter>(job->options.stop_strings);
+  s.submitted = Clock::now();
+  job->reused_tokens = static_cast<std::int64_t>(best_common);
+  s.job = std::move(job);
+}
+
+void SlotScheduler::step(Slot& s) {
+  GenerationJob& job = *s.job;
+  if (job.cancelled.load()) return finish(s, GenerationJob::Finish::Cancelled);
+  auto emit = [&](const std::string& text) {
+    if (text.empty()) return true;
+    job.text += text;
+    return !job.on_text || job.on_text(text);
+  };
+  try {
+    const std::size_t n = std::min(s.pending.size(), kPrefillChunk);
+    std::vector<float> logits = s.session.forward(std::span<const std::int64_t>(s.pending.data(), n));
+    s.cached.insert(s.cached.end(), s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
+    s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
+    if (!s.pending.empty()) return;  // more of the prompt next turn
+
+    for (std::int64_t id : undecodable_) logits[static_cast<std::size_t>(id)] = -INFINITY;
+    const std::int64_t next = s.sampler->sample(logits, s.history);
+    if (job.completion_tokens == 0) {
+      job.first_token_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
+    }
+    if (std::find(end_tokens_.begin(), end_tokens_.end(), next) != end_tokens_.end()) {
+      if (!emit(s.stops->flush() + s.decoder->flush())) return finish(s, GenerationJob::Finish::Cancelled);
+      return finish(s, GenerationJob::Finish::Stop);
+    }
+    ++job.completion_tokens;
+    job.tokens.push_back(next);
+    s.history.push_back(next);
+    bool stopped = false;
+    if (!emit(s.stops->push(s.decoder->push(next), &stopped))) return finish(s, GenerationJob::Finish::Cancelled);
+    if (stopped) return finish(s, GenerationJob::Finish::Stop);
+    const bool length = job.completion_tokens >= job.options.max_tokens || s.session.position() >= context_;
+    if (length) {
+      if (!emit(s.stops->flush() + s.decoder->flush())) return finish(s, GenerationJob::Finish::Cancelled);
+      return finish(s, GenerationJob::Finish::Length);
+    }
+    s.pending.assign(1, next);
+  } catch (const Error& e) {
+    finish(s, GenerationJob::Finish::Failed, e.what());
+  }
+}
+
+void SlotScheduler::finish(Slot& s, GenerationJob::Finish how, const std::string& error) {
+  std::shared_ptr<GenerationJob> job = std::move(s.job);
+  s.job = nullptr;
+  s.pending.clear();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --stats_.busy_slots;
+    stats_.prompt_tokens += job->prompt_tokens;
+    stats_.reused_tokens += job->reused_tokens;
+    stats_.generated_tokens += job->completion_tokens;
+    if (how == GenerationJob::Finish::Cancelled) ++stats_.cancelled;
+    ++stats_.finished;
+  }
+  std::lock_guard<std::mutex> lock(job->mutex);
+  job->finish = how;
+  job->error = error;
+  job->done = true;
+  job->finished.notify_all();
+}
+
+}  // namespace qwen3c

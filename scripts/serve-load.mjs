@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// A load generator for OpenAI-compatible servers (qwen3c serve, llama-server): for each N,
+// N clients stream chat completions of --tokens generated tokens at once; reports the
+// aggregate generation rate (completion tokens over the wall time of the round) and the
+// time to first token (median, p95). Plain fetch: nothing to install.
+//
+//   node scripts/serve-load.mjs --base http://127.0.0.1:8080 --model 4b-q4_0 [--n 1,4,8,16] [--tokens 128]
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
+  (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
+const base = args.base ?? 'http://127.0.0.1:8080';
+const model = args.model ?? 'model';
+const counts = (args.n ?? '1,4,8,16').split(',').map(Number);
+const tokens = Number(args.tokens ?? 128);
+const rounds = Number(args.rounds ?? 1);
+
+async function one(i) {
+  const start = performance.now();
+  const response = await fetch(`${base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${args.key ?? 'none'}` },
+    body: JSON.stringify({
+      model, stream: true, stream_options: { include_usage: true }, max_tokens: tokens, temperature: 0,
+      messages: [{ role: 'user', content: `Client ${i}: write a long story about the number ${i * 7919}.` }],
+      chat_template_kwargs: { enable_thinking: false },
+    }),
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  let first = null, usage = null, buffer = '';
+  const decoder = new TextDecoder();
+  for await (const bytes of response.body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+      const chunk = JSON.parse(event.slice(6));
+      if (chunk.usage) usage = chunk.usage;
+      const delta = chunk.choices?.[0]?.delta;
+      if (first === null && delta && (delta.content || delta.reasoning_content)) first = performance.now() - start;
+    }
+  }
+  return { ttft: first ?? NaN, completion: usage?.completion_tokens ?? 0 };
+}
+
+const quantile = (xs, q) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
+};
+
+const results = [];
+for (const n of counts) {
+  for (let r = 0; r < rounds; r++) {
+    const start = performance.now();
+    const replies = await Promise.all(Array.from({ length: n }, (_, i) => one(i + 100 * r)));
+    const seconds = (performance.now() - start) / 1000;
+    const generated = replies.reduce((s, x) => s + x.completion, 0);
+    const ttfts = replies.map((x) => x.ttft / 1000);
+    const row = { n, generated, seconds: +seconds.toFixed(2), tokens_per_s: +(generated / seconds).toFixed(2),
+                  ttft_median_s: +quantile(ttfts, 0.5).toFixed(2), ttft_p95_s: +quantile(ttfts, 0.95).toFixed(2) };
+    results.push(row);
+    console.log(JSON.stringify(row));
+  }
+}
+const at = (n) => results.filter((r) => r.n === n).map((r) => r.tokens_per_s);
+if (at(1).length && at(8).length) {
+  console.log(`aggregate at N=8 over N=1: ${(Math.max(...at(8)) / Math.max(...at(1))).toFixed(2)}x`);
+}
