@@ -25,3 +25,6 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan "${ctest_args[@]}"
+
+echo "== fuzz targets, briefly (scripts/fuzz.sh; the long runs: docs/fuzzing.md) =="
+QWEN3C_FUZZ_WORK="${QWEN3C_FUZZ_WORK:-$(mktemp -d)}" bash scripts/fuzz.sh "${QWEN3C_FUZZ_SECONDS:-30}"
