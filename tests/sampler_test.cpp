@@ -100,6 +100,21 @@ TEST(Sampler, RepetitionPenaltyDiscouragesSeenTokens) {
   EXPECT_EQ(s.sample(logits, std::vector<std::int64_t>{0}), 1);  // 2.0 / 2 = 1.0 < 1.5
 }
 
+TEST(Sampler, PresenceAndFrequencyPenaltiesSubtractAsOpenAIDefinesThem) {
+  std::vector<float> logits = {2.0f, 1.5f, 1.2f};
+  SamplingOptions presence{0.0f, 0, 1.0f, 0.0f, 1.0f, 0, /*presence=*/0.6f, /*frequency=*/0.0f};
+  Sampler p(presence);
+  EXPECT_FALSE(p.is_plain_argmax());
+  EXPECT_EQ(p.sample(logits, std::vector<std::int64_t>{0, 0, 0}), 1);  // 2.0 - 0.6 < 1.5, once however often
+  SamplingOptions frequency{0.0f, 0, 1.0f, 0.0f, 1.0f, 0, 0.0f, /*frequency=*/0.2f};
+  Sampler f(frequency);
+  EXPECT_EQ(f.sample(logits, std::vector<std::int64_t>{0, 0}), 0);     // 2.0 - 0.4 > 1.5
+  EXPECT_EQ(f.sample(logits, std::vector<std::int64_t>{0, 0, 0}), 1);  // 2.0 - 0.6 < 1.5
+  SamplingOptions negative{0.0f, 0, 1.0f, 0.0f, 1.0f, 0, -1.0f, 0.0f};  // encourages repeats
+  EXPECT_EQ(Sampler(negative).sample(logits, std::vector<std::int64_t>{2}), 2);
+  EXPECT_THROW(Sampler(SamplingOptions{1.0f, 0, 1.0f, 0.0f, 1.0f, 0, 2.5f, 0.0f}), Error);
+}
+
 TEST(Sampler, BadOptionsAreRefused) {
   EXPECT_THROW(Sampler(SamplingOptions{-1.0f}), Error);
   EXPECT_THROW(Sampler(SamplingOptions{1.0f, -1}), Error);

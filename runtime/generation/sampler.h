@@ -16,11 +16,11 @@ struct SamplingOptions {
   float top_p = 0.8f;         // 1: off
   float min_p = 0.0f;         // 0: off; keeps tokens with p >= min_p * p_max
   float repetition_penalty = 1.0f;  // 1: off; > 1 discourages tokens already seen
+  std::uint64_t seed = 0;
   // OpenAI's: subtracted from a seen token's logit once (presence) and once per time it
   // was seen (frequency); 0: off. In [-2, 2].
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
-  std::uint64_t seed = 0;
 };
 
 class Sampler {
