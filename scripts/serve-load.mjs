@@ -5,6 +5,8 @@
 // time to first token (median, p95). Plain fetch: nothing to install.
 //
 //   node scripts/serve-load.mjs --base http://127.0.0.1:8080 --model 4b-q4_0 [--n 1,4,8,16] [--tokens 128]
+//                               [--ignore-eos true]   (llama-server only)
+//                               [--endpoint completions]
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
   (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
@@ -13,16 +15,22 @@ const model = args.model ?? 'model';
 const counts = (args.n ?? '1,4,8,16').split(',').map(Number);
 const tokens = Number(args.tokens ?? 128);
 const rounds = Number(args.rounds ?? 1);
+// --endpoint completions: raw text completions (no chat template, no reply parsing).
+const chat = (args.endpoint ?? 'chat') === 'chat';
 
 async function one(i) {
   const start = performance.now();
-  const response = await fetch(`${base}/v1/chat/completions`, {
+  const text = `Client ${i}: write a long story about the number ${i * 7919}.`;
+  const response = await fetch(`${base}/v1/${chat ? 'chat/completions' : 'completions'}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${args.key ?? 'none'}` },
     body: JSON.stringify({
       model, stream: true, stream_options: { include_usage: true }, max_tokens: tokens, temperature: 0,
-      messages: [{ role: 'user', content: `Client ${i}: write a long story about the number ${i * 7919}.` }],
+      ...(chat ? { messages: [{ role: 'user', content: text }] } : { prompt: text }),
       chat_template_kwargs: { enable_thinking: false },
+      // llama-server's extension, for servers whose random-weight model picks an end token
+      // at once (--ignore-eos): every client then generates exactly --tokens.
+      ...(args['ignore-eos'] === 'true' ? { ignore_eos: true } : {}),
     }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
@@ -37,8 +45,10 @@ async function one(i) {
       if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
       const chunk = JSON.parse(event.slice(6));
       if (chunk.usage) usage = chunk.usage;
-      const delta = chunk.choices?.[0]?.delta;
-      if (first === null && delta && (delta.content || delta.reasoning_content)) first = performance.now() - start;
+      if (chunk.error) throw new Error(`the server ended the stream: ${JSON.stringify(chunk.error)}`);
+      const choice = chunk.choices?.[0];
+      const piece = choice?.text ?? choice?.delta?.content ?? choice?.delta?.reasoning_content;
+      if (first === null && piece) first = performance.now() - start;
     }
   }
   return { ttft: first ?? NaN, completion: usage?.completion_tokens ?? 0 };
