@@ -1,7 +1,6 @@
 #include "runtime/artifact/artifact.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,12 +63,7 @@ ArtifactRange Artifact::range_from_json(const json& j, const std::string& what) 
 Artifact Artifact::open(const std::string& path) {
   Artifact a;
   a.path_ = path;
-  {
-    Fd fd(path);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) throw Error(path + ": not a regular file");
-    a.file_size_ = static_cast<std::uint64_t>(st.st_size);
-  }
+  ::close(open_regular_file(path, &a.file_size_));  // a regular file, and its size
   if (a.file_size_ < kArtifactHeaderSize) {
     throw Error(path + ": truncated: " + std::to_string(a.file_size_) +
                 " bytes is shorter than the artifact header");

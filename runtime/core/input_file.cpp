@@ -14,7 +14,7 @@ namespace qwen3c {
 
 namespace fs = std::filesystem;
 
-int open_regular_file(const std::string& path) {
+int open_regular_file(const std::string& path, std::uint64_t* size) {
   if (path.empty()) throw Error("an empty path names no file");
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -29,6 +29,7 @@ int open_regular_file(const std::string& path) {
     ::close(fd);
     throw Error(path + (S_ISDIR(st.st_mode) ? ": is a directory, not a file" : ": not a regular file"));
   }
+  if (size != nullptr) *size = static_cast<std::uint64_t>(st.st_size);
   // Regular files ignore O_NONBLOCK, but clear it so no later read can see EAGAIN.
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,14 +14,9 @@
 namespace qwen3c {
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = open_regular_file(path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw Error(path + ": cannot stat: " + std::strerror(err));
-  }
-  size_ = static_cast<std::size_t>(st.st_size);
+  std::uint64_t size = 0;
+  const int fd = open_regular_file(path, &size);
+  size_ = static_cast<std::size_t>(size);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {

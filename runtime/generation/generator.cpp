@@ -20,13 +20,22 @@ std::vector<std::int64_t> end_of_turn_tokens(const Tokenizer& tokenizer, const M
   return ids;
 }
 
+std::vector<std::int64_t> undecodable_ids(const Tokenizer& tokenizer, const ModelConfig& config) {
+  std::vector<std::int64_t> ids;
+  for (std::int64_t id = 0; id < config.vocab_size; ++id) {
+    if (!tokenizer.can_decode(id)) ids.push_back(id);
+  }
+  return ids;
+}
+
+void mask_ids(std::span<float> logits, std::span<const std::int64_t> ids) {
+  for (std::int64_t id : ids) logits[static_cast<std::size_t>(id)] = -INFINITY;
+}
+
 Generator::Generator(Session& session, const Tokenizer& tokenizer)
     : session_(session), tokenizer_(tokenizer),
-      end_tokens_(end_of_turn_tokens(tokenizer, session.model().config())) {
-  for (std::int64_t id = 0; id < session.model().config().vocab_size; ++id) {
-    if (!tokenizer.can_decode(id)) undecodable_.push_back(id);
-  }
-}
+      end_tokens_(end_of_turn_tokens(tokenizer, session.model().config())),
+      undecodable_(undecodable_ids(tokenizer, session.model().config())) {}
 
 GenerationResult Generator::generate(std::span<const std::int64_t> prompt, const GenerationOptions& options,
                                      const std::function<void(std::string_view)>& on_text) {
@@ -74,7 +83,7 @@ GenerationResult Generator::generate_or_throw(std::span<const std::int64_t> prom
       greedy_next = session_.forward_greedy(ids);
     } else {
       logits = session_.forward(ids);
-      for (std::int64_t id : undecodable_) logits[static_cast<std::size_t>(id)] = -INFINITY;
+      mask_ids(logits, undecodable_);
     }
   };
 

@@ -39,6 +39,12 @@ struct GenerationResult {
 // the config's eos_token_id.
 std::vector<std::int64_t> end_of_turn_tokens(const Tokenizer& tokenizer, const ModelConfig& config);
 
+// The model's rows the tokenizer cannot decode (padding rows of the embedding: Qwen3 has
+// 151,936 rows for 151,669 tokens). They must never be sampled: mask_ids sets their logits
+// to -inf.
+std::vector<std::int64_t> undecodable_ids(const Tokenizer& tokenizer, const ModelConfig& config);
+void mask_ids(std::span<float> logits, std::span<const std::int64_t> ids);
+
 class Generator {
  public:
   Generator(Session& session, const Tokenizer& tokenizer);
@@ -57,9 +63,8 @@ class Generator {
   Session& session_;
   const Tokenizer& tokenizer_;
   std::vector<std::int64_t> end_tokens_;
+  std::vector<std::int64_t> undecodable_;  // never sampled (see undecodable_ids)
   std::vector<std::int64_t> history_;  // every token fed, for the repetition penalty
-  // Model rows the tokenizer cannot decode (padding rows of the embedding): never sampled.
-  std::vector<std::int64_t> undecodable_;
 };
 
 }  // namespace qwen3c

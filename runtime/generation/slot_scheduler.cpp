@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 
 #include "runtime/core/error.h"
 #include "runtime/generation/stop_strings.h"
@@ -39,9 +38,7 @@ SlotScheduler::SlotScheduler(std::shared_ptr<Model> model, const Tokenizer& toke
     : model_(std::move(model)), tokenizer_(tokenizer), context_(context), max_queue_(max_queue) {
   if (slots < 1) throw Error("a scheduler needs at least one slot");
   end_tokens_ = end_of_turn_tokens(tokenizer_, model_->config());
-  for (std::int64_t id = 0; id < model_->config().vocab_size; ++id) {
-    if (!tokenizer_.can_decode(id)) undecodable_.push_back(id);
-  }
+  undecodable_ = undecodable_ids(tokenizer_, model_->config());
   for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, context_));
   stats_.slots = slots;
   worker_ = std::thread([this] { run(); });
@@ -165,7 +162,7 @@ void SlotScheduler::step(Slot& s) {
     s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
     if (!s.pending.empty()) return;  // more of the prompt next turn
 
-    for (std::int64_t id : undecodable_) logits[static_cast<std::size_t>(id)] = -INFINITY;
+    mask_ids(logits, undecodable_);
     const std::int64_t next = s.sampler->sample(logits, s.history);
     if (job.completion_tokens == 0) {
       job.first_token_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();

@@ -17,18 +17,6 @@ ApiError bad(const std::string& message, const std::string& param = {}) {
   return ApiError(400, "invalid_request_error", message, param);
 }
 
-// The body as an object, keys in the client's order (tool definitions are rendered in it).
-ojson parse_body(std::string_view body) {
-  try {
-    parse_strict_json(body, "request body");  // duplicates, depth
-  } catch (const Error& e) {
-    throw bad(e.what());
-  }
-  ojson j = ojson::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) throw bad("the request body must be a JSON object");
-  return j;
-}
-
 const ojson* field(const ojson& j, const char* key) {
   auto it = j.find(key);
   return it == j.end() || it->is_null() ? nullptr : &*it;
@@ -239,6 +227,18 @@ std::vector<std::string> tools_of(const ojson& j) {
 
 }  // namespace
 
+// Keys stay in the client's order: tool definitions are rendered in it.
+ojson parse_request_object(std::string_view body) {
+  try {
+    parse_strict_json(body, "request body");  // duplicates, depth
+  } catch (const Error& e) {
+    throw bad(e.what());
+  }
+  ojson j = ojson::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) throw bad("the request body must be a JSON object");
+  return j;
+}
+
 ojson error_body(const ApiError& e) {
   return {{"error",
            {{"message", e.what()},
@@ -248,7 +248,7 @@ ojson error_body(const ApiError& e) {
 }
 
 ChatRequest parse_chat_request(std::string_view body, const Limits& limits) {
-  const ojson j = parse_body(body);
+  const ojson j = parse_request_object(body);
   ChatRequest r;
   r.model = model_of(j);
   refuse_unimplemented(j);
@@ -265,7 +265,7 @@ ChatRequest parse_chat_request(std::string_view body, const Limits& limits) {
 }
 
 CompletionRequest parse_completion_request(std::string_view body, const Limits& limits) {
-  const ojson j = parse_body(body);
+  const ojson j = parse_request_object(body);
   CompletionRequest r;
   r.model = model_of(j);
   refuse_unimplemented(j);

@@ -28,6 +28,10 @@ struct ApiError : std::runtime_error {
 };
 nlohmann::ordered_json error_body(const ApiError& e);
 
+// A request body as a JSON object, keys in the client's order; ApiError (400) for
+// malformed JSON, duplicate keys, deep nesting or anything but an object.
+nlohmann::ordered_json parse_request_object(std::string_view body);
+
 // Limits the server applies to every request.
 struct Limits {
   std::int64_t context = 4096;           // a slot's positions

@@ -19,7 +19,6 @@
 #include <thread>
 
 #include "runtime/core/error.h"
-#include "runtime/core/strict_json.h"
 #include "runtime/execution/session.h"
 #include "runtime/generation/slot_scheduler.h"
 #include "runtime/serving/openai_api.h"
@@ -199,7 +198,7 @@ class Server {
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) { metrics(res); });
     http.Post("/tokenize", api([this](const httplib::Request& req, httplib::Response& res) {
       require_ready();
-      const ojson j = object_body(req.body);
+      const ojson j = openai::parse_request_object(req.body);
       const auto it = j.find("content");
       if (it == j.end() || !it->is_string()) throw ApiError(400, "invalid_request_error", "'content' must be a string", "content");
       try {
@@ -210,7 +209,7 @@ class Server {
     }));
     http.Post("/detokenize", api([this](const httplib::Request& req, httplib::Response& res) {
       require_ready();
-      const ojson j = object_body(req.body);
+      const ojson j = openai::parse_request_object(req.body);
       const auto it = j.find("tokens");
       if (it == j.end() || !it->is_array()) throw ApiError(400, "invalid_request_error", "'tokens' must be an array", "tokens");
       std::vector<std::int64_t> ids;
@@ -242,17 +241,6 @@ class Server {
       require_model(r.model);
       generate(res, r.prompt, std::move(r.generation), r.stream, r.include_usage, /*chat=*/false);
     }));
-  }
-
-  static ojson object_body(const std::string& body) {
-    try {
-      parse_strict_json(body, "request body");
-    } catch (const Error& e) {
-      throw ApiError(400, "invalid_request_error", e.what());
-    }
-    ojson j = ojson::parse(body, nullptr, false);
-    if (!j.is_object()) throw ApiError(400, "invalid_request_error", "the request body must be a JSON object");
-    return j;
   }
 
   static std::string finish_reason(const GenerationJob& job) {
