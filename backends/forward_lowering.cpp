@@ -16,11 +16,13 @@ ForwardLowering::ForwardLowering(mlir::ModuleOp module, std::string who) : modul
 namespace {
 
 // The tail starts after the last op that needs every row of the step: one that reads the
-// ids or the positions (indexed by row), or reads or writes the KV cache (attention mixes
-// rows; appending needs them all). What follows is row-local.
-bool needs_every_row(mlir::Operation* op, mlir::Value ids, mlir::Value positions) {
+// ids, the positions or the slots (indexed by row), or reads or writes the KV cache
+// (attention mixes rows; appending needs them all). What follows is row-local.
+bool needs_every_row(mlir::Operation* op, mlir::Value ids, mlir::Value positions, mlir::Value slots) {
   for (mlir::Value operand : op->getOperands()) {
-    if (operand == ids || operand == positions || mlir::isa<q3::KVCacheType>(operand.getType())) return true;
+    if (operand == ids || operand == positions || operand == slots ||
+        mlir::isa<q3::KVCacheType>(operand.getType()))
+      return true;
   }
   return false;
 }
@@ -38,9 +40,12 @@ void ForwardLowering::run() {
   auto forward = module_.lookupSymbol<mlir::func::FuncOp>(kForwardFunction);
   if (!forward) throw Error(who_ + ": the q3 module has no @forward function");
   mlir::Block& body = forward.getBody().front();
-  if (body.getNumArguments() < 2) throw Error(who_ + ": @forward must take the token ids and positions first");
+  if (body.getNumArguments() < 3) {
+    throw Error(who_ + ": @forward must take the token ids, positions and slots first");
+  }
   ids_ = body.getArgument(0);
   positions_ = body.getArgument(1);
+  slots_ = body.getArgument(2);
   auto ret = mlir::cast<mlir::func::ReturnOp>(body.getTerminator());
   if (ret.getNumOperands() != 1) throw Error(who_ + ": @forward must return the logits only");
   logits_ = ret.getOperand(0);
@@ -49,7 +54,7 @@ void ForwardLowering::run() {
   std::size_t tail_start = 0;
   for (mlir::Operation& op : body) {
     ops.push_back(&op);
-    if (needs_every_row(&op, ids_, positions_)) tail_start = ops.size();
+    if (needs_every_row(&op, ids_, positions_, slots_)) tail_start = ops.size();
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     in_tail_ = i >= tail_start;

@@ -47,7 +47,13 @@ class ForwardLowering : public q3::OpVisitor {
 
   bool is_ids(mlir::Value v) const { return v == ids_; }
   bool is_positions(mlir::Value v) const { return v == positions_; }
+  bool is_slots(mlir::Value v) const { return v == slots_; }
   bool is_logits(mlir::Value v) const { return v == logits_; }
+  // For backends that read each row's position and slot from the step itself: refuses an
+  // attention op whose positions or slots are anything else.
+  void require_step_rows(mlir::Operation* op, mlir::Value positions, mlir::Value slots) const {
+    if (!is_positions(positions) || !is_slots(slots)) fail(op, "attends at other positions or slots than the step's");
+  }
   // Whether the op being visited is in the tail.
   bool in_tail() const { return in_tail_; }
 
@@ -55,7 +61,7 @@ class ForwardLowering : public q3::OpVisitor {
   std::int64_t weight_index(mlir::Value weight) const;
   // Its q3.weight declaration (with the layout q3-pack-weights chose).
   q3::WeightOp weight_declaration(mlir::Value weight) const;
-  // An activation the op reads / writes (not the ids, positions or logits).
+  // An activation the op reads / writes (not the ids, positions, slots or logits).
   Place input(mlir::Value v) const;
   Place output(mlir::Value v) const;
 
@@ -73,7 +79,7 @@ class ForwardLowering : public q3::OpVisitor {
   llvm::DenseMap<mlir::Value, Place> places_;
   llvm::DenseMap<mlir::Value, bool> placed_in_tail_;
   llvm::StringMap<std::int64_t> weight_index_;
-  mlir::Value ids_, positions_, logits_;
+  mlir::Value ids_, positions_, slots_, logits_;
   bool in_tail_ = false;
 };
 

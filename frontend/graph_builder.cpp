@@ -103,14 +103,14 @@ class GraphBuilder {
                                  b_.getF64FloatAttr(c_.rope_theta));
   }
 
-  Value decoder_layer(Value h, Value positions, Value cache, std::int64_t i) {
+  Value decoder_layer(Value h, Value positions, Value slots, Value cache, std::int64_t i) {
     loc_ = mlir::NameLoc::get(b_.getStringAttr("model.layers." + std::to_string(i)));
     Value x = rms_norm(h, layer_weight_name(i, "input_layernorm.weight"));
     Value q = project_norm_rope(x, positions, i, "self_attn.q_proj.weight", "self_attn.q_norm.weight");
     Value k = project_norm_rope(x, positions, i, "self_attn.k_proj.weight", "self_attn.k_norm.weight");
     Value v = linear(x, layer_weight_name(i, "self_attn.v_proj.weight"));
     Value attn = b_.create<q3::AttentionOp>(
-        loc_, q.getType(), q, k, v, cache, b_.getI64IntegerAttr(i),
+        loc_, q.getType(), q, k, v, cache, positions, slots, b_.getI64IntegerAttr(i),
         b_.getI64IntegerAttr(c_.num_heads), b_.getI64IntegerAttr(c_.num_kv_heads),
         b_.getI64IntegerAttr(c_.head_dim),
         b_.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c_.head_dim))));
@@ -131,20 +131,23 @@ class GraphBuilder {
     auto cache_type = q3::KVCacheType::get(b_.getContext(), c_.num_layers, c_.num_kv_heads,
                                            c_.head_dim, b_.getF32Type());
     auto logits_type = rows(c_.vocab_size);
-    auto func_type = b_.getFunctionType({ids_type, ids_type, cache_type}, {logits_type});
+    // Each row of a step: its token id, its position and the sequence (cache slot) it
+    // belongs to, so that one step can advance several sequences.
+    auto func_type = b_.getFunctionType({ids_type, ids_type, ids_type, cache_type}, {logits_type});
     auto func = b_.create<mlir::func::FuncOp>(loc, kForwardFunction, func_type);
     func.setArgAttr(0, "q3.name", b_.getStringAttr("token_ids"));
     func.setArgAttr(1, "q3.name", b_.getStringAttr("positions"));
-    func.setArgAttr(2, "q3.name", b_.getStringAttr("kv_cache"));
+    func.setArgAttr(2, "q3.name", b_.getStringAttr("slots"));
+    func.setArgAttr(3, "q3.name", b_.getStringAttr("kv_cache"));
     mlir::Block* entry = func.addEntryBlock();
     b_.setInsertionPointToStart(entry);
-    Value ids = entry->getArgument(0), positions = entry->getArgument(1),
-          cache = entry->getArgument(2);
+    Value ids = entry->getArgument(0), positions = entry->getArgument(1), slots = entry->getArgument(2),
+          cache = entry->getArgument(3);
 
     loc_ = mlir::NameLoc::get(b_.getStringAttr("model.embed_tokens"));
     Value table = weight(kEmbedTokens);
     Value h = b_.create<q3::EmbeddingOp>(loc_, rows(c_.hidden_size), table, ids);
-    for (std::int64_t i = 0; i < c_.num_layers; ++i) h = decoder_layer(h, positions, cache, i);
+    for (std::int64_t i = 0; i < c_.num_layers; ++i) h = decoder_layer(h, positions, slots, cache, i);
 
     loc_ = mlir::NameLoc::get(b_.getStringAttr("lm_head"));
     Value x = rms_norm(h, kFinalNorm);

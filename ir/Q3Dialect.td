@@ -21,7 +21,8 @@ def Q3_Dialect : Dialect {
     Weights are module-level `q3.weight` symbols naming a checkpoint tensor (shape and
     dtype only: the data is not copied into the IR) and are read with `q3.get_weight`.
     The KV cache is explicit state of type `!q3.kv_cache`, a function argument that
-    `q3.attention` reads and appends to.
+    `q3.attention` reads and appends to. A step's rows may belong to several sequences:
+    `@forward` takes each row's token id, position and sequence (slot).
   }];
   let useDefaultTypePrinterParser = 1;
 }

@@ -23,6 +23,13 @@ def Q3_ActivationRounding : StringBasedAttr<
 // A batch of per-token activation rows: tensor<?xNxf32> (the token count may be static).
 def Q3_Activation : 2DTensorOf<[F32]>;
 def Q3_TokenIds : 1DTensorOf<[I64]>;
+// Per-row indices of a step, tensor<?xi64>: the positions of the rows and the cache slot
+// (sequence) each row belongs to. Buildable, so the ops that take them print no type.
+def Q3_RowIndices : Type<
+    CPred<"$_self == ::mlir::RankedTensorType::get({::mlir::ShapedType::kDynamic}, "
+          "::mlir::IntegerType::get($_self.getContext(), 64))">,
+    "tensor<?xi64> of per-row indices">,
+    BuildableType<"::mlir::RankedTensorType::get({::mlir::ShapedType::kDynamic}, $_builder.getI64Type())">;
 def Q3_WeightTensor : TensorOf<[BF16, F16, F32, Q3_Q8_0Type, Q3_Q4_0Type]>;
 
 //===----------------------------------------------------------------------===//
@@ -110,16 +117,20 @@ def Q3_AttentionOp : Q3_Op<"attention", [
     AllTypesMatch<["query", "result"]>, AllTypesMatch<["key", "value"]>]> {
   let summary = "Causal grouped-query attention that appends to the KV cache";
   let description = [{
-    Appends this step's keys and values to layer `layer` of the cache, then lets each
-    query token attend to every cached position up to and including its own (causal),
-    query head h reading KV head h / (num_heads / num_kv_heads). Scores are scaled by
-    `scale` before the softmax.
+    Row r of the step belongs to sequence `slots[r]` of the cache, at position
+    `positions[r]`. Appends every row's key and value to layer `layer` of its sequence,
+    then lets each row's query attend to the positions 0..positions[r] of its own
+    sequence (causal), query head h reading KV head h / (num_heads / num_kv_heads).
+    Scores are scaled by `scale` before the softmax. Rows of several sequences in one
+    step share every weight read (batched decoding); their order does not matter.
   }];
   let arguments = (ins
     Q3_Activation:$query,
     Q3_Activation:$key,
     Q3_Activation:$value,
     Arg<Q3_KVCacheType, "read, then appended to", [MemRead, MemWrite]>:$cache,
+    Q3_RowIndices:$positions,
+    Q3_RowIndices:$slots,
     I64Attr:$layer,
     I64Attr:$num_heads,
     I64Attr:$num_kv_heads,
@@ -128,7 +139,7 @@ def Q3_AttentionOp : Q3_Op<"attention", [
   );
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $cache attr-dict
+    $query `,` $key `,` $value `,` $cache `at` $positions `in` $slots attr-dict
       `:` type($query) `,` type($key) `,` qualified(type($cache))
   }];
   let hasVerifier = 1;
@@ -175,21 +186,22 @@ def Q3_QkNormRopeAppendOp : Q3_Op<"qk_norm_rope_append", [AllTypesMatch<["query"
   let summary = "Per-head RMSNorm and RoPE of queries and keys, then the KV-cache append";
   let description = [{
     The prologue of attention in one op: queries and keys are normalised per head
-    (`query_norm`, `key_norm`) and rotated (RoPE at `positions`); keys and values are
-    appended to layer `layer` of the cache. Returns the rotated queries, which
-    `q3.cached_attention` consumes.
+    (`query_norm`, `key_norm`) and rotated (RoPE at `positions`); row r's key and value
+    are appended to layer `layer` of sequence `slots[r]` at `positions[r]`. Returns the
+    rotated queries, which `q3.cached_attention` consumes.
   }];
   let arguments = (ins
     Q3_Activation:$query, Q3_Activation:$key, Q3_Activation:$value,
-    Q3_WeightTensor:$query_norm, Q3_WeightTensor:$key_norm, Q3_TokenIds:$positions,
+    Q3_WeightTensor:$query_norm, Q3_WeightTensor:$key_norm,
     Arg<Q3_KVCacheType, "appended to", [MemWrite]>:$cache,
+    Q3_RowIndices:$positions, Q3_RowIndices:$slots,
     I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
     F64Attr:$epsilon, F64Attr:$theta);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `,` $query_norm `,` $key_norm `,` $positions `,` $cache attr-dict
-      `:` type($query) `,` type($key) `,` type($value) `,` type($query_norm) `,` type($key_norm)
-      `,` type($positions) `,` qualified(type($cache))
+    $query `,` $key `,` $value `,` $query_norm `,` $key_norm `,` $cache `at` $positions `in` $slots
+      attr-dict `:` type($query) `,` type($key) `,` type($value) `,` type($query_norm) `,` type($key_norm)
+      `,` qualified(type($cache))
   }];
   let hasVerifier = 1;
 }
@@ -197,14 +209,16 @@ def Q3_QkNormRopeAppendOp : Q3_Op<"qk_norm_rope_append", [AllTypesMatch<["query"
 def Q3_CachedAttentionOp : Q3_Op<"cached_attention", [AllTypesMatch<["query", "result"]>]> {
   let summary = "Causal grouped-query attention over the KV cache (keys already appended)";
   let description = [{
-    Token t of the step (at position past + t) attends to cache positions 0..past+t of
-    layer `layer`: scores scaled by `scale`, softmax, weighted sum of values; query head
-    h reads KV head h / (num_heads / num_kv_heads).
+    Row r of the step attends to positions 0..positions[r] of sequence slots[r] in layer
+    `layer` of the cache: scores scaled by `scale`, softmax, weighted sum of values;
+    query head h reads KV head h / (num_heads / num_kv_heads).
   }];
   let arguments = (ins Q3_Activation:$query, Arg<Q3_KVCacheType, "read", [MemRead]>:$cache,
+    Q3_RowIndices:$positions, Q3_RowIndices:$slots,
     I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim, F64Attr:$scale);
   let results = (outs Q3_Activation:$result);
-  let assemblyFormat = "$query `,` $cache attr-dict `:` type($query) `,` qualified(type($cache))";
+  let assemblyFormat =
+      "$query `,` $cache `at` $positions `in` $slots attr-dict `:` type($query) `,` qualified(type($cache))";
   let hasVerifier = 1;
 }
 

@@ -9,8 +9,9 @@ def Q3_KVCacheType : Q3_Type<"KVCache", "kv_cache"> {
   let summary = "The key/value cache of every attention layer";
   let description = [{
     State carried between forward steps: for each of `layers` attention layers, the keys
-    and values of every past position, `kv_heads` heads of `head_dim` elements each. Its
-    length (the past length) is dynamic; the runtime chooses the maximum context.
+    and values of every past position, `kv_heads` heads of `head_dim` elements each, for
+    each of several sequences ("slots"). The number of slots and their lengths are
+    dynamic; the runtime chooses them and the maximum context.
 
     Example: `!q3.kv_cache<layers = 36, kv_heads = 8, head_dim = 128, element_type = f32>`
   }];

@@ -138,13 +138,12 @@ namespace {
 class StepEvaluator : public OpVisitor {
  public:
   using WeightLookup = std::function<const std::vector<float>&(const std::string&)>;
-  using Cache = std::vector<std::vector<float>>;  // per layer, [past + tokens, kv_heads * head_dim]
+  using Cache = ReferenceEvaluator::Cache;
 
-  StepEvaluator(const std::vector<std::int64_t>& ids, std::int64_t past, WeightLookup weight, Cache& keys,
-                Cache& values)
-      : ids_(ids), past_(past), weight_(std::move(weight)), keys_(keys), values_(values) {
-    tokens_ = static_cast<std::int64_t>(ids.size());
-    for (std::int64_t t = 0; t < tokens_; ++t) positions_.push_back(past_ + t);
+  StepEvaluator(const ReferenceEvaluator::StepRows& rows, WeightLookup weight, Cache& keys, Cache& values)
+      : ids_(rows.ids), positions_(rows.positions), slots_(rows.slots), weight_(std::move(weight)), keys_(keys),
+        values_(values) {
+    tokens_ = static_cast<std::int64_t>(ids_.size());
   }
 
   const Rows& get(Value v) const { return env_.at(v); }
@@ -226,15 +225,19 @@ class StepEvaluator : public OpVisitor {
  private:
   const std::vector<float>& wt(Value v) { return weight_(v.getDefiningOp<GetWeightOp>().getName().str()); }
 
+  // Every row's key and value into its sequence, at its position.
   void append(std::int64_t layer, const Rows& k, const Rows& v) {
-    if (keys_.size() <= static_cast<std::size_t>(layer)) {
-      keys_.resize(layer + 1);
-      values_.resize(layer + 1);
+    for (std::int64_t t = 0; t < tokens_; ++t) {
+      std::vector<float>& keys = keys_[{layer, slots_[t]}];
+      std::vector<float>& values = values_[{layer, slots_[t]}];
+      const auto end = static_cast<std::size_t>((positions_[t] + 1) * k.cols);
+      if (keys.size() < end) {
+        keys.resize(end);
+        values.resize(end);
+      }
+      std::copy_n(k.row(t), k.cols, keys.begin() + positions_[t] * k.cols);
+      std::copy_n(v.row(t), v.cols, values.begin() + positions_[t] * v.cols);
     }
-    keys_[layer].resize((past_ + tokens_) * k.cols);
-    values_[layer].resize((past_ + tokens_) * v.cols);
-    std::copy(k.data.begin(), k.data.end(), keys_[layer].begin() + past_ * k.cols);
-    std::copy(v.data.begin(), v.data.end(), values_[layer].begin() + past_ * v.cols);
   }
 
   Rows attend(const Rows& q, std::int64_t layer, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
@@ -242,14 +245,16 @@ class StepEvaluator : public OpVisitor {
     Rows out = make(q.rows, q.cols);
     const std::int64_t kv_row = kv_heads * head_dim, group = heads / kv_heads;
     for (std::int64_t t = 0; t < q.rows; ++t) {
-      const std::int64_t visible = past_ + t + 1;
+      const std::int64_t visible = positions_[t] + 1;
+      const std::vector<float>& keys = keys_.at({layer, slots_[t]});
+      const std::vector<float>& values = values_.at({layer, slots_[t]});
       for (std::int64_t h = 0; h < heads; ++h) {
         std::vector<double> p(visible);
         double max = -INFINITY, sum = 0;
         for (std::int64_t j = 0; j < visible; ++j) {
           double s = 0;
           for (std::int64_t d = 0; d < head_dim; ++d) {
-            s += static_cast<double>(q.row(t)[h * head_dim + d]) * keys_[layer][j * kv_row + (h / group) * head_dim + d];
+            s += static_cast<double>(q.row(t)[h * head_dim + d]) * keys[j * kv_row + (h / group) * head_dim + d];
           }
           p[j] = s * scale;
           max = std::max(max, p[j]);
@@ -257,7 +262,7 @@ class StepEvaluator : public OpVisitor {
         for (double& x : p) sum += (x = std::exp(x - max));
         for (std::int64_t d = 0; d < head_dim; ++d) {
           double acc = 0;
-          for (std::int64_t j = 0; j < visible; ++j) acc += p[j] / sum * values_[layer][j * kv_row + (h / group) * head_dim + d];
+          for (std::int64_t j = 0; j < visible; ++j) acc += p[j] / sum * values[j * kv_row + (h / group) * head_dim + d];
           out.row(t)[h * head_dim + d] = static_cast<float>(acc);
         }
       }
@@ -266,8 +271,9 @@ class StepEvaluator : public OpVisitor {
   }
 
   const std::vector<std::int64_t>& ids_;
-  std::int64_t past_, tokens_ = 0;
-  std::vector<std::int64_t> positions_;
+  const std::vector<std::int64_t>& positions_;
+  const std::vector<std::int64_t>& slots_;
+  std::int64_t tokens_ = 0;
   WeightLookup weight_;
   Cache& keys_;
   Cache& values_;
@@ -277,9 +283,18 @@ class StepEvaluator : public OpVisitor {
 }  // namespace
 
 std::vector<float> ReferenceEvaluator::forward(const std::vector<std::int64_t>& ids) {
+  StepRows rows{ids, {}, std::vector<std::int64_t>(ids.size(), 0)};
+  for (std::size_t t = 0; t < ids.size(); ++t) rows.positions.push_back(length_[0] + static_cast<std::int64_t>(t));
+  return forward(rows);
+}
+
+std::vector<float> ReferenceEvaluator::forward(const StepRows& rows) {
   auto func = module_.lookupSymbol<mlir::func::FuncOp>("forward");
   if (!func) throw Error("reference evaluator: no @forward");
-  StepEvaluator step(ids, past_, [this](const std::string& name) -> const std::vector<float>& { return weight(name); },
+  if (rows.positions.size() != rows.ids.size() || rows.slots.size() != rows.ids.size()) {
+    throw Error("reference evaluator: every row needs an id, a position and a slot");
+  }
+  StepEvaluator step(rows, [this](const std::string& name) -> const std::vector<float>& { return weight(name); },
                      keys_, values_);
   std::vector<float> logits;
   for (mlir::Operation& op : func.getBody().front()) {
@@ -289,7 +304,9 @@ std::vector<float> ReferenceEvaluator::forward(const std::vector<std::int64_t>& 
       step.dispatch(&op);
     }
   }
-  past_ += static_cast<std::int64_t>(ids.size());
+  for (std::size_t t = 0; t < rows.ids.size(); ++t) {
+    length_[rows.slots[t]] = std::max(length_[rows.slots[t]], rows.positions[t] + 1);
+  }
   return logits;
 }
 

@@ -21,9 +21,19 @@ class ReferenceEvaluator {
 
   ReferenceEvaluator(mlir::ModuleOp module, TensorSource checkpoint);
 
-  // Runs @forward over `ids` at the next positions, appending to the evaluator's KV cache.
-  // Returns the logits of every token, [ids.size(), vocab].
+  // Runs @forward over `ids` at the next positions of sequence 0, appending to the
+  // evaluator's KV cache. Returns the logits of every token, [ids.size(), vocab].
   std::vector<float> forward(const std::vector<std::int64_t>& ids);
+
+  // One step over rows of any sequences: row r is token ids[r] at positions[r] of
+  // sequence slots[r] (whose earlier positions must be in the cache already).
+  struct StepRows {
+    std::vector<std::int64_t> ids, positions, slots;
+  };
+  std::vector<float> forward(const StepRows& rows);
+
+  // Keys (or values) of (layer, slot): [positions, kv_heads * head_dim].
+  using Cache = std::map<std::pair<std::int64_t, std::int64_t>, std::vector<float>>;
 
  private:
   const std::vector<float>& weight(const std::string& symbol);
@@ -31,8 +41,8 @@ class ReferenceEvaluator {
   mlir::ModuleOp module_;
   TensorSource checkpoint_;
   std::map<std::string, std::vector<float>> weights_;        // as the IR says they are stored
-  std::vector<std::vector<float>> keys_, values_;             // per layer, [past, kv_heads * head_dim]
-  std::int64_t past_ = 0;
+  Cache keys_, values_;
+  std::map<std::int64_t, std::int64_t> length_;  // positions held, by slot
 };
 
 }  // namespace qwen3c::q3

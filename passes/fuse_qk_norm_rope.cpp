@@ -33,6 +33,7 @@ std::string match_attention(q3::AttentionOp a, Side& q, Side& k) {
   if (auto why = match_side(a.getQuery(), q, "query"); !why.empty()) return why;
   if (auto why = match_side(a.getKey(), k, "key"); !why.empty()) return why;
   if (q.rope.getPositions() != k.rope.getPositions()) return "query and key rotate at different positions";
+  if (q.rope.getPositions() != a.getPositions()) return "the ropes rotate at other positions than the rows attend from";
   if (q.rope.getTheta() != k.rope.getTheta() || q.rope.getHeadDim() != k.rope.getHeadDim() ||
       q.rope.getHeadDim() != a.getHeadDim()) {
     return "query and key ropes differ in theta or head_dim";
@@ -52,10 +53,10 @@ struct QkNormRopePattern : mlir::OpRewritePattern<q3::AttentionOp> {
     }
     auto prologue = rewriter.create<q3::QkNormRopeAppendOp>(
         a.getLoc(), a.getQuery().getType(), q.norm.getInput(), k.norm.getInput(), a.getValue(), q.norm.getWeight(),
-        k.norm.getWeight(), q.rope.getPositions(), a.getCache(), a.getLayerAttr(), a.getNumHeadsAttr(),
+        k.norm.getWeight(), a.getCache(), a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(),
         a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(), q.rope.getThetaAttr());
     rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(a, a.getType(), prologue.getResult(), a.getCache(),
-                                                       a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
+                                                       a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
                                                        a.getHeadDimAttr(), a.getScaleAttr());
     erase_if_dead(rewriter, {q.rope, k.rope, q.norm, k.norm});
     return mlir::success();

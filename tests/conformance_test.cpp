@@ -119,7 +119,7 @@ class ModuleBuilder {
   }
 
   std::string text(const std::string& result, std::int64_t width) const {
-    return "module {\n" + decls_ + "  func.func @forward(%ids: tensor<?xi64>, %positions: tensor<?xi64>, %cache: " +
+    return "module {\n" + decls_ + "  func.func @forward(%ids: tensor<?xi64>, %positions: tensor<?xi64>, %slots: tensor<?xi64>, %cache: " +
            cache_type() + ") -> " + activation(width) + " {\n" + body_ + "    return " + result + " : " +
            activation(width) + "\n  }\n}\n";
   }
@@ -201,7 +201,7 @@ std::vector<Case> cases() {
     Case attention{"attention_" + shape, q, h.heads, h.kv_heads, h.head_dim, nullptr};
     attention.build = [=](B& b) {
       const std::string qv = b.input(q), kv_in = b.input(kv), vv = b.input(kv);
-      return b.op("q3.attention " + qv + ", " + kv_in + ", " + vv + ", %cache " + attention_attrs(attention, true, false) +
+      return b.op("q3.attention " + qv + ", " + kv_in + ", " + vv + ", %cache at %positions in %slots " + attention_attrs(attention, true, false) +
                   " : " + B::activation(q) + ", " + B::activation(kv) + ", " + b.cache_type());
     };
     all.push_back(attention);
@@ -212,13 +212,13 @@ std::vector<Case> cases() {
       const std::string nt = B::weight_type({h.head_dim}, norm);
       std::string attrs = attention_attrs(c, false, true);
       return b.op("q3.qk_norm_rope_append " + qv + ", " + kv_in + ", " + vv + ", " + qn + ", " + kn +
-                  ", %positions, %cache " + attrs + " : " + B::activation(q) + ", " + B::activation(kv) + ", " +
-                  B::activation(kv) + ", " + nt + ", " + nt + ", tensor<?xi64>, " + b.cache_type());
+                  ", %cache at %positions in %slots " + attrs + " : " + B::activation(q) + ", " + B::activation(kv) +
+                  ", " + B::activation(kv) + ", " + nt + ", " + nt + ", " + b.cache_type());
     };
     Case fused{"qk_norm_rope_append_cached_attention_" + shape, q, h.heads, h.kv_heads, h.head_dim, nullptr};
     fused.build = [=](B& b) {
       const std::string rotated = prologue(b, fused);
-      return b.op("q3.cached_attention " + rotated + ", %cache " + attention_attrs(fused, true, false) + " : " +
+      return b.op("q3.cached_attention " + rotated + ", %cache at %positions in %slots " + attention_attrs(fused, true, false) + " : " +
                   B::activation(q) + ", " + b.cache_type());
     };
     all.push_back(fused);

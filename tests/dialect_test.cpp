@@ -19,7 +19,7 @@ module {
   q3.weight @n4 : tensor<4xf32>
   q3.weight @emb : tensor<16x8xbf16>
 )" + extra_weights + R"(
-  func.func @forward(%ids: tensor<?xi64>, %pos: tensor<?xi64>,
+  func.func @forward(%ids: tensor<?xi64>, %pos: tensor<?xi64>, %slots: tensor<?xi64>,
                      %cache: !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>)
       -> tensor<?x8xf32> {
     %e = q3.get_weight @emb : tensor<16x8xbf16>
@@ -88,20 +88,20 @@ INSTANTIATE_TEST_SUITE_P(
         VerifierCase{"attention_gqa",
                      "%k = q3.get_weight @w4x8 : tensor<4x8xbf16>\n"
                      "%kv = q3.linear %x, %k : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>\n"
-                     "%a = q3.attention %x, %kv, %kv, %cache {layer = 0 : i64, num_heads = 3 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
+                     "%a = q3.attention %x, %kv, %kv, %cache at %pos in %slots {layer = 0 : i64, num_heads = 3 : i64, num_kv_heads = 2 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
                      "num_kv_heads (2) must divide num_heads (3)"},
         VerifierCase{"attention_query_width",
                      "%k = q3.get_weight @w4x8 : tensor<4x8xbf16>\n"
                      "%kv = q3.linear %x, %k : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>\n"
-                     "%a = q3.attention %x, %kv, %kv, %cache {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
+                     "%a = q3.attention %x, %kv, %kv, %cache at %pos in %slots {layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
                      "query rows must hold num_heads x head_dim = 16 elements, got 8"},
         VerifierCase{"attention_layer_outside_cache",
                      "%k = q3.get_weight @w4x8 : tensor<4x8xbf16>\n"
                      "%kv = q3.linear %x, %k : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>\n"
-                     "%a = q3.attention %x, %kv, %kv, %cache {layer = 1 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
+                     "%a = q3.attention %x, %kv, %kv, %cache at %pos in %slots {layer = 1 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
                      "layer 1 is outside the cache's 1 layers"},
         VerifierCase{"attention_key_width",
-                     "%a = q3.attention %x, %x, %x, %cache {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x8xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
+                     "%a = q3.attention %x, %x, %x, %cache at %pos in %slots {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x8xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>",
                      "key/value rows must hold num_kv_heads x head_dim = 4 elements, got 8"},
         VerifierCase{"embedding_width",
                      "%y = q3.embedding %e[%ids] : tensor<16x8xbf16>, tensor<?xi64> -> tensor<?x4xf32>",
@@ -125,7 +125,7 @@ TEST_F(Dialect, WellFormedModuleParsesAndRoundTrips) {
       "%k = q3.get_weight @w4x8 : tensor<4x8xbf16>\n"
       "%kv = q3.linear %x, %k : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>\n"
       "%r = q3.rope %x, %pos {head_dim = 4 : i64, theta = 1.0e6 : f64} : tensor<?x8xf32>, tensor<?xi64>\n"
-      "%a = q3.attention %r, %kv, %kv, %cache {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>\n"
+      "%a = q3.attention %r, %kv, %kv, %cache at %pos in %slots {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>\n"
       "%s = q3.silu %a : tensor<?x8xf32>\n"
       "%m = q3.mul %s, %a : tensor<?x8xf32>\n"
       "%y = q3.add %m, %x : tensor<?x8xf32>";

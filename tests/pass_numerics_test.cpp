@@ -106,6 +106,63 @@ TEST_P(PassNumerics, EveryPassKeepsTheLogits) {
   }
 }
 
+// One step may hold rows of several sequences, in any order: each row's logits equal those
+// of its sequence run alone, before and after fusion (where the attention op splits in two).
+TEST_P(PassNumerics, EvaluatorRowsOfSeveralSequencesMatchEachAlone) {
+  const std::int64_t vocab = source_.config.vocab_size;
+  std::vector<std::int64_t> other(prompt_.rbegin(), prompt_.rend());
+  for (std::int64_t id : {5, 9, 2, 7, 11}) other.push_back(id % vocab);
+  for (const std::string pipeline : {"cse", "q3-O2"}) {
+    auto module = run(pipeline);
+    q3::ReferenceEvaluator alone_a(*module, f32_source(*source_.checkpoint));
+    q3::ReferenceEvaluator alone_b(*module, f32_source(*source_.checkpoint));
+    std::vector<float> a = alone_a.forward(prompt_), b = alone_b.forward(other);
+    auto a_step = alone_a.forward({steps_[0]});
+    a.insert(a.end(), a_step.begin(), a_step.end());
+
+    // Step 1: B's first three tokens, then all of A's prompt. Step 2: A's next token
+    // among B's remaining ones.
+    q3::ReferenceEvaluator together(*module, f32_source(*source_.checkpoint));
+    q3::ReferenceEvaluator::StepRows first, second;
+    for (std::int64_t i = 0; i < 3; ++i) {
+      first.ids.push_back(other[i]);
+      first.positions.push_back(i);
+      first.slots.push_back(1);
+    }
+    for (std::size_t i = 0; i < prompt_.size(); ++i) {
+      first.ids.push_back(prompt_[i]);
+      first.positions.push_back(static_cast<std::int64_t>(i));
+      first.slots.push_back(0);
+    }
+    const auto b_rest = static_cast<std::int64_t>(other.size()) - 3;
+    const std::int64_t a_row = std::min<std::int64_t>(1, b_rest);  // A's row among B's
+    for (std::int64_t i = 0; i < b_rest; ++i) {
+      second.ids.push_back(other[3 + i]);
+      second.positions.push_back(3 + i);
+      second.slots.push_back(1);
+    }
+    second.ids.insert(second.ids.begin() + a_row, steps_[0]);
+    second.positions.insert(second.positions.begin() + a_row, static_cast<std::int64_t>(prompt_.size()));
+    second.slots.insert(second.slots.begin() + a_row, 0);
+    const std::vector<float> x = together.forward(first), y = together.forward(second);
+    ASSERT_EQ(x.size(), first.ids.size() * vocab) << pipeline;
+    ASSERT_EQ(a.size(), (prompt_.size() + 1) * vocab) << pipeline;
+    ASSERT_EQ(b.size(), other.size() * vocab) << pipeline;
+    ASSERT_EQ(y.size(), second.ids.size() * vocab) << pipeline;
+    auto row = [&](const std::vector<float>& v, std::size_t r) { return v.data() + r * vocab; };
+    double worst = 0;
+    for (std::size_t i = 0; i < 3; ++i) worst = std::max(worst, relative_error(row(x, i), row(b, i), vocab));
+    for (std::size_t i = 0; i < prompt_.size(); ++i) {
+      worst = std::max(worst, relative_error(row(x, 3 + i), row(a, i), vocab));
+    }
+    worst = std::max(worst, relative_error(row(y, a_row), row(a, prompt_.size()), vocab));
+    for (std::int64_t i = 0; i < b_rest; ++i) {
+      worst = std::max(worst, relative_error(row(y, i < a_row ? i : i + 1), row(b, 3 + i), vocab));
+    }
+    EXPECT_LE(worst, 1e-6) << pipeline;
+  }
+}
+
 TEST_P(PassNumerics, QuantisedKernelsMatchTheEvaluator) {
   for (const std::string quant : {"q8_0", "q4_0"}) {
     auto quantised = run("q3-O2,q3-quantize-weights{quant=" + quant + "}");

@@ -14,27 +14,33 @@
 
 namespace qwen3c {
 
-// What a session keeps between steps for one backend: its KV cache and scratch memory.
+// What a session keeps between steps for one backend: the KV cache of each of its
+// sequences ("slots") and scratch memory.
 class ExecutorState {
  public:
   virtual ~ExecutorState() = default;
 };
 
+// One forward step over rows of any of the state's sequences: row t is token ids[t] at
+// position positions[t] of sequence slots[t]. A sequence's earlier positions must be in the
+// cache already (or be rows of this step); rows of one sequence come in position order.
+// Every weight is read once for all the rows.
 struct ForwardRequest {
   std::span<const std::int64_t> ids;        // this step's tokens (all valid ids)
-  std::span<const std::int64_t> positions;  // past, past + 1, ...
-  std::int64_t past = 0;                    // tokens already in the KV cache
-  bool all_logits = false;                  // logits of every token, or only the last
-  float* logits = nullptr;                  // [ids.size() or 1, vocab]; may be null with greedy_token
+  std::span<const std::int64_t> positions;  // each row's position in its sequence
+  std::span<const std::int64_t> slots;      // each row's sequence, 0..slots - 1
+  std::int64_t logit_rows = 1;              // logits of the last logit_rows rows
+  float* logits = nullptr;                  // [logit_rows, vocab]; may be null with greedy_token
   // Where an executor that computes_argmax() writes the last row's argmax (the lowest
-  // index among equal logits).
+  // index among equal logits; logit_rows 1).
   std::int64_t* greedy_token = nullptr;
 };
 
 class Executor {
  public:
   virtual ~Executor() = default;
-  virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) = 0;
+  // `slots` sequences of up to `max_context` positions each.
+  virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) = 0;
   virtual void forward(ExecutorState& state, const ForwardRequest& request) = 0;
   // How many threads a step may use (CPU executors; default: every core).
   virtual void set_threads(int threads) {}

@@ -28,17 +28,28 @@ absl::StatusOr<std::shared_ptr<Model>> Model::open(const std::string& path, cons
   }
 }
 
-Session::Session(std::shared_ptr<Model> model, std::int64_t max_context)
+Session::Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots)
     : model_(std::move(model)), max_context_(max_context) {
   const std::int64_t limit = model_->config().max_position_embeddings;
   if (max_context < 1 || max_context > limit) {
     throw Error("context of " + std::to_string(max_context) + " positions is outside 1.." +
                 std::to_string(limit) + " (the model's max_position_embeddings)");
   }
-  state_ = model_->executor().new_state(max_context);
+  if (slots < 1 || slots > kMaxSlots) {
+    throw Error(std::to_string(slots) + " sequences asked for; a session holds 1.." + std::to_string(kMaxSlots));
+  }
+  state_ = model_->executor().new_state(max_context, slots);
+  positions_.assign(static_cast<std::size_t>(slots), 0);
 }
 
-std::vector<std::int64_t> Session::check_step(std::span<const std::int64_t> ids) const {
+void Session::check_slot(std::int64_t slot) const {
+  if (slot < 0 || slot >= slots()) {
+    throw Error("sequence " + std::to_string(slot) + " does not exist (the session has " + std::to_string(slots()) +
+                ")");
+  }
+}
+
+void Session::check_ids(std::span<const std::int64_t> ids, std::int64_t slot) const {
   const std::int64_t vocab = model_->config().vocab_size;
   if (ids.empty()) throw Error("forward needs at least one token");
   for (std::int64_t id : ids) {
@@ -47,24 +58,28 @@ std::vector<std::int64_t> Session::check_step(std::span<const std::int64_t> ids)
                   std::to_string(vocab - 1) + ")");
     }
   }
+  const std::int64_t position = positions_[static_cast<std::size_t>(slot)];
   const auto count = static_cast<std::int64_t>(ids.size());
-  if (position_ + count > max_context_) {
-    throw Error("context full: " + std::to_string(position_) + " positions used + " +
-                std::to_string(count) + " new tokens exceed the session's maximum of " +
-                std::to_string(max_context_));
+  if (position + count > max_context_) {
+    throw Error("context full: " + std::to_string(position) + " positions used + " + std::to_string(count) +
+                " new tokens exceed the session's maximum of " + std::to_string(max_context_));
   }
-  std::vector<std::int64_t> positions(ids.size());
-  for (std::int64_t i = 0; i < count; ++i) positions[i] = position_ + i;
-  return positions;
+}
+
+std::int64_t Session::position(std::int64_t slot) const {
+  check_slot(slot);
+  return positions_[static_cast<std::size_t>(slot)];
 }
 
 std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
-  const std::vector<std::int64_t> positions = check_step(ids);
+  check_ids(ids, 0);
   const auto count = static_cast<std::int64_t>(ids.size());
-  std::vector<float> logits(static_cast<std::size_t>((all_logits ? count : 1) * model_->config().vocab_size));
-  ForwardRequest request{ids, positions, position_, all_logits, logits.data()};
-  model_->executor().forward(*state_, request);
-  position_ += count;
+  std::vector<std::int64_t> positions(ids.size()), slots(ids.size(), 0);
+  for (std::int64_t i = 0; i < count; ++i) positions[i] = positions_[0] + i;
+  const std::int64_t logit_rows = all_logits ? count : 1;
+  std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
+  model_->executor().forward(*state_, {ids, positions, slots, logit_rows, logits.data()});
+  positions_[0] += count;
   return logits;
 }
 
@@ -73,20 +88,63 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
     std::vector<float> logits = forward(ids);
     return std::max_element(logits.begin(), logits.end()) - logits.begin();
   }
-  const std::vector<std::int64_t> positions = check_step(ids);
+  check_ids(ids, 0);
+  std::vector<std::int64_t> positions(ids.size()), slots(ids.size(), 0);
+  for (std::size_t i = 0; i < ids.size(); ++i) positions[i] = positions_[0] + static_cast<std::int64_t>(i);
   std::int64_t token = -1;
-  ForwardRequest request{ids, positions, position_, false, nullptr, &token};
-  model_->executor().forward(*state_, request);
-  position_ += static_cast<std::int64_t>(ids.size());
+  model_->executor().forward(*state_, {ids, positions, slots, 1, nullptr, &token});
+  positions_[0] += static_cast<std::int64_t>(ids.size());
   return token;
 }
 
-void Session::truncate(std::int64_t length) {
-  if (length < 0 || length > position_) {
-    throw Error("cannot truncate a context of " + std::to_string(position_) + " positions to " +
+std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
+  if (chunks.empty()) throw Error("a batched step needs at least one sequence");
+  std::vector<bool> seen(positions_.size(), false);
+  for (const Chunk& c : chunks) {
+    check_slot(c.slot);
+    if (seen[static_cast<std::size_t>(c.slot)]) {
+      throw Error("sequence " + std::to_string(c.slot) + " appears twice in one batched step");
+    }
+    seen[static_cast<std::size_t>(c.slot)] = true;
+    check_ids(c.ids, c.slot);
+  }
+  // Rows whose logits are wanted go last (the executor computes the last logit_rows rows'
+  // logits); the order of rows does not change what any row computes.
+  std::vector<std::int64_t> ids, positions, slots;
+  auto add = [&](const Chunk& c, std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      ids.push_back(c.ids[i]);
+      positions.push_back(positions_[static_cast<std::size_t>(c.slot)] + static_cast<std::int64_t>(i));
+      slots.push_back(c.slot);
+    }
+  };
+  std::int64_t logit_rows = 0;
+  for (const Chunk& c : chunks) add(c, 0, c.logits ? c.ids.size() - 1 : c.ids.size());
+  for (const Chunk& c : chunks) {
+    if (!c.logits) continue;
+    add(c, c.ids.size() - 1, c.ids.size());
+    ++logit_rows;
+  }
+  std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
+  if (logit_rows == 0) {  // every step computes at least one row's logits: the last row's
+    logits.resize(static_cast<std::size_t>(model_->config().vocab_size));
+    model_->executor().forward(*state_, {ids, positions, slots, 1, logits.data()});
+    logits.clear();
+  } else {
+    model_->executor().forward(*state_, {ids, positions, slots, logit_rows, logits.data()});
+  }
+  for (const Chunk& c : chunks) positions_[static_cast<std::size_t>(c.slot)] += static_cast<std::int64_t>(c.ids.size());
+  return logits;
+}
+
+void Session::truncate(std::int64_t length, std::int64_t slot) {
+  check_slot(slot);
+  std::int64_t& position = positions_[static_cast<std::size_t>(slot)];
+  if (length < 0 || length > position) {
+    throw Error("cannot truncate a context of " + std::to_string(position) + " positions to " +
                 std::to_string(length));
   }
-  position_ = length;
+  position = length;
 }
 
 }  // namespace qwen3c

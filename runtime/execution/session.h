@@ -5,6 +5,11 @@
 //   qwen3c::Session session(model, /*max_context=*/4096);
 //   std::vector<float> logits = session.forward(prompt_ids);   // last position
 //   logits = session.forward({next_id});
+//
+// A session may hold several sequences ("slots", each with its own KV cache) and advance
+// any of them together in one batched step, every weight read once for all:
+//   qwen3c::Session batch(model, 4096, /*slots=*/8);
+//   std::vector<float> last = batch.forward_batch({{0, prompt_a}, {1, {next_b}}});
 
 #include <cstdint>
 #include <memory>
@@ -41,31 +46,47 @@ class Model {
 
 class Session {
  public:
-  // `max_context` positions of KV cache (at most the model's max_position_embeddings).
-  Session(std::shared_ptr<Model> model, std::int64_t max_context);
+  static constexpr std::int64_t kMaxSlots = 256;
 
-  // Appends `ids` to the context and returns logits: [vocab] for the last token, or
-  // [ids.size() * vocab] with `all_logits`. Throws (leaving the session unchanged) on an
-  // unknown id, an empty step, or when the context would overflow.
+  // `slots` sequences of up to `max_context` positions of KV cache each (at most the
+  // model's max_position_embeddings).
+  Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots = 1);
+
+  // Appends `ids` to the context (of slot 0) and returns logits: [vocab] for the last
+  // token, or [ids.size() * vocab] with `all_logits`. Throws (leaving the session
+  // unchanged) on an unknown id, an empty step, or when the context would overflow.
   std::vector<float> forward(std::span<const std::int64_t> ids, bool all_logits = false);
   // The same step, returning only the most likely next token (the first of equal logits):
   // greedy decoding, computed on the device where the backend can.
   std::int64_t forward_greedy(std::span<const std::int64_t> ids);
 
-  std::int64_t position() const { return position_; }
+  // Tokens to append to one sequence in a batched step.
+  struct Chunk {
+    std::int64_t slot = 0;
+    std::span<const std::int64_t> ids;
+    bool logits = true;  // whether the step returns the logits of its last token
+  };
+  // One step advancing each chunk's sequence (at most one chunk a slot) by its ids.
+  // Returns the last token's logits of every chunk that asks for them, in chunk order:
+  // [chunks asking * vocab]. Throws, changing nothing, as forward() does.
+  std::vector<float> forward_batch(std::span<const Chunk> chunks);
+
+  std::int64_t position(std::int64_t slot = 0) const;
   std::int64_t max_context() const { return max_context_; }
-  void reset() { position_ = 0; }
-  // Forgets every position from `length` on.
-  void truncate(std::int64_t length);
+  std::int64_t slots() const { return static_cast<std::int64_t>(positions_.size()); }
+  void reset() { std::fill(positions_.begin(), positions_.end(), 0); }
+  // Forgets every position of the slot's sequence from `length` on.
+  void truncate(std::int64_t length, std::int64_t slot = 0);
   const Model& model() const { return *model_; }
 
  private:
-  std::vector<std::int64_t> check_step(std::span<const std::int64_t> ids) const;  // -> positions
+  void check_slot(std::int64_t slot) const;
+  void check_ids(std::span<const std::int64_t> ids, std::int64_t slot) const;
 
   std::shared_ptr<Model> model_;
   std::int64_t max_context_;
   std::unique_ptr<ExecutorState> state_;
-  std::int64_t position_ = 0;
+  std::vector<std::int64_t> positions_;  // positions held, by slot
 };
 
 }  // namespace qwen3c

@@ -20,9 +20,9 @@ void GenerationJob::wait() {
 }
 
 struct SlotScheduler::Slot {
-  explicit Slot(std::shared_ptr<Model> model, std::int64_t context) : session(std::move(model), context) {}
+  explicit Slot(std::int64_t index) : index(index) {}
 
-  Session session;
+  std::int64_t index;                // its sequence in the session
   std::vector<std::int64_t> cached;  // the tokens in this slot's KV cache, in order
   std::shared_ptr<GenerationJob> job;
   std::vector<std::int64_t> pending;  // tokens to feed before the next token is sampled
@@ -35,11 +35,15 @@ struct SlotScheduler::Slot {
 
 SlotScheduler::SlotScheduler(std::shared_ptr<Model> model, const Tokenizer& tokenizer, int slots,
                              std::int64_t context, int max_queue)
-    : model_(std::move(model)), tokenizer_(tokenizer), context_(context), max_queue_(max_queue) {
+    : model_(std::move(model)),
+      tokenizer_(tokenizer),
+      context_(context),
+      max_queue_(max_queue),
+      session_(model_, context, slots < 1 ? 1 : slots) {
   if (slots < 1) throw Error("a scheduler needs at least one slot");
   end_tokens_ = end_of_turn_tokens(tokenizer_, model_->config());
   undecodable_ = undecodable_ids(tokenizer_, model_->config());
-  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, context_));
+  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>(i));
   stats_.slots = slots;
   worker_ = std::thread([this] { run(); });
 }
@@ -112,9 +116,7 @@ void SlotScheduler::run() {
       }
     }
     const auto start = Clock::now();
-    for (auto& slot : slots_) {
-      if (slot->job) step(*slot);
-    }
+    step();
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.busy_seconds += std::chrono::duration<double>(Clock::now() - start).count();
   }
@@ -135,7 +137,7 @@ void SlotScheduler::admit(std::shared_ptr<GenerationJob> job) {
     }
   }
   Slot& s = *best;
-  s.session.truncate(static_cast<std::int64_t>(best_common));
+  session_.truncate(static_cast<std::int64_t>(best_common), s.index);
   s.cached.resize(best_common);
   s.pending.assign(job->prompt.begin() + static_cast<std::ptrdiff_t>(best_common), job->prompt.end());
   s.history = job->prompt;
@@ -147,21 +149,51 @@ void SlotScheduler::admit(std::shared_ptr<GenerationJob> job) {
   s.job = std::move(job);
 }
 
-void SlotScheduler::step(Slot& s) {
+// One batched forward step: every busy slot's next token, or its prompt's next chunk.
+void SlotScheduler::step() {
+  std::vector<Slot*> stepping;
+  std::vector<Session::Chunk> chunks;
+  for (auto& slot : slots_) {
+    Slot& s = *slot;
+    if (!s.job) continue;
+    if (s.job->cancelled.load()) {
+      finish(s, GenerationJob::Finish::Cancelled);
+      continue;
+    }
+    const std::size_t n = std::min(s.pending.size(), kPrefillChunk);
+    chunks.push_back({s.index, std::span<const std::int64_t>(s.pending.data(), n), n == s.pending.size()});
+    stepping.push_back(&s);
+  }
+  if (chunks.empty()) return;
+  std::vector<float> logits;
+  try {
+    logits = session_.forward_batch(chunks);
+  } catch (const Error& e) {
+    for (Slot* s : stepping) finish(*s, GenerationJob::Finish::Failed, e.what());
+    return;
+  }
+  const auto vocab = static_cast<std::size_t>(model_->config().vocab_size);
+  std::size_t row = 0;
+  for (std::size_t i = 0; i < stepping.size(); ++i) {
+    Slot& s = *stepping[i];
+    const auto n = static_cast<std::ptrdiff_t>(chunks[i].ids.size());
+    s.cached.insert(s.cached.end(), s.pending.begin(), s.pending.begin() + n);
+    s.pending.erase(s.pending.begin(), s.pending.begin() + n);
+    if (!chunks[i].logits) continue;  // more of the prompt next turn
+    advance(s, std::span<float>(logits.data() + row * vocab, vocab));
+    ++row;
+  }
+}
+
+void SlotScheduler::advance(Slot& s, std::span<const float> row_logits) {
   GenerationJob& job = *s.job;
-  if (job.cancelled.load()) return finish(s, GenerationJob::Finish::Cancelled);
   auto emit = [&](const std::string& text) {
     if (text.empty()) return true;
     job.text += text;
     return !job.on_text || job.on_text(text);
   };
   try {
-    const std::size_t n = std::min(s.pending.size(), kPrefillChunk);
-    std::vector<float> logits = s.session.forward(std::span<const std::int64_t>(s.pending.data(), n));
-    s.cached.insert(s.cached.end(), s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
-    s.pending.erase(s.pending.begin(), s.pending.begin() + static_cast<std::ptrdiff_t>(n));
-    if (!s.pending.empty()) return;  // more of the prompt next turn
-
+    std::vector<float> logits(row_logits.begin(), row_logits.end());
     mask_ids(logits, undecodable_);
     const std::int64_t next = s.sampler->sample(logits, s.history);
     if (job.completion_tokens == 0) {
@@ -177,7 +209,7 @@ void SlotScheduler::step(Slot& s) {
     bool stopped = false;
     if (!emit(s.stops->push(s.decoder->push(next), &stopped))) return finish(s, GenerationJob::Finish::Cancelled);
     if (stopped) return finish(s, GenerationJob::Finish::Stop);
-    const bool length = job.completion_tokens >= job.options.max_tokens || s.session.position() >= context_;
+    const bool length = job.completion_tokens >= job.options.max_tokens || session_.position(s.index) >= context_;
     if (length) {
       if (!emit(s.stops->flush() + s.decoder->flush())) return finish(s, GenerationJob::Finish::Cancelled);
       return finish(s, GenerationJob::Finish::Length);

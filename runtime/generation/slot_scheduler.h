@@ -1,15 +1,14 @@
 #pragma once
-// Serves many generation requests over one model: a fixed number of slots, each with its
-// own KV cache (a Session), and a bounded queue in front of them. One worker thread runs
-// every step; requests come from any thread and stream their text back through callbacks.
+// Serves many generation requests over one model: a fixed number of slots (sequences of
+// one Session, each with its own KV cache), and a bounded queue in front of them. One
+// worker thread runs every step; requests come from any thread and stream their text back
+// through callbacks.
 //
-// Each turn of the worker advances every busy slot by one step: a decode step, or a chunk
-// of a prompt still being prefilled (so a long prompt never stalls the other slots for
-// its whole length). A request whose prompt starts with tokens a free slot already holds
-// (the next turn of a chat) reuses them instead of prefilling them again.
-//
-// The steps of different slots run one after another: batching them into one forward
-// step, so each weight is read once for all slots, is the runtime's next step (issue #12).
+// Each turn of the worker is one batched forward step over every busy slot: a token for
+// each decoding sequence, and a chunk for each prompt still being prefilled (so a long
+// prompt never stalls the other slots for its whole length). Each weight is read once per
+// step for all of them. A request whose prompt starts with tokens a free slot already
+// holds (the next turn of a chat) reuses them instead of prefilling them again.
 
 #include <atomic>
 #include <condition_variable>
@@ -18,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -88,7 +88,9 @@ class SlotScheduler {
   struct Slot;
   void run();
   void admit(std::shared_ptr<GenerationJob> job);
-  void step(Slot& slot);
+  void step();
+  // After a step that fed the slot's last pending tokens: samples and emits the next token.
+  void advance(Slot& slot, std::span<const float> logits);
   void finish(Slot& slot, GenerationJob::Finish how, const std::string& error = {});
 
   std::shared_ptr<Model> model_;
@@ -97,6 +99,7 @@ class SlotScheduler {
   int max_queue_;
   std::vector<std::int64_t> end_tokens_;
   std::vector<std::int64_t> undecodable_;
+  Session session_;  // one sequence per slot
   std::vector<std::unique_ptr<Slot>> slots_;
 
   mutable std::mutex mutex_;

@@ -32,8 +32,8 @@ void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float
 void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_cached_attention(const float*, int64_t, int64_t, const float*, const float*, int64_t, int64_t, int64_t,
-                          float, float*, float*, int64_t, int64_t);
+void q3k_cached_attention(const float*, const int64_t*, const int64_t*, int64_t, const float* const*,
+                          const float* const*, int64_t, int64_t, int64_t, float, float*, float*, int64_t, int64_t);
 }
 
 namespace {
@@ -115,9 +115,13 @@ void prompt_attention(benchmark::State& state) {
   const std::vector<float> k = random_floats(static_cast<std::size_t>(tokens * kv_heads * head_dim), 1.0f);
   const std::vector<float> v = random_floats(k.size(), 1.0f), q = random_floats(tokens * heads * head_dim, 1.0f);
   std::vector<float> scratch(q3k::flash_attention_scratch(head_dim)), out(q.size());
+  std::vector<int64_t> positions(static_cast<std::size_t>(tokens)), slots(positions.size(), 0);
+  for (int64_t t = 0; t < tokens; ++t) positions[t] = t;
+  const float* keys[] = {k.data()};
+  const float* values[] = {v.data()};
   for (auto _ : state) {
-    q3k::flash_attention(q.data(), tokens, 0, k.data(), v.data(), heads, kv_heads, head_dim, 0.088f, scratch.data(),
-                         out.data(), 0, 1);
+    q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys, values, heads, kv_heads, head_dim,
+                         0.088f, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   // Causal: half the score matrix, QK^T and PV.
@@ -130,9 +134,12 @@ void attention(benchmark::State& state) {
   const std::vector<float> k = random_floats(static_cast<std::size_t>((past + 1) * kv_heads * head_dim), 1.0f);
   const std::vector<float> v = random_floats(k.size(), 1.0f), q = random_floats(heads * head_dim, 1.0f);
   std::vector<float> scores(std::max<int64_t>(past + 1, q3k::flash_attention_scratch(head_dim))), out(heads * head_dim);
+  const int64_t position = past, slot = 0;
+  const float* keys[] = {k.data()};
+  const float* values[] = {v.data()};
   for (auto _ : state) {
-    q3k_cached_attention(q.data(), 1, past, k.data(), v.data(), heads, kv_heads, head_dim, 0.088f, scores.data(),
-                         out.data(), 0, 1);
+    q3k_cached_attention(q.data(), &position, &slot, 1, keys, values, heads, kv_heads, head_dim, 0.088f,
+                         scores.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["cache_bytes/s"] = benchmark::Counter(2.0 * 4 * k.size() * state.iterations(),

@@ -23,10 +23,10 @@ module {
     return %y : tensor<?x16xf32>
   }
   func.func @two_steps(%q: tensor<?x8xf32>, %kv: tensor<?x4xf32>,
-                       %cache: !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>)
+                       %pos: tensor<?xi64>, %slots: tensor<?xi64>, %cache: !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>)
       -> tensor<?x8xf32> {
-    %a = q3.attention %q, %kv, %kv, %cache {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>
-    %b = q3.attention %q, %kv, %kv, %cache {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>
+    %a = q3.attention %q, %kv, %kv, %cache at %pos in %slots {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>
+    %b = q3.attention %q, %kv, %kv, %cache at %pos in %slots {layer = 0 : i64, num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 4 : i64, scale = 0.5 : f64} : tensor<?x8xf32>, tensor<?x4xf32>, !q3.kv_cache<layers = 1, kv_heads = 1, head_dim = 4, element_type = f32>
     %s = q3.add %a, %b : tensor<?x8xf32>
     return %s : tensor<?x8xf32>
   }

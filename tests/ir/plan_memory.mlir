@@ -25,7 +25,7 @@ module attributes {q3.model = {bos_token_id = 151643 : i64, eos_token_id = 15164
   q3.weight @model.layers.0.mlp.up_proj.weight : tensor<96x32xbf16>
   q3.weight @model.layers.0.mlp.down_proj.weight : tensor<32x96xbf16>
   q3.weight @model.norm.weight : tensor<32xbf16>
-  func.func @forward(%arg0: tensor<?xi64>, %arg1: tensor<?xi64>, %arg2: !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>) -> tensor<?x64xf32> {
+  func.func @forward(%arg0: tensor<?xi64>, %arg1: tensor<?xi64>, %slots: tensor<?xi64>, %arg2: !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>) -> tensor<?x64xf32> {
     %0 = q3.get_weight @model.embed_tokens.weight : tensor<64x32xbf16>
     %1 = q3.embedding %0[%arg0] : tensor<64x32xbf16>, tensor<?xi64> -> tensor<?x32xf32>
     %2 = q3.get_weight @model.layers.0.input_layernorm.weight : tensor<32xbf16>
@@ -42,7 +42,7 @@ module attributes {q3.model = {bos_token_id = 151643 : i64, eos_token_id = 15164
     %13 = q3.rope %12, %arg1 {head_dim = 16 : i64, theta = 1.000000e+06 : f64} : tensor<?x32xf32>, tensor<?xi64>
     %14 = q3.get_weight @model.layers.0.self_attn.v_proj.weight : tensor<32x32xbf16>
     %15 = q3.linear %3, %14 : tensor<?x32xf32>, tensor<32x32xbf16> -> tensor<?x32xf32>
-    %16 = q3.attention %8, %13, %15, %arg2 {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 2.500000e-01 : f64} : tensor<?x64xf32>, tensor<?x32xf32>, !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>
+    %16 = q3.attention %8, %13, %15, %arg2 at %arg1 in %slots {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 2.500000e-01 : f64} : tensor<?x64xf32>, tensor<?x32xf32>, !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>
     %17 = q3.get_weight @model.layers.0.self_attn.o_proj.weight : tensor<32x64xbf16>
     %18 = q3.linear %16, %17 : tensor<?x64xf32>, tensor<32x64xbf16> -> tensor<?x32xf32>
     %19 = q3.add %1, %18 : tensor<?x32xf32>

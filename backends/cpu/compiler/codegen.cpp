@@ -101,10 +101,10 @@ class ScheduleEmitter {
     auto* ptr = llvm::PointerType::get(context_, 0);
     auto* i64 = llvm::Type::getInt64Ty(context_);
     auto* fn_type = llvm::FunctionType::get(
-        llvm::Type::getVoidTy(context_), {ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr},
+        llvm::Type::getVoidTy(context_), {ptr, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr},
         false);
     auto* fn = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, kEntryPoint, module_);
-    const char* names[] = {"weights", "k_cache",    "v_cache", "ids",    "positions", "tokens",  "past",
+    const char* names[] = {"weights", "k_cache",    "v_cache", "ids",    "positions", "slots",   "tokens",
                            "arena",   "scratch",    "logits",  "logit_rows", "thread", "threads", "barrier",
                            "barrier_context"};
     for (unsigned i = 0; i < fn->arg_size(); ++i) {
@@ -153,8 +153,8 @@ class ScheduleEmitter {
         return args_["logits"];
       case Kind::Rows:
         return o.value == 1 ? rows(tail) : b_.CreateMul(rows(tail), b_.getInt64(o.value));
-      case Kind::Past:
-        return args_["past"];
+      case Kind::Slots:
+        return args_["slots"];
       case Kind::Thread:
         return args_["thread"];
       case Kind::Threads:

@@ -42,6 +42,7 @@ class ScheduleLowering : public ForwardLowering {
   Operand read(Value v) const {
     if (is_ids(v)) return {Kind::TokenIds};
     if (is_positions(v)) return {Kind::Positions};
+    if (is_slots(v)) return {Kind::Slots};
     const Place p = input(v);
     return {Kind::Buffer, p.offset, p.width, p.last_rows_only};
   }
@@ -110,26 +111,30 @@ class ScheduleLowering : public ForwardLowering {
   }
 
   void visit(q3::AttentionOp a) override {
+    require_step_rows(a, a.getPositions(), a.getSlots());
     need_attention_scratch(a.getNumHeads(), a.getNumKvHeads(), a.getHeadDim());
     const auto layer = static_cast<std::int64_t>(a.getLayer());
-    emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), rows(), {Kind::Past},
-                           {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
+    emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), read(a.getPositions()),
+                           read(a.getSlots()), rows(), {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
                            i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale()),
                            {Kind::Scratch}, write(a.getResult()), {Kind::Barrier}, {Kind::BarrierContext}});
   }
   void visit(q3::QkNormRopeAppendOp p) override {
+    require_step_rows(p, p.getPositions(), p.getSlots());
     const auto layer = static_cast<std::int64_t>(p.getLayer());
     emit("q3k_qk_norm_rope_append",
          {read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
-          weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), rows(), {Kind::Past},
+          weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), read(p.getSlots()), rows(),
           {Kind::KCache, layer}, {Kind::VCache, layer}, i64(p.getNumHeads()), i64(p.getNumKvHeads()),
           i64(p.getHeadDim()), real(p.getEpsilon()), real(p.getTheta()), {Kind::Scratch}, write(p.getResult())});
   }
   void visit(q3::CachedAttentionOp c) override {
+    require_step_rows(c, c.getPositions(), c.getSlots());
     need_attention_scratch(c.getNumHeads(), c.getNumKvHeads(), c.getHeadDim());
     const auto layer = static_cast<std::int64_t>(c.getLayer());
     emit("q3k_cached_attention",
-         {read(c.getQuery()), rows(), {Kind::Past}, {Kind::KCache, layer}, {Kind::VCache, layer},
+         {read(c.getQuery()), read(c.getPositions()), read(c.getSlots()), rows(), {Kind::KCache, layer},
+          {Kind::VCache, layer},
           i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
           {Kind::Scratch}, write(c.getResult())});
   }

@@ -16,13 +16,13 @@ struct Operand {
     Buffer,     // an activation: value = arena offset, width = floats per token row
     Weight,     // value = index in the tensor table
     TokenIds,   // the step's token ids
-    Positions,  // the step's positions
-    KCache,     // value = layer
+    Positions,  // the step's positions, one a row
+    Slots,      // the step's sequences (cache slots), one a row
+    KCache,     // value = layer: the layer's per-sequence key caches (float* [slots])
     VCache,     // value = layer
     Scratch,
     Logits,     // the output
     Rows,       // the number of token rows processed (all, or the logit rows in the tail) * value
-    Past,       // positions already in the cache
     Int,        // constant int64 value
     Float,      // constant f32 real
     Thread,     // this thread's index and the thread count (every kernel takes both, last)

@@ -172,65 +172,94 @@ void accumulate_any(const float* p, int64_t rows, const float* v, int64_t v_stri
   }
 }
 
+// The query tiles: runs of at most kBlockTokens consecutive rows of one sequence (a
+// prompt chunk makes full tiles, a decoding sequence a tile of one row). Calls
+// visit(t0, count) for each, in order.
+template <typename Visit>
+void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
+  int64_t t0 = 0;
+  while (t0 < tokens) {
+    int64_t count = 1;
+    while (count < kBlockTokens && t0 + count < tokens && slots[t0 + count] == slots[t0]) ++count;
+    visit(t0, count);
+    t0 += count;
+  }
+}
+
+// Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
+// its rows see.
+void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t0, int64_t block_tokens,
+                 int64_t kvh, const float* k_seq, const float* v_seq, int64_t heads, int64_t kv_heads,
+                 int64_t head_dim, float scale, float* out) {
+  const int64_t group = heads / kv_heads, kv_row = kv_heads * head_dim;
+  const float* q_rows[kMaxRows];
+  const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
+  for (int64_t r = 0; r < rows; ++r) {
+    q_rows[r] = q + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
+    tile.m[r] = -INFINITY;
+    tile.l[r] = 0;
+  }
+  for (int64_t i = 0; i < rows * head_dim; ++i) tile.o[i] = 0;
+  int64_t last_key = 0;  // the tile's rows see up to here
+  for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
+  for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
+    const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
+    transpose_keys(k_seq + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.keys_t);
+    scores(q_rows, rows, tile.keys_t, head_dim, scale, tile.p);
+    // The online softmax: keys past a row's own position are masked out.
+    for (int64_t r = 0; r < rows; ++r) {
+      float* p = tile.p + r * kBlockKeys;
+      const int64_t visible = positions[t0 + r / group] - j0 + 1;  // keys of this block the row sees
+      const int64_t n = visible < keys ? visible : keys;
+      f32x16 mv = f32x16{} + tile.m[r];
+      for (int64_t c = 0; c < kBlockKeys; c += 16) mv = __builtin_elementwise_max(mv, keep_below(load16(p + c), c, n, -INFINITY));
+      const float m = __builtin_reduce_max(mv);
+      const float alpha = exp_approx(tile.m[r] - m);
+      f32x16 sums = {};
+      for (int64_t c = 0; c < kBlockKeys; c += 16) {
+        const f32x16 x = keep_below(exp16(load16(p + c) - m), c, n, 0.0f);
+        sums += x;
+        __builtin_memcpy(p + c, &x, 64);
+      }
+      const float sum = reduce(sums);
+      tile.l[r] = tile.l[r] * alpha + sum;
+      tile.m[r] = m;
+      if (alpha != 1.0f) {
+        for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
+      }
+    }
+    accumulate_any(tile.p, rows, v_seq + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.o);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
+    const float inv = 1.0f / tile.l[r];
+    for (int64_t d = 0; d < head_dim; ++d) o[d] = tile.o[r * head_dim + d] * inv;
+  }
+}
+
 }  // namespace
 
-// Token t (position past + t), query head h attends to cache positions 0..past + t.
-void flash_attention(const float* q, int64_t tokens, int64_t past, const float* k_cache, const float* v_cache,
-                     int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out,
-                     int64_t thread, int64_t threads) {
-  const int64_t group = heads / kv_heads, kv_row = kv_heads * head_dim;
+void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
+                     const float* const* k_cache, const float* const* v_cache, int64_t heads, int64_t kv_heads,
+                     int64_t head_dim, float scale, float* scratch, float* out, int64_t thread, int64_t threads) {
   Tile tile{scratch, scratch + head_dim * kBlockKeys, nullptr, nullptr, nullptr};
   tile.o = tile.p + kMaxRows * kBlockKeys;
   tile.m = tile.o + kMaxRows * head_dim;
   tile.l = tile.m + kMaxRows;
-  const int64_t blocks = (tokens + kBlockTokens - 1) / kBlockTokens;
-  const Range units = share(kv_heads * blocks, thread, threads);
-  const float* q_rows[kMaxRows];
-  for (int64_t u = units.begin; u < units.end; ++u) {
-    const int64_t kvh = u % kv_heads, t0 = (u / kv_heads) * kBlockTokens;
-    const int64_t block_tokens = tokens - t0 < kBlockTokens ? tokens - t0 : kBlockTokens;
-    const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
-    for (int64_t r = 0; r < rows; ++r) {
-      q_rows[r] = q + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
-      tile.m[r] = -INFINITY;
-      tile.l[r] = 0;
+  // Work units: (tile, KV head) pairs, split evenly between the threads.
+  int64_t tiles = 0;
+  for_each_tile(slots, tokens, [&](int64_t, int64_t) { ++tiles; });
+  const Range units = share(kv_heads * tiles, thread, threads);
+  int64_t tile_index = 0;
+  for_each_tile(slots, tokens, [&](int64_t t0, int64_t block_tokens) {
+    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
+      const int64_t u = tile_index * kv_heads + kvh;
+      if (u < units.begin || u >= units.end) continue;
+      attend_tile(tile, q, positions, t0, block_tokens, kvh, k_cache[slots[t0]], v_cache[slots[t0]], heads,
+                  kv_heads, head_dim, scale, out);
     }
-    for (int64_t i = 0; i < rows * head_dim; ++i) tile.o[i] = 0;
-    const int64_t last_key = past + t0 + block_tokens - 1;  // the block's last token sees up to here
-    for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
-      const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
-      transpose_keys(k_cache + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.keys_t);
-      scores(q_rows, rows, tile.keys_t, head_dim, scale, tile.p);
-      // The online softmax: keys past a row's own position are masked out.
-      for (int64_t r = 0; r < rows; ++r) {
-        float* p = tile.p + r * kBlockKeys;
-        const int64_t visible = past + t0 + r / group - j0 + 1;  // keys of this block the row sees
-        const int64_t n = visible < keys ? visible : keys;
-        f32x16 mv = f32x16{} + tile.m[r];
-        for (int64_t c = 0; c < kBlockKeys; c += 16) mv = __builtin_elementwise_max(mv, keep_below(load16(p + c), c, n, -INFINITY));
-        const float m = __builtin_reduce_max(mv);
-        const float alpha = exp_approx(tile.m[r] - m);
-        f32x16 sums = {};
-        for (int64_t c = 0; c < kBlockKeys; c += 16) {
-          const f32x16 x = keep_below(exp16(load16(p + c) - m), c, n, 0.0f);
-          sums += x;
-          __builtin_memcpy(p + c, &x, 64);
-        }
-        const float sum = reduce(sums);
-        tile.l[r] = tile.l[r] * alpha + sum;
-        tile.m[r] = m;
-        if (alpha != 1.0f) {
-          for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
-        }
-      }
-      accumulate_any(tile.p, rows, v_cache + j0 * kv_row + kvh * head_dim, kv_row, keys, head_dim, tile.o);
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
-      const float inv = 1.0f / tile.l[r];
-      for (int64_t d = 0; d < head_dim; ++d) o[d] = tile.o[r * head_dim + d] * inv;
-    }
-  }
+    ++tile_index;
+  });
 }
 
 }  // namespace q3k

@@ -59,7 +59,10 @@ struct CpuState : ExecutorState {
   std::int64_t max_context = 0;
   FloatBuffer keys, values, arena;
   std::vector<FloatBuffer> scratch;  // one per thread
-  std::vector<float*> k_layers, v_layers;
+  // Per layer, the key (value) cache of each sequence: k_slots[layer * slots + slot]; the
+  // code reads k_layers[layer], which points at the layer's first.
+  std::vector<float*> k_slots, v_slots;
+  std::vector<float**> k_layers, v_layers;
 };
 
 class CpuExecutor : public Executor {
@@ -108,16 +111,21 @@ class CpuExecutor : public Executor {
     if (code_fd_ >= 0) ::close(code_fd_);
   }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
     auto state = std::make_unique<CpuState>();
     const std::int64_t kv_row = config_.kv_dim();
-    const std::size_t per_layer = static_cast<std::size_t>(max_context * kv_row);
-    state->keys = FloatBuffer(per_layer * config_.num_layers);
-    state->values = FloatBuffer(per_layer * config_.num_layers);
+    const std::size_t per_sequence = static_cast<std::size_t>(max_context * kv_row);
+    const std::size_t sequences = static_cast<std::size_t>(config_.num_layers * slots);
+    state->keys = FloatBuffer(per_sequence * sequences);
+    state->values = FloatBuffer(per_sequence * sequences);
     state->max_context = max_context;
+    for (std::size_t i = 0; i < sequences; ++i) {
+      state->k_slots.push_back(state->keys.data() + i * per_sequence);
+      state->v_slots.push_back(state->values.data() + i * per_sequence);
+    }
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
-      state->k_layers.push_back(state->keys.data() + l * per_layer);
-      state->v_layers.push_back(state->values.data() + l * per_layer);
+      state->k_layers.push_back(state->k_slots.data() + l * slots);
+      state->v_layers.push_back(state->v_slots.data() + l * slots);
     }
     return state;
   }
@@ -150,8 +158,8 @@ class CpuExecutor : public Executor {
     pool_->run([&](int thread) {
       t_records_profile = thread == 0;
       forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
-               r.positions.data(), tokens, r.past, state.arena.data(), state.scratch[thread].data(), r.logits,
-               r.all_logits ? tokens : 1, thread, threads,
+               r.positions.data(), r.slots.data(), tokens, state.arena.data(), state.scratch[thread].data(),
+               r.logits, r.logit_rows, thread, threads,
                profiling ? &ProfilingBarrier::wait_on : &SpinBarrier::wait_on,
                profiling ? static_cast<void*>(&timed) : static_cast<void*>(barrier_.get()));
     });

@@ -66,12 +66,14 @@ class ProgramLowering : public ForwardLowering {
     s.theta = r.getTheta().convertToDouble();
   }
   void visit(q3::AttentionOp a) override {
+    require_step_rows(a, a.getPositions(), a.getSlots());
     Step& s = add(Kernel::Attention, {read(a.getQuery()), read(a.getKey()), read(a.getValue())},
                   {write(a.getResult())}, {});
     attention_shape(s, a);
     s.scale = a.getScale().convertToDouble();
   }
   void visit(q3::QkNormRopeAppendOp p) override {
+    require_step_rows(p, p.getPositions(), p.getSlots());
     Step& s = add(Kernel::QkNormRopeAppend, {read(p.getQuery()), read(p.getKey()), read(p.getValue())},
                   {write(p.getResult())}, {weight_index(p.getQueryNorm()), weight_index(p.getKeyNorm())});
     attention_shape(s, p);
@@ -79,6 +81,7 @@ class ProgramLowering : public ForwardLowering {
     s.theta = p.getTheta().convertToDouble();
   }
   void visit(q3::CachedAttentionOp c) override {
+    require_step_rows(c, c.getPositions(), c.getSlots());
     Step& s = add(Kernel::CachedAttention, {read(c.getQuery())}, {write(c.getResult())}, {});
     attention_shape(s, c);
     s.scale = c.getScale().convertToDouble();

@@ -15,7 +15,9 @@ namespace qwen3c::portable {
 namespace {
 
 struct PortableState : ExecutorState {
-  std::vector<std::vector<float>> keys, values;  // per layer, [max_context, kv_dim]
+  std::int64_t slots = 1;
+  // Per (layer, slot), at layer * slots + slot: [max_context, kv_dim].
+  std::vector<std::vector<float>> keys, values;
   std::vector<float> arena;
 };
 
@@ -34,11 +36,12 @@ class PortableExecutor : public Executor {
     for (std::size_t i = 0; i < program_.steps.size(); ++i) check(program_.steps[i], artifact.path(), i);
   }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
     auto state = std::make_unique<PortableState>();
-    const auto per_layer = static_cast<std::size_t>(max_context * config_.kv_dim());
-    state->keys.assign(config_.num_layers, std::vector<float>(per_layer));
-    state->values.assign(config_.num_layers, std::vector<float>(per_layer));
+    const auto per_sequence = static_cast<std::size_t>(max_context * config_.kv_dim());
+    state->slots = slots;
+    state->keys.assign(static_cast<std::size_t>(config_.num_layers * slots), std::vector<float>(per_sequence));
+    state->values.assign(static_cast<std::size_t>(config_.num_layers * slots), std::vector<float>(per_sequence));
     return state;
   }
 
@@ -46,7 +49,7 @@ class PortableExecutor : public Executor {
     auto& state = static_cast<PortableState&>(base);
     StepRows rows_now{r, state};
     rows_now.tokens = static_cast<std::int64_t>(r.ids.size());
-    rows_now.logit_rows = r.all_logits ? rows_now.tokens : 1;
+    rows_now.logit_rows = r.logit_rows;
     state.arena.resize(static_cast<std::size_t>(rows_now.tokens * program_.arena_floats_per_token));
     for (const Step& s : program_.steps) run(s, rows_now);
   }
@@ -71,14 +74,18 @@ class PortableExecutor : public Executor {
     return step.tail ? s.tokens - s.logit_rows + t : t;
   }
 
+  // Row t's sequence in the layer's cache.
+  std::size_t sequence(const Step& step, const StepRows& s, std::int64_t t) const {
+    return static_cast<std::size_t>(step.layer * s.state.slots + s.request.slots[t]);
+  }
   void append(const Step& step, StepRows& s, const float* k, const float* v, std::int64_t t) const {
-    const std::int64_t kv = config_.kv_dim(), at = s.request.past + t;
-    std::copy_n(k, kv, s.state.keys[step.layer].data() + at * kv);
-    std::copy_n(v, kv, s.state.values[step.layer].data() + at * kv);
+    const std::int64_t kv = config_.kv_dim(), at = s.request.positions[t];
+    std::copy_n(k, kv, s.state.keys[sequence(step, s, t)].data() + at * kv);
+    std::copy_n(v, kv, s.state.values[sequence(step, s, t)].data() + at * kv);
   }
   void attend_row(const Step& step, StepRows& s, const float* q, std::int64_t t, float* out) const {
-    attend(q, s.state.keys[step.layer].data(), s.state.values[step.layer].data(), s.request.past + t, step.heads,
-           step.kv_heads, step.head_dim, step.scale, out, scores_);
+    attend(q, s.state.keys[sequence(step, s, t)].data(), s.state.values[sequence(step, s, t)].data(),
+           s.request.positions[t], step.heads, step.kv_heads, step.head_dim, step.scale, out, scores_);
   }
 
   void run(const Step& step, StepRows& s) const {

@@ -233,6 +233,7 @@ class DispatchLowering : public ForwardLowering {
     emit(std::move(b));
   }
   void visit(q3::AttentionOp a) override {
+    require_step_rows(a, a.getPositions(), a.getSlots());
     const auto layer = static_cast<std::int64_t>(a.getLayer());
     const auto kv_dim = static_cast<std::int64_t>(a.getNumKvHeads() * a.getHeadDim());
     Builder b = start(a, "kv_append");
@@ -247,6 +248,7 @@ class DispatchLowering : public ForwardLowering {
               a.getScale().convertToDouble());
   }
   void visit(q3::QkNormRopeAppendOp p) override {
+    require_step_rows(p, p.getPositions(), p.getSlots());
     const auto head = static_cast<std::int64_t>(p.getHeadDim());
     rope(head, p.getTheta().convertToDouble());
     Builder b = start(p, "qk_norm_rope_append");
@@ -267,6 +269,7 @@ class DispatchLowering : public ForwardLowering {
     emit(std::move(b));
   }
   void visit(q3::CachedAttentionOp c) override {
+    require_step_rows(c, c.getPositions(), c.getSlots());
     attention(c, c.getQuery(), c.getResult(), static_cast<std::int64_t>(c.getLayer()), c.getNumHeads(),
               c.getNumKvHeads(), c.getHeadDim(), c.getScale().convertToDouble());
   }

@@ -1,7 +1,7 @@
 // The Vulkan backend, runtime side: uploads the weights once into device-local memory,
 // keeps the KV cache on the device, and runs a forward step as one command buffer of
 // indirect dispatches, recorded once per session (and again only when a longer step needs
-// bigger buffers). Per step the host writes the step buffer (ids, positions, RoPE table)
+// bigger buffers). Per step the host writes the step buffer (ids, positions, slots, RoPE table)
 // and the workgroup counts, submits, and reads back only the logits.
 
 #include <cmath>
@@ -20,6 +20,8 @@ namespace {
 // Keys a decode workgroup of attention.comp covers: the context is spread over
 // ceil(context / kDecodeSplit) workgroups per head.
 constexpr std::uint64_t kDecodeSplit = 256;
+// Steps of at most this many rows split each row's keys so (decode, batched or not).
+constexpr std::uint64_t kDecodeRows = 16;
 constexpr std::uint64_t kStepHeaderWords = 8;
 constexpr std::uint64_t kFenceTimeoutNs = 600ull * 1000 * 1000 * 1000;
 
@@ -34,8 +36,8 @@ struct Recorded {
 
 struct VulkanState : ExecutorState {
   std::shared_ptr<Device> device;
-  std::int64_t max_context = 0;
-  std::vector<Buffer> keys, values;  // per layer
+  std::int64_t max_context = 0, slots = 1;
+  std::vector<Buffer> keys, values;  // per layer: every slot's [max_context, kv_dim], in slot order
   Buffer indirect;                   // VkDispatchIndirectCommand per dispatch
   // Sized for `capacity` rows a step; replaced (and the commands re-recorded) to grow.
   std::int64_t capacity = 0;
@@ -78,13 +80,16 @@ class VulkanExecutor : public Executor {
   }
   ~VulkanExecutor() override { destroy(); }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context) override {
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
     auto state = std::make_unique<VulkanState>();
     state->device = device_;
     state->max_context = max_context;
-    const std::uint64_t layer_bytes = static_cast<std::uint64_t>(max_context) * config_.kv_dim() * sizeof(float);
+    state->slots = slots;
+    const std::uint64_t layer_bytes =
+        static_cast<std::uint64_t>(max_context * slots) * config_.kv_dim() * sizeof(float);
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
-      const std::string which = " cache of layer " + std::to_string(l) + " (" + std::to_string(max_context) + " positions)";
+      const std::string which = " cache of layer " + std::to_string(l) + " (" + std::to_string(slots) + " x " +
+                                std::to_string(max_context) + " positions)";
       state->keys.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the key" + which);
       state->values.emplace_back(device_, layer_bytes, Buffer::Memory::DeviceLocal, "the value" + which);
     }
@@ -123,26 +128,34 @@ class VulkanExecutor : public Executor {
   void forward(ExecutorState& base, const ForwardRequest& r) override {
     auto& state = static_cast<VulkanState&>(base);
     const auto tokens = static_cast<std::uint64_t>(r.ids.size());
-    const std::uint64_t logit_rows = r.all_logits ? tokens : 1;
+    const auto logit_rows = static_cast<std::uint64_t>(r.logit_rows);
     grow(state, static_cast<std::int64_t>(tokens));
 
-    // The step buffer: header, ids, positions, cos and sin of every (row, frequency).
+    // The step buffer: header, ids, positions, slots, cos and sin of every (row, frequency).
     auto* words = static_cast<std::uint32_t*>(state.step.mapped());
     const auto capacity = static_cast<std::uint64_t>(state.capacity);
-    const std::uint64_t keys = static_cast<std::uint64_t>(r.past) + tokens;
-    const std::uint64_t split = tokens == 1 ? kDecodeSplit : keys;
+    std::uint64_t keys = 1;  // the most keys a row sees
+    for (std::int64_t p : r.positions) keys = std::max(keys, static_cast<std::uint64_t>(p) + 1);
+    // Few rows (decoding sequences): the keys spread over many workgroups a row.
+    const std::uint64_t split = tokens <= kDecodeRows ? kDecodeSplit : keys;
     const std::uint64_t splits = (keys + split - 1) / split;
-    const std::uint32_t header[kStepHeaderWords] = {
-        static_cast<std::uint32_t>(tokens), static_cast<std::uint32_t>(r.past), static_cast<std::uint32_t>(logit_rows),
-        static_cast<std::uint32_t>(capacity), static_cast<std::uint32_t>(split), static_cast<std::uint32_t>(splits), 0, 0};
+    const std::uint32_t header[kStepHeaderWords] = {static_cast<std::uint32_t>(tokens),
+                                                    static_cast<std::uint32_t>(state.max_context),
+                                                    static_cast<std::uint32_t>(logit_rows),
+                                                    static_cast<std::uint32_t>(capacity),
+                                                    static_cast<std::uint32_t>(split),
+                                                    static_cast<std::uint32_t>(splits),
+                                                    0,
+                                                    0};
     std::memcpy(words, header, sizeof header);
     std::uint32_t* data = words + kStepHeaderWords;
     const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
     for (std::uint64_t t = 0; t < tokens; ++t) {
       data[t] = static_cast<std::uint32_t>(r.ids[t]);
       data[capacity + t] = static_cast<std::uint32_t>(r.positions[t]);
-      float* cos_row = reinterpret_cast<float*>(data + 2 * capacity + t * half);
-      float* sin_row = reinterpret_cast<float*>(data + 2 * capacity + capacity * half + t * half);
+      data[2 * capacity + t] = static_cast<std::uint32_t>(r.slots[t]);
+      float* cos_row = reinterpret_cast<float*>(data + 3 * capacity + t * half);
+      float* sin_row = reinterpret_cast<float*>(data + 3 * capacity + capacity * half + t * half);
       for (std::uint64_t i = 0; i < half; ++i) {
         // As Hugging Face (and the CPU backend): f32 inverse frequencies and angles.
         const float angle = static_cast<float>(r.positions[t]) * inv_freq_[i];
@@ -349,13 +362,16 @@ class VulkanExecutor : public Executor {
     if (tokens <= s.capacity) return;
     std::int64_t capacity = 1;
     while (capacity < tokens) capacity *= 2;
-    capacity = std::min(capacity, s.max_context);
+    capacity = std::min(capacity, s.max_context * s.slots);
     const auto rows = static_cast<std::uint64_t>(capacity);
     const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
     const std::uint64_t max_splits = (static_cast<std::uint64_t>(s.max_context) + kDecodeSplit - 1) / kDecodeSplit;
-    const std::uint64_t partial_slots = static_cast<std::uint64_t>(plan_.attention_heads) * std::max(rows, max_splits);
+    // (row, head) units times their splits: rows x 1 for long steps, up to kDecodeRows rows
+    // x max_splits for short ones.
+    const std::uint64_t partial_slots =
+        static_cast<std::uint64_t>(plan_.attention_heads) * std::max(rows, std::min(rows, kDecodeRows) * max_splits);
     vkDeviceWaitIdle(device_->get());
-    s.step = Buffer(device_, (kStepHeaderWords + rows * (2 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
+    s.step = Buffer(device_, (kStepHeaderWords + rows * (3 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
     s.arena = Buffer(device_, rows * plan_.arena_floats_per_token * sizeof(float), Buffer::Memory::DeviceLocal,
                      "activations of a " + std::to_string(rows) + "-token step");
     s.logits = Buffer(device_, (rows * config_.vocab_size + 1) * sizeof(float), Buffer::Memory::HostVisible,

@@ -1,6 +1,6 @@
 // Causal grouped-query attention over the cache, split-K: workgroup (row t, head h, split s)
 // runs an online softmax over keys [s * split, (s + 1) * split) of the ones row t sees
-// (past + t + 1), WG keys at a time (one score a thread, then the weighted values with one
+// (positions 0..position_of(t) of its sequence), WG keys at a time (one score a thread, then the weighted values with one
 // output dimension a thread), and leaves (max, sum, unnormalised output) in `partials`;
 // attention_reduce.comp combines the splits. Decode uses many splits (the context spread
 // over the GPU); prefill one split a (row, head).
@@ -16,7 +16,8 @@ void main() {
   const uint s = gl_WorkGroupID.y;
   const uint kv_dim = KV_HEADS * HEAD_DIM;
   const uint kv_offset = (h / (HEADS / KV_HEADS)) * HEAD_DIM;
-  const uint visible = step.past + t + 1u;
+  const uint visible = position_of(t) + 1u;
+  const uint sequence = slot_of(t) * step.context * kv_dim;
   const uint first = s * step.split;
   const uint last = min(visible, first + step.split);
 
@@ -32,7 +33,7 @@ void main() {
     const uint j = base + gl_LocalInvocationID.x;
     float score = -1.0 / 0.0;
     if (j < last) {
-      const uint key = j * kv_dim + kv_offset;
+      const uint key = sequence + j * kv_dim + kv_offset;
       score = 0.0;
       for (uint d = 0u; d < HEAD_DIM; ++d) score += query[d] * kcache[key + d];
       score *= SCALE;
@@ -48,7 +49,7 @@ void main() {
       const uint dim = gl_LocalInvocationID.x + d * WG;
       if (dim >= HEAD_DIM) continue;
       float a = acc[d] * correction;
-      for (uint jj = 0u; jj < count; ++jj) a += probs[jj] * vcache[(base + jj) * kv_dim + kv_offset + dim];
+      for (uint jj = 0u; jj < count; ++jj) a += probs[jj] * vcache[sequence + (base + jj) * kv_dim + kv_offset + dim];
       acc[d] = a;
     }
     barrier();  // probs is rewritten by the next block

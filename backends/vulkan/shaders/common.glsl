@@ -3,10 +3,11 @@
 //
 // One descriptor set layout serves every kernel (bindings a kernel does not use are bound
 // to a small dummy buffer), so the runtime has one pipeline layout:
-//   0 step     this step's header, token ids, positions and RoPE table (host-written)
+//   0 step     this step's header, token ids, positions, slots, RoPE table (host-written)
 //   1 arena    activations, [tokens, floats per token] regions placed by q3-plan-memory
 //   2 w0, 3 w1 weights as 32-bit words (bf16 pairs, f32, or q8_0 / q4_0 blocks)
-//   4 kcache, 5 vcache   this layer's slice of the KV cache, [max_context, kv_dim] f32
+//   4 kcache, 5 vcache   this layer's slice of the KV cache: each sequence's (slot's)
+//              [context, kv_dim] f32, one after another
 //   6 dst      where results go: the arena again, or the logits buffer
 //   7 partials attention's per-split softmax partials
 // Push constants carry the per-dispatch arena offsets; everything that changes from step
@@ -27,14 +28,15 @@ layout(local_size_x = WG, local_size_y = 1, local_size_z = 1) in;
 
 layout(std430, set = 0, binding = 0) readonly buffer StepBuffer {
   uint tokens;      // rows of this step
-  uint past;        // positions already in the KV cache
+  uint context;     // positions a sequence's cache holds (the stride between slots)
   uint logit_rows;  // rows the tail (ops after the last attention) computes: 1 or tokens
   uint capacity;    // rows the id / position / RoPE arrays below are sized for
   uint split;       // attention: keys per split
   uint splits;      // attention: splits per (row, head)
   uint reserved0;
   uint reserved1;
-  uint data[];      // ids[capacity], positions[capacity], cos[capacity][ROPE_HALF], sin[...]
+  uint data[];      // ids[capacity], positions[capacity], slots[capacity],
+                    // cos[capacity][ROPE_HALF], sin[capacity][ROPE_HALF]
 } step;
 
 layout(std430, set = 0, binding = 1) readonly buffer ArenaBuffer { float arena[]; };
@@ -73,6 +75,11 @@ uint group_x() { return gl_WorkGroupID.x + gl_WorkGroupID.z * gl_NumWorkGroups.x
 
 uint token_id(uint row) { return step.data[row]; }
 uint position_of(uint row) { return step.data[step.capacity + row]; }
+uint slot_of(uint row) { return step.data[2u * step.capacity + row]; }
+// The first float of row `row`'s key (or value) in the layer's cache.
+uint cache_row(uint row, uint kv_dim) { return (slot_of(row) * step.context + position_of(row)) * kv_dim; }
+// Where the RoPE table starts.
+uint rope_table() { return 3u * step.capacity; }
 
 // ---- weights -------------------------------------------------------------------------
 uint halfword0(uint h) { return (w0[h >> 1] >> ((h & 1u) * 16u)) & 0xffffu; }

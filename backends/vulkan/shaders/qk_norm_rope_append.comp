@@ -1,6 +1,6 @@
 // The fused attention prologue: per-head RMSNorm of q and k, RoPE on both (rotate-half
-// form, angles from the step's table), q into out0, k and v into this step's rows of the
-// layer's cache. One workgroup a (row, head) with heads 0..HEADS-1 the queries and
+// form, angles from the step's table), q into out0, k and v into each row's place in the
+// layer's cache (its sequence, its position). One workgroup a (row, head) with heads 0..HEADS-1 the queries and
 // HEADS..HEADS+KV_HEADS-1 the key/value heads.
 // Defines: HEAD_DIM, HEADS, KV_HEADS, EPS, NORM_BF16 (both norms' format), ROPE_HALF.
 // q norm in w0, k norm in w1.
@@ -32,9 +32,9 @@ void main() {
   for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) head[i] = norm_weight_of(query, i) * (head[i] * inv);
   barrier();
 
-  const uint cos_base = 2u * step.capacity + t * ROPE_HALF;
+  const uint cos_base = rope_table() + t * ROPE_HALF;
   const uint sin_base = cos_base + step.capacity * ROPE_HALF;
-  const uint cache_row = (step.past + t) * (KV_HEADS * HEAD_DIM) + kv_h * HEAD_DIM;
+  const uint cache_at = cache_row(t, KV_HEADS * HEAD_DIM) + kv_h * HEAD_DIM;
   const uint out_base = output_base(pc.out0) + (t * HEADS + h) * HEAD_DIM;
   for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM / 2u; i += WG) {
     const float c = uintBitsToFloat(step.data[cos_base + i]);
@@ -45,12 +45,12 @@ void main() {
       dst[out_base + i] = r1;
       dst[out_base + i + HEAD_DIM / 2u] = r2;
     } else {
-      kcache[cache_row + i] = r1;
-      kcache[cache_row + i + HEAD_DIM / 2u] = r2;
+      kcache[cache_at + i] = r1;
+      kcache[cache_at + i + HEAD_DIM / 2u] = r2;
     }
   }
   if (!query) {
     const uint v = input_base(pc.in2, KV_HEADS * HEAD_DIM, 0u) + (t * KV_HEADS + kv_h) * HEAD_DIM;
-    for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) vcache[cache_row + i] = arena[v + i];
+    for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) vcache[cache_at + i] = arena[v + i];
   }
 }

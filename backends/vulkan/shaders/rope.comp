@@ -7,7 +7,7 @@ void main() {
   const uint t = u / UNITS;
   const uint src = input_base(pc.in0, UNITS * HEAD_DIM, 0u) + u * HEAD_DIM;
   const uint out_base = output_base(pc.out0) + u * HEAD_DIM;
-  const uint cos_base = 2u * step.capacity + t * ROPE_HALF;
+  const uint cos_base = rope_table() + t * ROPE_HALF;
   const uint sin_base = cos_base + step.capacity * ROPE_HALF;
   for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM / 2u; i += WG) {
     const float c = uintBitsToFloat(step.data[cos_base + i]);
