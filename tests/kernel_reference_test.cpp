@@ -147,14 +147,18 @@ TEST_P(KernelReference, CompiledKernelsMatchTheEvaluator) {
   });
 
   // 7 tokens: the four-token tiles and a remainder; then a 70-token step after them (the
-  // prefill path: f32 weight panels, a full 64-token block and a 6-token one); then decode.
+  // prefill path: f32 weight panels, a full 64-token block and a 6-token one); then an
+  // 11-token step (batched decode's eight-token tiles and a remainder); then decode.
   const std::vector<std::int64_t> prompt = {3, 1, 4, 1, 5, 9, 2};
   std::vector<std::int64_t> chunk(70);
   for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::int64_t>((i * 7 + 2) % s.vocab);
   const std::vector<std::int64_t> steps = {6, 5, 3};
+  std::vector<std::int64_t> eleven = {8, 2, 7, 1, 8, 2, 8, 1, 8, 2, 8};
   std::vector<float> reference = eval.forward(prompt);
-  const std::vector<float> chunk_reference = eval.forward(chunk);
-  reference.insert(reference.end(), chunk_reference.begin(), chunk_reference.end());
+  for (const auto* ids : {&chunk, &eleven}) {
+    const std::vector<float> logits = eval.forward(*ids);
+    reference.insert(reference.end(), logits.begin(), logits.end());
+  }
   for (std::int64_t t : steps) {
     auto row = eval.forward({t});
     reference.insert(reference.end(), row.begin(), row.end());
@@ -165,8 +169,10 @@ TEST_P(KernelReference, CompiledKernelsMatchTheEvaluator) {
     model->executor().set_threads(threads);
     Session session(model, 96);
     std::vector<float> ours = session.forward(prompt, /*all_logits=*/true);
-    const std::vector<float> chunk_logits = session.forward(chunk, /*all_logits=*/true);
-    ours.insert(ours.end(), chunk_logits.begin(), chunk_logits.end());
+    for (const auto* ids : {&chunk, &eleven}) {
+      const std::vector<float> logits = session.forward(*ids, /*all_logits=*/true);
+      ours.insert(ours.end(), logits.begin(), logits.end());
+    }
     for (std::int64_t t : steps) {
       auto row = session.forward(std::span<const std::int64_t>(&t, 1));
       ours.insert(ours.end(), row.begin(), row.end());

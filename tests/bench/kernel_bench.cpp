@@ -153,7 +153,7 @@ BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(
 // Packed kernels, {tokens, fast}.
 #define Q3_PACKED_BENCH(name, fn, format)                                                                \
   BENCHMARK_CAPTURE(packed_linear, name, fn, format)                                                     \
-      ->ArgsProduct({{1, 128, 512}, {0, 1}})                                                             \
+      ->ArgsProduct({{1, 4, 8, 16, 128, 512}, {0, 1}})                                                           \
       ->ArgNames({"tokens", "fast"})                                                                     \
       ->Unit(benchmark::kMillisecond);
 Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)

@@ -1,8 +1,11 @@
-// qwen3c bench ART [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]
+// qwen3c bench ART [-p 512] [-n 128] [-b 1] [-t THREADS] [-r REPS] [--json]
 //
 // Like llama-bench: pp<N> is one forward over an N-token prompt (tokens/s = N / time),
-// tg<N> generates N tokens one at a time after a fresh start (tokens/s = N / time). Each
-// test runs REPS times after one warm-up; mean, standard deviation and median are reported.
+// tg<N> generates N tokens one at a time after a fresh start (tokens/s = N / time). With
+// --batch B, tg<N>xB generates N tokens in each of B sequences decoded together, one
+// batched step a token for all of them (tokens/s = B * N / time), as llama-batched-bench's
+// S_TG. Each test runs REPS times after one warm-up; mean, standard deviation and median
+// are reported.
 
 #include <chrono>
 #include <cmath>
@@ -28,6 +31,7 @@ struct BenchOptions {
   int device = -1;
   std::int64_t prompt = 512;
   std::int64_t generate = 128;
+  std::int64_t batch = 1;
   int threads = 0;
   int repetitions = 5;
   bool json = false;
@@ -67,6 +71,23 @@ std::string quant_of(const Artifact& a) {
   return quant;
 }
 
+// `steps` batched decode steps of every sequence of `session` (each starting from token 1,
+// then its own greedy tokens), from a fresh start.
+void decode_together(Session& session, std::int64_t steps) {
+  session.reset();
+  const std::int64_t batch = session.slots(), vocab = session.model().config().vocab_size;
+  std::vector<std::int64_t> tokens(static_cast<std::size_t>(batch), 1);
+  std::vector<Session::Chunk> chunks(static_cast<std::size_t>(batch));
+  for (std::int64_t i = 0; i < steps; ++i) {
+    for (std::int64_t s = 0; s < batch; ++s) chunks[s] = {s, std::span<const std::int64_t>(&tokens[s], 1)};
+    const std::vector<float> logits = session.forward_batch(chunks);
+    for (std::int64_t s = 0; s < batch; ++s) {
+      const float* row = logits.data() + s * vocab;
+      tokens[s] = std::max_element(row, row + vocab) - row;
+    }
+  }
+}
+
 // Where a prompt step and a decode step spend their time, kernel by kernel.
 void print_profile(Model& model, Session& session, const BenchOptions& opts) {
   Executor& executor = model.executor();
@@ -101,9 +122,13 @@ void print_profile(Model& model, Session& session, const BenchOptions& opts) {
     session.reset();
     std::int64_t token = 1;
     executor.set_profiling(true);
-    for (std::int64_t i = 0; i < opts.generate; ++i) token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
+    if (session.slots() > 1) {
+      decode_together(session, opts.generate);
+    } else {
+      for (std::int64_t i = 0; i < opts.generate; ++i) token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
+    }
     executor.set_profiling(false);
-    report("tg" + std::to_string(opts.generate), 1, opts.generate);
+    report("tg" + std::to_string(opts.generate), session.slots(), opts.generate);
   }
 }
 
@@ -112,7 +137,7 @@ void run_bench(const BenchOptions& opts) {
   if (opts.threads > 0) model->executor().set_threads(opts.threads);
   const ModelConfig& c = model->config();
   const std::int64_t context = std::min(c.max_position_embeddings, std::max(opts.prompt, opts.generate) + 1);
-  Session session(model, context);
+  Session session(model, context, opts.batch);
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
 
@@ -127,7 +152,14 @@ void run_bench(const BenchOptions& opts) {
       return seconds(t0);
     }));
   }
-  if (opts.generate > 0) {
+  if (opts.generate > 0 && opts.batch > 1) {
+    const std::string test = "tg" + std::to_string(opts.generate) + "x" + std::to_string(opts.batch);
+    results.push_back(measure(test, opts.generate * opts.batch, opts.repetitions, [&] {
+      const auto t0 = Clock::now();
+      decode_together(session, opts.generate);
+      return seconds(t0);
+    }));
+  } else if (opts.generate > 0) {
     results.push_back(measure("tg" + std::to_string(opts.generate), opts.generate, opts.repetitions, [&] {
       session.reset();
       std::int64_t token = 1;
@@ -172,6 +204,9 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("-n,--generate", opts->generate, "Tokens for the tg test (0 skips it; default 128)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
+  cmd->add_option("-b,--batch", opts->batch,
+                  "Sequences decoded together in the tg test, one batched step a token (default 1)")
+      ->check(CLI::Range(std::int64_t{1}, Session::kMaxSlots));
   cmd->add_option("-t,--threads", opts->threads, "Threads (default: every core)")->check(CLI::Range(1, 1024));
   cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
       ->check(CLI::Range(1, 1000));
