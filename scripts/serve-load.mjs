@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // A load generator for OpenAI-compatible servers (qwen3c serve, llama-server): for each N,
 // N clients stream chat completions of --tokens generated tokens at once; reports the
-// aggregate generation rate (completion tokens over the wall time of the round) and the
-// time to first token (median, p95). Plain fetch: nothing to install.
+// aggregate generation rate (completion tokens over the wall time of the round, prompts
+// included), the aggregate decode rate (the sum over clients of each stream's tokens after
+// its first over the time after its first: what llama-batched-bench calls S_TG while the
+// streams run together) and the time to first token (median, p95). Plain fetch: nothing
+// to install.
 //
 //   node scripts/serve-load.mjs --base http://127.0.0.1:8080 --model 4b-q4_0 [--n 1,4,8,16] [--tokens 128]
 //                               [--ignore-eos true]   (llama-server only)
@@ -51,7 +54,9 @@ async function one(i) {
       if (first === null && piece) first = performance.now() - start;
     }
   }
-  return { ttft: first ?? NaN, completion: usage?.completion_tokens ?? 0 };
+  const end = performance.now() - start;
+  const completion = usage?.completion_tokens ?? 0;
+  return { ttft: first ?? NaN, completion, decode_rate: completion > 1 ? (completion - 1) / ((end - first) / 1000) : 0 };
 }
 
 const quantile = (xs, q) => {
@@ -67,13 +72,17 @@ for (const n of counts) {
     const seconds = (performance.now() - start) / 1000;
     const generated = replies.reduce((s, x) => s + x.completion, 0);
     const ttfts = replies.map((x) => x.ttft / 1000);
+    const decode = replies.reduce((s, x) => s + x.decode_rate, 0);
     const row = { n, generated, seconds: +seconds.toFixed(2), tokens_per_s: +(generated / seconds).toFixed(2),
+                  decode_tokens_per_s: +decode.toFixed(2),
                   ttft_median_s: +quantile(ttfts, 0.5).toFixed(2), ttft_p95_s: +quantile(ttfts, 0.95).toFixed(2) };
     results.push(row);
     console.log(JSON.stringify(row));
   }
 }
-const at = (n) => results.filter((r) => r.n === n).map((r) => r.tokens_per_s);
-if (at(1).length && at(8).length) {
-  console.log(`aggregate at N=8 over N=1: ${(Math.max(...at(8)) / Math.max(...at(1))).toFixed(2)}x`);
+const at = (n, key) => results.filter((r) => r.n === n).map((r) => r[key]);
+if (at(1, 'tokens_per_s').length && at(8, 'tokens_per_s').length) {
+  for (const key of ['tokens_per_s', 'decode_tokens_per_s']) {
+    console.log(`${key} at N=8 over N=1: ${(Math.max(...at(8, key)) / Math.max(...at(1, key))).toFixed(2)}x`);
+  }
 }

@@ -34,8 +34,11 @@ constexpr bool kAmx = true;
 #else
 constexpr bool kAmx = false;
 #endif
-constexpr int64_t kPrefetchBytes = 2048;
-constexpr int64_t kBlockedTokens = 16;     // steps of this many tokens run cache-blocked  // how far ahead a decode stream asks for its weights
+constexpr int64_t kPrefetchBytes = 2048;  // how far ahead a decode stream asks for its weights
+// Steps of this many tokens or more run cache-blocked; shorter ones (decode, batched or
+// not) stream each weight once, 8 tokens a tile (measured, Qwen3-4B q4_0: 16 sequences
+// decode at 57.7 tokens/s streamed, 48.8 blocked).
+constexpr int64_t kBlockedTokens = 32;
 constexpr int kBlock = Q3_QBLOCK;
 
 // A weight stream's line `p`: asked into L1 a little ahead and into L2 further ahead, so
