@@ -292,7 +292,12 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
       scale[g] = scales<Full>(block, rows[g]);
       values[g] = block + lanes<Full>(rows, g) * 2;
     }
-    i32x16 sum[Mr][Gr] = {};
+    // The weights' zero point comes off with the block's activation sum: the sums start there.
+    i32x16 sum[Mr][Gr];
+    for (int m = 0; m < Mr; ++m) {
+      const i32x16 start = i32x16{} - kZero * a.blocks[(t0 + m) * blocks + b].sum;
+      for (int g = 0; g < Gr; ++g) sum[m][g] = start;
+    }
     for (int j = 0; j < kBlock / 4; ++j) {
       u32x16 u[Gr];
       for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4, Full>(values[g], j, rows[g]);
@@ -303,11 +308,8 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
       }
     }
     for (int m = 0; m < Mr; ++m) {
-      const ActivationBlock& x = a.blocks[(t0 + m) * blocks + b];
-      const int32_t correction = kZero * x.sum;
-      for (int g = 0; g < Gr; ++g) {
-        acc[m][g] += __builtin_convertvector(sum[m][g] - correction, f32x16) * (scale[g] * x.scale);
-      }
+      const float x_scale = a.blocks[(t0 + m) * blocks + b].scale;
+      for (int g = 0; g < Gr; ++g) acc[m][g] += __builtin_convertvector(sum[m][g], f32x16) * (scale[g] * x_scale);
     }
   }
 }
