@@ -480,6 +480,25 @@ TEST_F(CliText, BenchReportsEveryTest) {
   EXPECT_EQ(qwen3c("bench " + artifact() + " -r 0").exit_code, 2);
 }
 
+// -b decodes several sequences in batched steps; -d starts every test after that many
+// tokens already in each sequence's cache.
+TEST_F(CliText, BenchBatchedAndAtDepth) {
+  ProcessResult json = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + artifact() +
+                                   " -p 4 -n 3 -b 3 -d 20 -r 1 -t 1 --json", /*merge_stderr=*/false);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  std::istringstream lines(json.output);
+  std::vector<nlohmann::json> results;
+  for (std::string line; std::getline(lines, line);) results.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(results.size(), 2u) << json.output;
+  EXPECT_EQ(results[0]["test"], "pp4 @ d20");
+  EXPECT_EQ(results[1]["test"], "tg3x3 @ d20");
+  for (const auto& r : results) EXPECT_GT(r["tokens_per_s"].get<double>(), 0.0);
+  ProcessResult deep = qwen3c("bench " + artifact() + " -p 4 -n 0 -d 16000000");
+  EXPECT_EQ(deep.exit_code, 1) << deep.output;
+  EXPECT_NE(deep.output.find("exceed the model's"), std::string::npos) << deep.output;
+  EXPECT_EQ(qwen3c("bench " + artifact() + " -b 0").exit_code, 2);
+}
+
 TEST_F(CliText, ChatWithPipedInput) {
   const std::string chat = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c chat " + artifact() +
                            " --greedy -n 6 --no-think --system 'Be brief.'";

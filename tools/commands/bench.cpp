@@ -1,11 +1,13 @@
-// qwen3c bench ART [-p 512] [-n 128] [-b 1] [-t THREADS] [-r REPS] [--json]
+// qwen3c bench ART [-p 512] [-n 128] [-b 1] [-d 0] [-t THREADS] [-r REPS] [--json]
 //
 // Like llama-bench: pp<N> is one forward over an N-token prompt (tokens/s = N / time),
 // tg<N> generates N tokens one at a time after a fresh start (tokens/s = N / time). With
 // --batch B, tg<N>xB generates N tokens in each of B sequences decoded together, one
 // batched step a token for all of them (tokens/s = B * N / time), as llama-batched-bench's
-// S_TG. Each test runs REPS times after one warm-up; mean, standard deviation and median
-// are reported.
+// S_TG. With --depth D (llama-bench's -d), every test starts with D tokens already in each
+// sequence's cache (filled once, untimed; each run rewinds to them): "tg128 @ d8192". Each
+// test runs REPS times after one warm-up; mean, standard deviation and median are
+// reported.
 
 #include <chrono>
 #include <cmath>
@@ -32,6 +34,7 @@ struct BenchOptions {
   std::int64_t prompt = 512;
   std::int64_t generate = 128;
   std::int64_t batch = 1;
+  std::int64_t depth = 0;
   int threads = 0;
   int repetitions = 5;
   bool json = false;
@@ -71,10 +74,31 @@ std::string quant_of(const Artifact& a) {
   return quant;
 }
 
-// `steps` batched decode steps of every sequence of `session` (each starting from token 1,
-// then its own greedy tokens), from a fresh start.
-void decode_together(Session& session, std::int64_t steps) {
+// Fills every sequence of `session` to `depth` tokens (untimed), in prompt-sized steps.
+void fill(Session& session, std::int64_t depth) {
   session.reset();
+  const std::int64_t vocab = session.model().config().vocab_size;
+  constexpr std::int64_t kChunk = 512;
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(kChunk));
+  for (std::int64_t done = 0; done < depth; done += kChunk) {
+    const std::int64_t n = std::min(kChunk, depth - done);
+    for (std::int64_t i = 0; i < n; ++i) ids[i] = ((done + i) * 7919 + 17) % vocab;
+    for (std::int64_t s = 0; s < session.slots(); ++s) {
+      const Session::Chunk chunk{s, std::span<const std::int64_t>(ids.data(), n), false};
+      session.forward_batch(std::span<const Session::Chunk>(&chunk, 1));
+    }
+  }
+}
+
+// Back to `depth` tokens in every sequence (what fill() put there stays in the cache).
+void rewind(Session& session, std::int64_t depth) {
+  for (std::int64_t s = 0; s < session.slots(); ++s) session.truncate(depth, s);
+}
+
+// `steps` batched decode steps of every sequence of `session` (each starting from token 1,
+// then its own greedy tokens), from `depth` tokens.
+void decode_together(Session& session, std::int64_t steps, std::int64_t depth) {
+  rewind(session, depth);
   const std::int64_t batch = session.slots(), vocab = session.model().config().vocab_size;
   std::vector<std::int64_t> tokens(static_cast<std::size_t>(batch), 1);
   std::vector<Session::Chunk> chunks(static_cast<std::size_t>(batch));
@@ -112,18 +136,18 @@ void print_profile(Model& model, Session& session, const BenchOptions& opts) {
   if (opts.prompt > 0) {
     std::vector<std::int64_t> ids(opts.prompt);
     for (std::int64_t i = 0; i < opts.prompt; ++i) ids[i] = (i * 7919 + 13) % vocab;
-    session.reset();
+    rewind(session, opts.depth);
     executor.set_profiling(true);
     session.forward(ids);
     executor.set_profiling(false);
     report("pp" + std::to_string(opts.prompt), opts.prompt, 1);
   }
   if (opts.generate > 0) {
-    session.reset();
+    rewind(session, opts.depth);
     std::int64_t token = 1;
     executor.set_profiling(true);
     if (session.slots() > 1) {
-      decode_together(session, opts.generate);
+      decode_together(session, opts.generate, opts.depth);
     } else {
       for (std::int64_t i = 0; i < opts.generate; ++i) token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
     }
@@ -136,8 +160,15 @@ void run_bench(const BenchOptions& opts) {
   auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   if (opts.threads > 0) model->executor().set_threads(opts.threads);
   const ModelConfig& c = model->config();
-  const std::int64_t context = std::min(c.max_position_embeddings, std::max(opts.prompt, opts.generate) + 1);
+  const std::int64_t context = opts.depth + std::max(opts.prompt, opts.generate) + 1;
+  if (context > c.max_position_embeddings) {
+    throw Error("a depth of " + std::to_string(opts.depth) + " and " +
+                std::to_string(std::max(opts.prompt, opts.generate)) + " tokens exceed the model's " +
+                std::to_string(c.max_position_embeddings) + " positions");
+  }
   Session session(model, context, opts.batch);
+  fill(session, opts.depth);
+  const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) : "";
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
 
@@ -145,23 +176,23 @@ void run_bench(const BenchOptions& opts) {
   if (opts.prompt > 0) {
     std::vector<std::int64_t> ids(opts.prompt);
     for (std::int64_t i = 0; i < opts.prompt; ++i) ids[i] = (i * 7919 + 13) % c.vocab_size;
-    results.push_back(measure("pp" + std::to_string(opts.prompt), opts.prompt, opts.repetitions, [&] {
-      session.reset();
+    results.push_back(measure("pp" + std::to_string(opts.prompt) + at_depth, opts.prompt, opts.repetitions, [&] {
+      rewind(session, opts.depth);
       const auto t0 = Clock::now();
       session.forward(ids);
       return seconds(t0);
     }));
   }
   if (opts.generate > 0 && opts.batch > 1) {
-    const std::string test = "tg" + std::to_string(opts.generate) + "x" + std::to_string(opts.batch);
+    const std::string test = "tg" + std::to_string(opts.generate) + "x" + std::to_string(opts.batch) + at_depth;
     results.push_back(measure(test, opts.generate * opts.batch, opts.repetitions, [&] {
       const auto t0 = Clock::now();
-      decode_together(session, opts.generate);
+      decode_together(session, opts.generate, opts.depth);
       return seconds(t0);
     }));
   } else if (opts.generate > 0) {
-    results.push_back(measure("tg" + std::to_string(opts.generate), opts.generate, opts.repetitions, [&] {
-      session.reset();
+    results.push_back(measure("tg" + std::to_string(opts.generate) + at_depth, opts.generate, opts.repetitions, [&] {
+      rewind(session, opts.depth);
       std::int64_t token = 1;
       const auto t0 = Clock::now();
       for (std::int64_t i = 0; i < opts.generate; ++i) {
@@ -207,6 +238,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-b,--batch", opts->batch,
                   "Sequences decoded together in the tg test, one batched step a token (default 1)")
       ->check(CLI::Range(std::int64_t{1}, Session::kMaxSlots));
+  cmd->add_option("-d,--depth", opts->depth,
+                  "Tokens already in each sequence's cache before every test (filled once, untimed; default 0)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 24));
   cmd->add_option("-t,--threads", opts->threads, "Threads (default: every core)")->check(CLI::Range(1, 1024));
   cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
       ->check(CLI::Range(1, 1000));
