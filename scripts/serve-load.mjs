@@ -11,6 +11,8 @@
 //                               [--ignore-eos true]   (llama-server only)
 //                               [--endpoint completions]
 
+import { sseEvents } from './sse.mjs';
+
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, a, i, all) =>
   (a.startsWith('--') ? [...pairs, [a.slice(2), all[i + 1]]] : pairs), []));
 const base = args.base ?? 'http://127.0.0.1:8080';
@@ -37,22 +39,15 @@ async function one(i) {
     }),
   });
   if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-  let first = null, usage = null, buffer = '';
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const chunk = JSON.parse(event.slice(6));
-      if (chunk.usage) usage = chunk.usage;
-      if (chunk.error) throw new Error(`the server ended the stream: ${JSON.stringify(chunk.error)}`);
-      const choice = chunk.choices?.[0];
-      const piece = choice?.text ?? choice?.delta?.content ?? choice?.delta?.reasoning_content;
-      if (first === null && piece) first = performance.now() - start;
-    }
+  let first = null, usage = null;
+  for await (const event of sseEvents(response)) {
+    if (event.done) continue;
+    const chunk = event.chunk;
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.error) throw new Error(`the server ended the stream: ${JSON.stringify(chunk.error)}`);
+    const choice = chunk.choices?.[0];
+    const piece = choice?.text ?? choice?.delta?.content ?? choice?.delta?.reasoning_content;
+    if (first === null && piece) first = performance.now() - start;
   }
   const end = performance.now() - start;
   const completion = usage?.completion_tokens ?? 0;

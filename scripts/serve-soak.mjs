@@ -9,6 +9,7 @@
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { sseEvents } from './sse.mjs';
 
 const [qwen3c, artifact, secondsArg = '600', clientsArg = '8', growthArg = '64'] = process.argv.slice(2);
 if (!qwen3c || !artifact) {
@@ -43,19 +44,11 @@ const request = (i, extra = {}) => ({ model: 'soak', messages: [{ role: 'user', 
                                       max_tokens: 24, temperature: 0, ...extra });
 
 async function streamedContent(response, stopAfter = Infinity, abort = null) {
-  let content = '', buffer = '', events = 0, done = false;
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (event === 'data: [DONE]') { done = true; continue; }
-      const chunk = JSON.parse(event.slice(6));
-      content += chunk.choices?.[0]?.delta?.content ?? '';
-      if (++events >= stopAfter && abort) { abort.abort(); return { content, done }; }
-    }
+  let content = '', events = 0, done = false;
+  for await (const event of sseEvents(response)) {
+    if (event.done) { done = true; continue; }
+    content += event.chunk.choices?.[0]?.delta?.content ?? '';
+    if (++events >= stopAfter && abort) { abort.abort(); return { content, done }; }
   }
   return { content, done };
 }

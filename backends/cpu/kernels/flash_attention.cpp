@@ -26,26 +26,6 @@ struct Tile {
   float* l;       // [rows]: running sum of exp(score - m)
 };
 
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-
-// exp_approx (kernel_abi.h) on 16 lanes at once: the same range reduction and polynomial.
-inline f32x16 exp16(f32x16 x) {
-  x = __builtin_elementwise_max(__builtin_elementwise_min(x, f32x16{} + 88.7f), f32x16{} - 87.3f);
-  const f32x16 n = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
-  const f32x16 r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  f32x16 p = f32x16{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const i32x16 bits = (__builtin_convertvector(n, i32x16) + 127) << 23;
-  f32x16 scale;
-  __builtin_memcpy(&scale, &bits, 64);
-  return p * scale;
-}
-
 // Lanes c..c+15 below `n` kept, the others `fill`.
 inline f32x16 keep_below(f32x16 x, int64_t c, int64_t n, float fill) {
   const i32x16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};

@@ -38,25 +38,33 @@ inline float reduce(f32x16 v) {
   return s;
 }
 
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+inline int32_t to_int(float x) { return static_cast<int32_t>(x); }
+inline i32x16 to_int(f32x16 x) { return __builtin_convertvector(x, i32x16); }
+
 // e^x for softmax and SiLU, in a form the vectoriser can use (libm's expf is a call per
 // element): Cody-Waite range reduction and Cephes' degree-6 polynomial, relative error
-// about 1e-7. Inputs are clamped to [-87.3, 88.7] (results stay normal floats).
-inline float exp_approx(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
+// about 1e-7. Inputs are clamped to [-87.3, 88.7] (results stay normal floats). One
+// definition for a float (F = float, I = int32_t) and for 16 lanes (f32x16, i32x16).
+template <typename F, typename I>
+inline F exp_lanes(F x) {
+  x = __builtin_elementwise_max(__builtin_elementwise_min(x, F{} + 88.7f), F{} - 87.3f);
+  const F n = __builtin_elementwise_floor(x * 1.44269504088896341f + 0.5f);
+  const F r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  F p = F{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
-  __builtin_memcpy(&scale, &bits, 4);
+  const I bits = (to_int(n) + 127) << 23;
+  F scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
+inline float exp_approx(float x) { return exp_lanes<float, int32_t>(x); }
+inline f32x16 exp16(f32x16 x) { return exp_lanes<f32x16, i32x16>(x); }
 
 // IEEE half to float (block scales of quantised weights): one conversion instruction
 // where the CPU has F16C.
