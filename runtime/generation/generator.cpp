@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "runtime/core/error.h"
-#include "runtime/generation/stop_strings.h"
+#include "runtime/generation/reply.h"
 
 namespace qwen3c {
 
@@ -64,8 +64,7 @@ GenerationResult Generator::generate_or_throw(std::span<const std::int64_t> prom
                 " positions are free (raise --context or shorten the prompt)");
   }
   Sampler sampler(options.sampling);
-  StreamingDecoder decoder(tokenizer_);
-  StopStringFilter stops(options.stop_strings);
+  Reply reply(tokenizer_, options.stop_strings, options.max_tokens, end_tokens_);
   auto emit = [&](const std::string& text) {
     if (text.empty()) return;
     result.text += text;
@@ -93,32 +92,25 @@ GenerationResult Generator::generate_or_throw(std::span<const std::int64_t> prom
   const auto t1 = Clock::now();
   result.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 
-  bool stopped = false;
   while (true) {
     const std::int64_t next = greedy ? greedy_next : sampler.sample(logits, history_);
     result.unfed = next;
-    if (std::find(end_tokens_.begin(), end_tokens_.end(), next) != end_tokens_.end()) {
-      result.stop = GenerationResult::Stop::EndOfTurn;
-      break;
-    }
-    result.tokens.push_back(next);
-    emit(stops.push(decoder.push(next), &stopped));
-    if (stopped) {
-      result.stop = GenerationResult::Stop::StopString;
-      break;
-    }
-    if (static_cast<std::int64_t>(result.tokens.size()) >= options.max_tokens) {
-      result.stop = GenerationResult::Stop::MaxTokens;
-      break;
-    }
+    std::string text;
+    const Reply::End end = reply.take(next, text);
+    emit(text);
+    if (end == Reply::End::EndOfTurn) result.stop = GenerationResult::Stop::EndOfTurn;
+    if (end == Reply::End::StopString) result.stop = GenerationResult::Stop::StopString;
+    if (end == Reply::End::MaxTokens) result.stop = GenerationResult::Stop::MaxTokens;
+    if (end != Reply::End::None) break;
     if (session_.position() >= session_.max_context()) {
       result.stop = GenerationResult::Stop::ContextFull;
+      emit(reply.flush());
       break;
     }
     forward(std::span<const std::int64_t>(&next, 1));
     history_.push_back(next);
   }
-  if (!stopped) emit(stops.flush() + decoder.flush());
+  result.tokens = reply.tokens();
   result.decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   return result;
 }

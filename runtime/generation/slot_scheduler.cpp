@@ -4,7 +4,7 @@
 #include <chrono>
 
 #include "runtime/core/error.h"
-#include "runtime/generation/stop_strings.h"
+#include "runtime/generation/reply.h"
 
 namespace qwen3c {
 
@@ -28,8 +28,7 @@ struct SlotScheduler::Slot {
   std::vector<std::int64_t> pending;  // tokens to feed before the next token is sampled
   std::vector<std::int64_t> history;  // prompt and generated tokens, for the penalties
   std::unique_ptr<Sampler> sampler;
-  std::unique_ptr<StreamingDecoder> decoder;
-  std::unique_ptr<StopStringFilter> stops;
+  std::unique_ptr<Reply> reply;
   Clock::time_point submitted;
 };
 
@@ -142,8 +141,7 @@ void SlotScheduler::admit(std::shared_ptr<GenerationJob> job) {
   s.pending.assign(job->prompt.begin() + static_cast<std::ptrdiff_t>(best_common), job->prompt.end());
   s.history = job->prompt;
   s.sampler = std::make_unique<Sampler>(job->options.sampling);
-  s.decoder = std::make_unique<StreamingDecoder>(tokenizer_);
-  s.stops = std::make_unique<StopStringFilter>(job->options.stop_strings);
+  s.reply = std::make_unique<Reply>(tokenizer_, job->options.stop_strings, job->options.max_tokens, end_tokens_);
   s.submitted = Clock::now();
   job->reused_tokens = static_cast<std::int64_t>(best_common);
   s.job = std::move(job);
@@ -199,21 +197,20 @@ void SlotScheduler::advance(Slot& s, std::span<const float> row_logits) {
     if (job.completion_tokens == 0) {
       job.first_token_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
     }
-    if (std::find(end_tokens_.begin(), end_tokens_.end(), next) != end_tokens_.end()) {
-      if (!emit(s.stops->flush() + s.decoder->flush())) return finish(s, GenerationJob::Finish::Cancelled);
-      return finish(s, GenerationJob::Finish::Stop);
+    std::string text;
+    Reply::End end = s.reply->take(next, text);
+    if (end != Reply::End::EndOfTurn) {
+      job.tokens.push_back(next);
+      ++job.completion_tokens;
     }
-    ++job.completion_tokens;
-    job.tokens.push_back(next);
+    if (end == Reply::End::None && session_.position(s.index) >= context_) {
+      text += s.reply->flush();
+      end = Reply::End::MaxTokens;  // a full context ends the reply as its length does
+    }
+    if (!emit(text)) return finish(s, GenerationJob::Finish::Cancelled);
+    if (end == Reply::End::EndOfTurn || end == Reply::End::StopString) return finish(s, GenerationJob::Finish::Stop);
+    if (end == Reply::End::MaxTokens) return finish(s, GenerationJob::Finish::Length);
     s.history.push_back(next);
-    bool stopped = false;
-    if (!emit(s.stops->push(s.decoder->push(next), &stopped))) return finish(s, GenerationJob::Finish::Cancelled);
-    if (stopped) return finish(s, GenerationJob::Finish::Stop);
-    const bool length = job.completion_tokens >= job.options.max_tokens || session_.position(s.index) >= context_;
-    if (length) {
-      if (!emit(s.stops->flush() + s.decoder->flush())) return finish(s, GenerationJob::Finish::Cancelled);
-      return finish(s, GenerationJob::Finish::Length);
-    }
     s.pending.assign(1, next);
   } catch (const Error& e) {
     finish(s, GenerationJob::Finish::Failed, e.what());
