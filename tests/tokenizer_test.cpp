@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "runtime/generation/reply.h"
 #include "runtime/text/chat_format.h"
 #include "runtime/core/error.h"
 #include "tests/test_files.h"
@@ -173,6 +174,39 @@ TEST(TokenizerLoad, BadSourcesAreClearErrors) {
   EXPECT_THROW(Tokenizer::load(test_data("models/qwen3-small")), Error);  // no tokenizer.json
   EXPECT_THROW(Tokenizer::from_json("{\"model\": 3", "t.json"), Error);
   EXPECT_THROW(Tokenizer::from_json("{\"model\": {\"type\": \"Unigram\"}}", "t.json"), Error);
+}
+
+// A reply's text as the tokens it is made of arrive: held back while it may begin a stop
+// string, cut before one, flushed at an end of turn or the token limit.
+TEST(Reply, EndsAtEndOfTurnStopStringOrLimit) {
+  const Tokenizer& t = qwen3_tokenizer();
+  const std::vector<std::int64_t> ids = t.encode("Hello world. STOP here");
+  const std::int64_t end_of_turn = *t.token_id("<|im_end|>");
+  const std::vector<std::int64_t> ends = {end_of_turn};
+  auto run = [&](const std::vector<std::string>& stops, std::int64_t limit, std::vector<std::int64_t> tokens,
+                 Reply::End* how) {
+    Reply reply(t, stops, limit, ends);
+    std::string text;
+    *how = Reply::End::None;
+    for (std::int64_t id : tokens) {
+      *how = reply.take(id, text);
+      if (*how != Reply::End::None) break;
+    }
+    if (*how == Reply::End::None) text += reply.flush();
+    return text;
+  };
+  Reply::End how;
+  std::vector<std::int64_t> with_end = ids;
+  with_end.push_back(end_of_turn);
+  EXPECT_EQ(run({}, 100, with_end, &how), "Hello world. STOP here");
+  EXPECT_EQ(how, Reply::End::EndOfTurn);
+  EXPECT_EQ(run({" STOP"}, 100, ids, &how), "Hello world.");
+  EXPECT_EQ(how, Reply::End::StopString);
+  const std::vector<std::int64_t> first_two = {ids[0], ids[1]};
+  EXPECT_EQ(run({}, 2, ids, &how), t.decode(first_two));
+  EXPECT_EQ(how, Reply::End::MaxTokens);
+  EXPECT_EQ(run({"never"}, 100, ids, &how), "Hello world. STOP here");  // flushed by the caller
+  EXPECT_EQ(how, Reply::End::None);
 }
 
 }  // namespace
