@@ -199,5 +199,31 @@ TEST(BatchedStepErrors, BadChunksAreRefusedAndChangeNothing) {
   EXPECT_EQ(s.position(1), 3);
 }
 
+// A KV cache that cannot fit in this machine's memory is refused when the session is made,
+// with its size named, not left to grow until the kernel kills the process.
+TEST(BatchedStepErrors, ACacheThatCannotFitIsRefusedUpFront) {
+  TempDir dir;
+  nlohmann::json config = tiny_config();
+  config["head_dim"] = 256;  // 4 KiB of keys and values a position
+  config["max_position_embeddings"] = 1 << 20;
+  write_model(dir.path() / "model", config, tiny_tensors(config));
+  for (const std::string target : {"cpu", "portable"}) {
+    const std::string path = dir.file(target + ".q3c");
+    compile_for_test((dir.path() / "model").string(), path, target_options(target));
+    auto model = Model::load(path);
+    try {
+      Session s(model, 1 << 20, 256);  // 1 TiB
+      ADD_FAILURE() << target << ": a 1 TiB cache was accepted";
+    } catch (const Error& e) {
+      const std::string said = e.what();
+      EXPECT_NE(said.find("KV cache of 256 sequences x 1048576 positions (4096 bytes a position"), std::string::npos)
+          << said;
+      EXPECT_NE(said.find("1024.0 GiB, more than the"), std::string::npos) << said;
+    }
+    Session fits(model, 64, 2);  // a small one still works
+    EXPECT_EQ(fits.forward(std::vector<std::int64_t>{1, 2}).size(), 16u);
+  }
+}
+
 }  // namespace
 }  // namespace qwen3c

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "runtime/core/error.h"
+#include "runtime/core/system_memory.h"
 
 namespace qwen3c {
 
@@ -51,6 +52,16 @@ std::vector<DeviceInfo> list_devices(std::vector<std::string>* errors) {
     }
   }
   return all;
+}
+
+void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots) {
+  const std::uint64_t per_position = static_cast<std::uint64_t>(config.num_layers * 2 * config.kv_dim()) * sizeof(float);
+  const std::uint64_t bytes = per_position * static_cast<std::uint64_t>(max_context) * static_cast<std::uint64_t>(slots);
+  require_memory(bytes,
+                 "a KV cache of " + std::to_string(slots) + (slots == 1 ? " sequence" : " sequences") + " x " +
+                     std::to_string(max_context) + " positions (" + std::to_string(per_position) +
+                     " bytes a position: " + std::to_string(config.num_layers) + " layers, keys and values, f32)",
+                 "lower the context or the number of parallel sequences");
 }
 
 }  // namespace qwen3c

@@ -25,6 +25,12 @@ class ExecutorState {
 // position positions[t] of sequence slots[t]. A sequence's earlier positions must be in the
 // cache already (or be rows of this step); rows of one sequence come in position order.
 // Every weight is read once for all the rows.
+// Executors that keep the KV cache in host memory call this first: an f32 cache of `slots`
+// sequences of `max_context` positions that cannot fit in the memory available is refused
+// up front, its size named, rather than left for the kernel to kill the process once its
+// pages are touched (the cache is mapped lazily: it grows with use).
+void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots);
+
 struct ForwardRequest {
   std::span<const std::int64_t> ids;        // this step's tokens (all valid ids)
   std::span<const std::int64_t> positions;  // each row's position in its sequence

@@ -112,6 +112,7 @@ class CpuExecutor : public Executor {
   }
 
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
+    require_kv_cache_memory(config_, max_context, slots);
     auto state = std::make_unique<CpuState>();
     const std::int64_t kv_row = config_.kv_dim();
     const std::size_t per_sequence = static_cast<std::size_t>(max_context * kv_row);

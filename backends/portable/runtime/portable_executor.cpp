@@ -37,6 +37,7 @@ class PortableExecutor : public Executor {
   }
 
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
+    require_kv_cache_memory(config_, max_context, slots);
     auto state = std::make_unique<PortableState>();
     const auto per_sequence = static_cast<std::size_t>(max_context * config_.kv_dim());
     state->slots = slots;
