@@ -71,14 +71,28 @@ std::int64_t Session::position(std::int64_t slot) const {
   return positions_[static_cast<std::size_t>(slot)];
 }
 
+void Session::Rows::add(std::int64_t slot, std::int64_t held, std::span<const std::int64_t> chunk, std::size_t begin,
+                        std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    ids.push_back(chunk[i]);
+    positions.push_back(held + static_cast<std::int64_t>(i));
+    slots.push_back(slot);
+  }
+}
+
+Session::Rows Session::rows_of(std::span<const std::int64_t> ids) const {
+  Rows rows;
+  rows.add(0, positions_[0], ids, 0, ids.size());
+  return rows;
+}
+
 std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
   check_ids(ids, 0);
+  const Rows rows = rows_of(ids);
   const auto count = static_cast<std::int64_t>(ids.size());
-  std::vector<std::int64_t> positions(ids.size()), slots(ids.size(), 0);
-  for (std::int64_t i = 0; i < count; ++i) positions[i] = positions_[0] + i;
   const std::int64_t logit_rows = all_logits ? count : 1;
   std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
-  model_->executor().forward(*state_, {ids, positions, slots, logit_rows, logits.data()});
+  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, logit_rows, logits.data()});
   positions_[0] += count;
   return logits;
 }
@@ -89,10 +103,9 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
     return std::max_element(logits.begin(), logits.end()) - logits.begin();
   }
   check_ids(ids, 0);
-  std::vector<std::int64_t> positions(ids.size()), slots(ids.size(), 0);
-  for (std::size_t i = 0; i < ids.size(); ++i) positions[i] = positions_[0] + static_cast<std::int64_t>(i);
+  const Rows rows = rows_of(ids);
   std::int64_t token = -1;
-  model_->executor().forward(*state_, {ids, positions, slots, 1, nullptr, &token});
+  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, nullptr, &token});
   positions_[0] += static_cast<std::int64_t>(ids.size());
   return token;
 }
@@ -110,13 +123,9 @@ std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
   }
   // Rows whose logits are wanted go last (the executor computes the last logit_rows rows'
   // logits); the order of rows does not change what any row computes.
-  std::vector<std::int64_t> ids, positions, slots;
+  Rows rows;
   auto add = [&](const Chunk& c, std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      ids.push_back(c.ids[i]);
-      positions.push_back(positions_[static_cast<std::size_t>(c.slot)] + static_cast<std::int64_t>(i));
-      slots.push_back(c.slot);
-    }
+    rows.add(c.slot, positions_[static_cast<std::size_t>(c.slot)], c.ids, begin, end);
   };
   std::int64_t logit_rows = 0;
   for (const Chunk& c : chunks) add(c, 0, c.logits ? c.ids.size() - 1 : c.ids.size());
@@ -128,10 +137,10 @@ std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
   std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
   if (logit_rows == 0) {  // every step computes at least one row's logits: the last row's
     logits.resize(static_cast<std::size_t>(model_->config().vocab_size));
-    model_->executor().forward(*state_, {ids, positions, slots, 1, logits.data()});
+    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, logits.data()});
     logits.clear();
   } else {
-    model_->executor().forward(*state_, {ids, positions, slots, logit_rows, logits.data()});
+    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, logit_rows, logits.data()});
   }
   for (const Chunk& c : chunks) positions_[static_cast<std::size_t>(c.slot)] += static_cast<std::int64_t>(c.ids.size());
   return logits;

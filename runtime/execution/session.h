@@ -82,6 +82,14 @@ class Session {
  private:
   void check_slot(std::int64_t slot) const;
   void check_ids(std::span<const std::int64_t> ids, std::int64_t slot) const;
+  // A step's rows (what ForwardRequest points at), built a chunk at a time.
+  struct Rows {
+    std::vector<std::int64_t> ids, positions, slots;
+    // Tokens [begin, end) of `ids`, appended to `slot` after the positions it holds.
+    void add(std::int64_t slot, std::int64_t held, std::span<const std::int64_t> ids, std::size_t begin,
+             std::size_t end);
+  };
+  Rows rows_of(std::span<const std::int64_t> ids) const;  // all of `ids`, to slot 0
 
   std::shared_ptr<Model> model_;
   std::int64_t max_context_;

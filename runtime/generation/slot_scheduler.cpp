@@ -178,12 +178,12 @@ void SlotScheduler::step() {
     s.cached.insert(s.cached.end(), s.pending.begin(), s.pending.begin() + n);
     s.pending.erase(s.pending.begin(), s.pending.begin() + n);
     if (!chunks[i].logits) continue;  // more of the prompt next turn
-    advance(s, std::span<float>(logits.data() + row * vocab, vocab));
+    advance(s, std::span<float>(logits.data() + row * vocab, vocab));  // its row, masked in place
     ++row;
   }
 }
 
-void SlotScheduler::advance(Slot& s, std::span<const float> row_logits) {
+void SlotScheduler::advance(Slot& s, std::span<float> logits) {
   GenerationJob& job = *s.job;
   auto emit = [&](const std::string& text) {
     if (text.empty()) return true;
@@ -191,7 +191,6 @@ void SlotScheduler::advance(Slot& s, std::span<const float> row_logits) {
     return !job.on_text || job.on_text(text);
   };
   try {
-    std::vector<float> logits(row_logits.begin(), row_logits.end());
     mask_ids(logits, undecodable_);
     const std::int64_t next = s.sampler->sample(logits, s.history);
     if (job.completion_tokens == 0) {

@@ -89,8 +89,9 @@ class SlotScheduler {
   void run();
   void admit(std::shared_ptr<GenerationJob> job);
   void step();
-  // After a step that fed the slot's last pending tokens: samples and emits the next token.
-  void advance(Slot& slot, std::span<const float> logits);
+  // After a step that fed the slot's last pending tokens: samples and emits the next token
+  // from the last token's `logits` (masked in place).
+  void advance(Slot& slot, std::span<float> logits);
   void finish(Slot& slot, GenerationJob::Finish how, const std::string& error = {});
 
   std::shared_ptr<Model> model_;
