@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ir/Q3.h"
+#include "ir/rope_scaling.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
@@ -48,6 +49,7 @@ class GraphBuilder {
         b_.getNamedAttr("bos_token_id", b_.getI64IntegerAttr(c_.bos_token_id)),
         b_.getNamedAttr("eos_token_id", b_.getI64IntegerAttr(c_.eos_token_id)),
     };
+    if (c_.yarn) fields.push_back(b_.getNamedAttr("rope_scaling", yarn_attr(b_.getContext(), *c_.yarn)));
     return b_.getDictionaryAttr(fields);
   }
 
@@ -98,9 +100,9 @@ class GraphBuilder {
     Value y = linear(x, layer_weight_name(layer, proj));
     y = b_.create<q3::HeadRmsNormOp>(loc_, y.getType(), y, weight(layer_weight_name(layer, norm)),
                                      b_.getF64FloatAttr(c_.rms_norm_eps));
-    return b_.create<q3::RopeOp>(loc_, y.getType(), y, positions,
-                                 b_.getI64IntegerAttr(c_.head_dim),
-                                 b_.getF64FloatAttr(c_.rope_theta));
+    return b_.create<q3::RopeOp>(loc_, y.getType(), y, positions, b_.getI64IntegerAttr(c_.head_dim),
+                                 b_.getF64FloatAttr(c_.rope_theta),
+                                 c_.yarn ? yarn_attr(b_.getContext(), *c_.yarn) : q3::YarnAttr());
   }
 
   Value decoder_layer(Value h, Value positions, Value slots, Value cache, std::int64_t i) {

@@ -112,34 +112,82 @@ DType parse_dtype(const FieldReader& r) {
   r.fail(field, "has unsupported value '" + *name + "' (expected bfloat16, float16 or float32)");
 }
 
-// A rope_type (or legacy "type") inside a rope_scaling / rope_parameters object.
-void require_default_rope(const FieldReader& r, const json& obj, const std::string& field) {
+// The rope_type (or legacy "type") of a rope_scaling / rope_parameters object: "default"
+// when it names none.
+std::string rope_type(const FieldReader& r, const json& obj, const std::string& field) {
   if (!obj.is_object()) r.fail(field, "must be an object or null, got " + FieldReader::describe(obj));
   for (const char* key : {"rope_type", "type"}) {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) continue;
     if (!it->is_string()) r.fail(field + "." + key, "must be a string");
     const std::string& type = it->get_ref<const std::string&>();
-    if (type != "default") {
-      throw Error(r.source() + ": field '" + field + "." + key + "': unsupported rope scaling '" +
-                  type + "'");
+    if (type != "default" && type != "yarn") {
+      throw Error(r.source() + ": field '" + field + "." + key + "': unsupported rope scaling '" + type +
+                  "' (qwen3c reads default and yarn)");
     }
+    return type;
   }
+  return "default";
 }
 
-double parse_rope_theta(const FieldReader& r) {
-  if (const json* scaling = r.find_non_null("rope_scaling")) {
-    require_default_rope(r, *scaling, "rope_scaling");
+// YaRN's parameters with transformers' defaults: original_max_position_embeddings falls back
+// to max_position_embeddings, factor to their ratio, beta_fast / beta_slow to 32 / 1, the
+// attention factor to 0.1 ln(factor) + 1 (or mscale / mscale_all_dim's ratio of those).
+YarnConfig parse_yarn(const FieldReader& r, const json& obj, const std::string& field, std::int64_t max_positions) {
+  auto number = [&](const char* key) -> std::optional<double> {
+    auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return std::nullopt;
+    return r.positive_number(*it, field + "." + key);
+  };
+  YarnConfig y;
+  y.original_context = max_positions;
+  if (auto it = obj.find("original_max_position_embeddings"); it != obj.end() && !it->is_null()) {
+    y.original_context = r.checked_integer(*it, field + ".original_max_position_embeddings", 1, kMaxPositions);
   }
-  if (const json* params = r.find_non_null("rope_parameters")) {
-    require_default_rope(r, *params, "rope_parameters");
+  y.factor = number("factor").value_or(static_cast<double>(max_positions) / static_cast<double>(y.original_context));
+  if (y.factor < 1) r.fail(field + ".factor", "must be at least 1 for YaRN");
+  y.beta_fast = number("beta_fast").value_or(32);
+  y.beta_slow = number("beta_slow").value_or(1);
+  if (auto it = obj.find("truncate"); it != obj.end() && !it->is_null()) {
+    if (!it->is_boolean()) r.fail(field + ".truncate", "must be true or false");
+    y.truncate = it->get<bool>();
+  }
+  const auto mscale = [](double scale, double m) { return scale <= 1 ? 1.0 : 0.1 * m * std::log(scale) + 1.0; };
+  if (auto given = number("attention_factor")) {
+    y.attention_factor = *given;
+  } else if (auto m = number("mscale"), all = number("mscale_all_dim"); m && all) {
+    y.attention_factor = mscale(y.factor, *m) / mscale(y.factor, *all);
+  } else {
+    y.attention_factor = mscale(y.factor, 1);
+  }
+  return y;
+}
+
+struct Rope {
+  double theta = 0;
+  std::optional<YarnConfig> yarn;
+};
+
+// rope_theta and any scaling, from either layout: rope_theta + rope_scaling (published
+// checkpoints) or rope_parameters (newer transformers).
+Rope parse_rope(const FieldReader& r, std::int64_t max_positions) {
+  Rope rope;
+  const json* params = r.find_non_null("rope_parameters");
+  const json* scaling = params != nullptr ? params : r.find_non_null("rope_scaling");
+  const std::string field = params != nullptr ? "rope_parameters" : "rope_scaling";
+  if (scaling != nullptr && rope_type(r, *scaling, field) == "yarn") {
+    rope.yarn = parse_yarn(r, *scaling, field, max_positions);
+  }
+  if (params != nullptr) {
     auto it = params->find("rope_theta");
     if (it == params->end() || it->is_null()) r.fail("rope_parameters.rope_theta", "is missing");
-    return r.positive_number(*it, "rope_parameters.rope_theta");
+    rope.theta = r.positive_number(*it, "rope_parameters.rope_theta");
+    return rope;
   }
   const json* theta = r.find_non_null("rope_theta");
   if (theta == nullptr) r.fail("rope_theta", "is missing (nor is there 'rope_parameters')");
-  return r.positive_number(*theta, "rope_theta");
+  rope.theta = r.positive_number(*theta, "rope_theta");
+  return rope;
 }
 
 std::int64_t parse_token_id(const FieldReader& r, const std::string& field) {
@@ -194,7 +242,9 @@ ModelConfig parse_hf_config(const json& root, const std::string& source) {
   const json* eps = r.find_non_null("rms_norm_eps");
   if (eps == nullptr) r.fail("rms_norm_eps", "is missing");
   c.rms_norm_eps = r.positive_number(*eps, "rms_norm_eps");
-  c.rope_theta = parse_rope_theta(r);
+  const Rope rope = parse_rope(r, c.max_position_embeddings);
+  c.rope_theta = rope.theta;
+  c.yarn = rope.yarn;
   c.tie_word_embeddings = r.boolean("tie_word_embeddings", false);
   c.dtype = parse_dtype(r);
 

@@ -15,6 +15,9 @@
 #define GET_TYPEDEF_CLASSES
 #include "ir/Q3Types.h.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "ir/Q3Attrs.h.inc"
+
 #include "ir/Q3Interfaces.h.inc"
 
 #define GET_OP_CLASSES

@@ -12,6 +12,9 @@ using namespace qwen3c::q3;
 #define GET_TYPEDEF_CLASSES
 #include "ir/Q3Types.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "ir/Q3Attrs.cpp.inc"
+
 void Q3Dialect::initialize() {
   addOperations<
 #define GET_OP_LIST
@@ -21,6 +24,22 @@ void Q3Dialect::initialize() {
 #define GET_TYPEDEF_LIST
 #include "ir/Q3Types.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "ir/Q3Attrs.cpp.inc"
+      >();
+}
+
+LogicalResult YarnAttr::verify(function_ref<InFlightDiagnostic()> emitError, FloatAttr factor,
+                               int64_t originalContext, FloatAttr betaFast, FloatAttr betaSlow,
+                               FloatAttr attentionFactor, BoolAttr truncate) {
+  if (!(factor.getValueAsDouble() >= 1.0)) return emitError() << "yarn factor must be at least 1";
+  if (originalContext <= 0) return emitError() << "yarn original_context must be positive";
+  if (!(betaFast.getValueAsDouble() > 0) || !(betaSlow.getValueAsDouble() > 0)) {
+    return emitError() << "yarn beta_fast and beta_slow must be positive";
+  }
+  if (!(attentionFactor.getValueAsDouble() > 0)) return emitError() << "yarn attention_factor must be positive";
+  return success();
 }
 
 LogicalResult KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,

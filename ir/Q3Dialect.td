@@ -25,6 +25,7 @@ def Q3_Dialect : Dialect {
     `@forward` takes each row's token id, position and sequence (slot).
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Q3_Op<string mnemonic, list<Trait> traits = []> :

@@ -5,6 +5,7 @@
 
 include "ir/Q3Dialect.td"
 include "ir/Q3Types.td"
+include "ir/Q3Attrs.td"
 include "ir/Q3Interfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
@@ -104,10 +105,11 @@ def Q3_RopeOp : Q3_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Rotary position embedding, rotate-half form, per head";
   let description = [{
     For each head of `head_dim` elements and token position p, element i < head_dim/2 is
-    paired with element i + head_dim/2 and rotated by p * theta^(-2i/head_dim).
+    paired with element i + head_dim/2 and rotated by p * theta^(-2i/head_dim); with
+    `yarn`, the frequencies and cos / sin are scaled as YaRN does (`#q3.yarn`).
   }];
   let arguments = (ins Q3_Activation:$input, Q3_TokenIds:$positions,
-                       I64Attr:$head_dim, F64Attr:$theta);
+                       I64Attr:$head_dim, F64Attr:$theta, OptionalAttr<Q3_YarnAttr>:$yarn);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = "$input `,` $positions attr-dict `:` type($input) `,` type($positions)";
   let hasVerifier = 1;
@@ -196,7 +198,7 @@ def Q3_QkNormRopeAppendOp : Q3_Op<"qk_norm_rope_append", [AllTypesMatch<["query"
     Arg<Q3_KVCacheType, "appended to", [MemWrite]>:$cache,
     Q3_RowIndices:$positions, Q3_RowIndices:$slots,
     I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim,
-    F64Attr:$epsilon, F64Attr:$theta);
+    F64Attr:$epsilon, F64Attr:$theta, OptionalAttr<Q3_YarnAttr>:$yarn);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $query_norm `,` $key_norm `,` $cache `at` $positions `in` $slots

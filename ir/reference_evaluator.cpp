@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ir/Q3.h"
+#include "ir/rope_scaling.h"
 #include "ir/op_visitor.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "runtime/core/error.h"
@@ -53,15 +54,17 @@ Rows rms_norm(const Rows& x, const std::vector<float>& g, double eps) {
   return y;
 }
 
-Rows rope(const Rows& x, const std::vector<std::int64_t>& positions, std::int64_t head_dim, double theta) {
+Rows rope(const Rows& x, const std::vector<std::int64_t>& positions, std::int64_t head_dim, double theta,
+          q3::YarnAttr yarn) {
   Rows y = x;
   const std::int64_t half = head_dim / 2, heads = x.cols / head_dim;
+  const RopeScaling scaling = rope_scaling(head_dim, theta, yarn);
   for (std::int64_t t = 0; t < x.rows; ++t) {
     for (std::int64_t i = 0; i < half; ++i) {
-      // As Hugging Face computes it, in f32.
-      const float inv_freq = 1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / head_dim);
+      // As Hugging Face computes it, in f32; YaRN scales cos and sin.
+      const float inv_freq = rope_inv_freq(head_dim, static_cast<float>(theta), scaling, i);
       const float angle = static_cast<float>(positions[t]) * inv_freq;
-      const double c = std::cos(angle), s = std::sin(angle);
+      const double c = std::cos(angle) * scaling.attention_factor, s = std::sin(angle) * scaling.attention_factor;
       for (std::int64_t h = 0; h < heads; ++h) {
         const float a = x.row(t)[h * head_dim + i], b = x.row(t)[h * head_dim + i + half];
         y.row(t)[h * head_dim + i] = static_cast<float>(a * c - b * s);
@@ -166,7 +169,8 @@ class StepEvaluator : public OpVisitor {
   }
   void visit(RopeOp r) override {
     env_[r.getResult()] =
-        rope(get(r.getInput()), positions_, static_cast<std::int64_t>(r.getHeadDim()), r.getTheta().convertToDouble());
+        rope(get(r.getInput()), positions_, static_cast<std::int64_t>(r.getHeadDim()), r.getTheta().convertToDouble(),
+             r.getYarnAttr());
   }
   void visit(AttentionOp a) override {
     append(static_cast<std::int64_t>(a.getLayer()), get(a.getKey()), get(a.getValue()));
@@ -177,9 +181,10 @@ class StepEvaluator : public OpVisitor {
   void visit(QkNormRopeAppendOp p) override {
     const double eps = p.getEpsilon().convertToDouble(), theta = p.getTheta().convertToDouble();
     const auto head_dim = static_cast<std::int64_t>(p.getHeadDim());
-    Rows k = rope(rms_norm(get(p.getKey()), wt(p.getKeyNorm()), eps), positions_, head_dim, theta);
+    Rows k = rope(rms_norm(get(p.getKey()), wt(p.getKeyNorm()), eps), positions_, head_dim, theta, p.getYarnAttr());
     append(static_cast<std::int64_t>(p.getLayer()), k, get(p.getValue()));
-    env_[p.getResult()] = rope(rms_norm(get(p.getQuery()), wt(p.getQueryNorm()), eps), positions_, head_dim, theta);
+    env_[p.getResult()] =
+        rope(rms_norm(get(p.getQuery()), wt(p.getQueryNorm()), eps), positions_, head_dim, theta, p.getYarnAttr());
   }
   void visit(CachedAttentionOp c) override {
     env_[c.getResult()] = attend(get(c.getQuery()), static_cast<std::int64_t>(c.getLayer()),

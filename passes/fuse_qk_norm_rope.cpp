@@ -35,8 +35,8 @@ std::string match_attention(q3::AttentionOp a, Side& q, Side& k) {
   if (q.rope.getPositions() != k.rope.getPositions()) return "query and key rotate at different positions";
   if (q.rope.getPositions() != a.getPositions()) return "the ropes rotate at other positions than the rows attend from";
   if (q.rope.getTheta() != k.rope.getTheta() || q.rope.getHeadDim() != k.rope.getHeadDim() ||
-      q.rope.getHeadDim() != a.getHeadDim()) {
-    return "query and key ropes differ in theta or head_dim";
+      q.rope.getHeadDim() != a.getHeadDim() || q.rope.getYarnAttr() != k.rope.getYarnAttr()) {
+    return "query and key ropes differ in theta, head_dim or scaling";
   }
   if (q.norm.getEpsilon() != k.norm.getEpsilon()) return "query and key norms differ in epsilon";
   return "";
@@ -54,7 +54,8 @@ struct QkNormRopePattern : mlir::OpRewritePattern<q3::AttentionOp> {
     auto prologue = rewriter.create<q3::QkNormRopeAppendOp>(
         a.getLoc(), a.getQuery().getType(), q.norm.getInput(), k.norm.getInput(), a.getValue(), q.norm.getWeight(),
         k.norm.getWeight(), a.getCache(), a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(),
-        a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(), q.rope.getThetaAttr());
+        a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(), q.rope.getThetaAttr(),
+        q.rope.getYarnAttr());
     rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(a, a.getType(), prologue.getResult(), a.getCache(),
                                                        a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
                                                        a.getHeadDimAttr(), a.getScaleAttr());

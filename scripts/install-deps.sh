@@ -9,7 +9,7 @@ PACKAGES=(
   libvulkan-dev mesa-vulkan-drivers libshaderc-dev glslang-dev spirv-tools glslc
   libgtest-dev libgmock-dev libbenchmark-dev
   libxxhash-dev libabsl-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev
-  python3
+  python3 python3-numpy
 )
 
 missing=()

@@ -136,10 +136,35 @@ TEST(Cli, InspectReportsTheMemoryPlan) {
   ASSERT_EQ(qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --random-weights -o " + dir.file("a.q3c")).exit_code, 0);
   ProcessResult r = qwen3c("inspect " + dir.file("a.q3c"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("memory at context 4096:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("arena_floats_per_token: 21504"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("activation arena: 352321536 bytes"), std::string::npos) << r.output;  // 21504 x 4096 x 4
-  EXPECT_NE(r.output.find("KV cache (f32):   1207959552 bytes"), std::string::npos) << r.output;
+  // 36 layers x keys and values x 1024 elements a position, in each KV type.
+  EXPECT_NE(r.output.find("KV cache at context 4096 (one sequence):"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("f32:     1207959552 bytes"), std::string::npos) << r.output;  // 4 bytes an element
+  EXPECT_NE(r.output.find("f16:     603979776 bytes"), std::string::npos) << r.output;   // 2
+  EXPECT_NE(r.output.find("bf16:    603979776 bytes"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("q8_0:    320864256 bytes"), std::string::npos) << r.output;   // 34 bytes a 32
+  // The reference model's YaRN context: 131,072 positions in q8_0 fit this machine's 24 GiB.
+  ProcessResult long_context = qwen3c("inspect " + dir.file("a.q3c") + " --context 131072");
+  EXPECT_NE(long_context.output.find("q8_0:    10267656192 bytes (9.56 GiB)"), std::string::npos) << long_context.output;
+}
+
+// --kv-type on the commands that run a model: a bad name is a usage error, and what the
+// backend cannot keep is refused naming the type.
+TEST(Cli, KvTypeIsChosenWhenRunning) {
+  TempDir dir;
+  ASSERT_EQ(qwen3c("compile " + test_data("models/qwen3-small") + " -o " + dir.file("s.q3c")).exit_code, 0);
+  for (const std::string type : {"f32", "f16", "bf16", "q8_0"}) {
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + dir.file("s.q3c") +
+                                  " -p 8 -n 2 -r 1 -t 1 --json --kv-type " + type, /*merge_stderr=*/false);
+    ASSERT_EQ(r.exit_code, 0) << type << ": " << r.output;
+    EXPECT_EQ(nlohmann::json::parse(r.output.substr(0, r.output.find('\n')))["kv_type"], type);
+  }
+  EXPECT_EQ(qwen3c("bench " + dir.file("s.q3c") + " --kv-type q4_0").exit_code, 2);
+  EXPECT_EQ(qwen3c("run " + dir.file("s.q3c") + " -p hi -n 2 --kv-type f8").exit_code, 2);
+  ProcessResult eval = qwen3c("eval " + dir.file("s.q3c") + " --ids 1,2,3 --steps 2 --kv-type q8_0 --out " +
+                              dir.file("e.safetensors"));
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
 }
 
 TEST(Cli, InspectReportsParametersAndBytes) {

@@ -153,11 +153,20 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.label; }
 
 const std::string kEps = "{epsilon = " + real(1e-6) + " : f64}";
 
-std::string attention_attrs(const Case& c, bool with_scale, bool with_norm) {
+// YaRN over an original context of 16 positions: the 79 positions the cases run cover the
+// ramp between kept and interpolated frequencies (truncated ends, or exact ones).
+std::string yarn_attr(bool truncate) {
+  return "yarn = #q3.yarn<factor = " + real(4.0) + " : f64, original_context = 16, beta_fast = " + real(32.0) +
+         " : f64, beta_slow = " + real(1.0) + " : f64, attention_factor = " + real(0.1 * std::log(4.0) + 1) +
+         " : f64, truncate = " + (truncate ? "true" : "false") + ">";
+}
+
+std::string attention_attrs(const Case& c, bool with_scale, bool with_norm, bool yarn = false) {
   std::string a = "{head_dim = " + std::to_string(c.head_dim) + " : i64, layer = 0 : i64, num_heads = " +
                   std::to_string(c.heads) + " : i64, num_kv_heads = " + std::to_string(c.kv_heads) + " : i64";
   if (with_scale) a += ", scale = " + real(1.0 / std::sqrt(static_cast<double>(c.head_dim))) + " : f64";
   if (with_norm) a += ", epsilon = " + real(1e-6) + " : f64, theta = " + real(1e4) + " : f64";
+  if (yarn) a += ", " + yarn_attr(true);
   return a + "}";
 }
 
@@ -198,6 +207,15 @@ std::vector<Case> cases() {
                      return b.op("q3.rope " + x + ", %positions {head_dim = " + std::to_string(h.head_dim) +
                                  " : i64, theta = " + real(1e4) + " : f64} : " + B::activation(q) + ", tensor<?xi64>");
                    }});
+    for (bool truncate : {true, false}) {
+      all.push_back({std::string("rope_yarn_") + (truncate ? "" : "exact_") + shape, q, h.heads, h.kv_heads,
+                     h.head_dim, [=](B& b) {
+                       const std::string x = b.input(q);
+                       return b.op("q3.rope " + x + ", %positions {head_dim = " + std::to_string(h.head_dim) +
+                                   " : i64, theta = " + real(1e4) + " : f64, " + yarn_attr(truncate) + "} : " +
+                                   B::activation(q) + ", tensor<?xi64>");
+                     }});
+    }
     Case attention{"attention_" + shape, q, h.heads, h.kv_heads, h.head_dim, nullptr};
     attention.build = [=](B& b) {
       const std::string qv = b.input(q), kv_in = b.input(kv), vv = b.input(kv);
@@ -206,11 +224,11 @@ std::vector<Case> cases() {
     };
     all.push_back(attention);
     // The fused prologue and the attention that reads what it appended.
-    auto prologue = [=](B& b, const Case& c) {
+    auto prologue = [=](B& b, const Case& c, bool yarn = false) {
       const std::string qv = b.input(q), kv_in = b.input(kv), vv = b.input(kv);
       const std::string qn = b.weight(norm, {h.head_dim}), kn = b.weight(norm, {h.head_dim});
       const std::string nt = B::weight_type({h.head_dim}, norm);
-      std::string attrs = attention_attrs(c, false, true);
+      std::string attrs = attention_attrs(c, false, true, yarn);
       return b.op("q3.qk_norm_rope_append " + qv + ", " + kv_in + ", " + vv + ", " + qn + ", " + kn +
                   ", %cache at %positions in %slots " + attrs + " : " + B::activation(q) + ", " + B::activation(kv) +
                   ", " + B::activation(kv) + ", " + nt + ", " + nt + ", " + b.cache_type());
@@ -222,6 +240,13 @@ std::vector<Case> cases() {
                   B::activation(q) + ", " + b.cache_type());
     };
     all.push_back(fused);
+    Case fused_yarn{"qk_norm_rope_append_yarn_cached_attention_" + shape, q, h.heads, h.kv_heads, h.head_dim, nullptr};
+    fused_yarn.build = [=](B& b) {
+      const std::string rotated = prologue(b, fused_yarn, true);
+      return b.op("q3.cached_attention " + rotated + ", %cache at %positions in %slots " +
+                  attention_attrs(fused_yarn, true, false) + " : " + B::activation(q) + ", " + b.cache_type());
+    };
+    all.push_back(fused_yarn);
     if (h.head_dim == 20) {
       Case alone{"qk_norm_rope_append_" + shape, q, h.heads, h.kv_heads, h.head_dim, nullptr};
       alone.build = [=](B& b) { return prologue(b, alone); };

@@ -56,6 +56,29 @@ INSTANTIATE_TEST_SUITE_P(
 
 class GraphBuilder : public ::testing::Test, public IrTest {};
 
+// Qwen's YaRN instructions: every rope carries the scaling, which survives print -> parse.
+TEST_F(GraphBuilder, YarnScalingReachesEveryRope) {
+  nlohmann::json config = read_strict_json_file(test_data("configs/Qwen3-4B.json"), 1 << 20);
+  config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
+  config["max_position_embeddings"] = 131072;
+  auto module = build_qwen3_module(context(), parse_hf_config(config, "yarn.json"));
+  ASSERT_TRUE(mlir::succeeded(mlir::verify(*module)));
+  int scaled = 0;
+  module->walk([&](q3::RopeOp rope) {
+    ASSERT_TRUE(rope.getYarnAttr());
+    EXPECT_EQ(rope.getYarnAttr().getOriginalContext(), 32768);
+    EXPECT_DOUBLE_EQ(rope.getYarnAttr().getFactor().getValueAsDouble(), 4.0);
+    ++scaled;
+  });
+  EXPECT_EQ(scaled, 72);
+  const std::string text = print(*module);
+  EXPECT_NE(text.find("#q3.yarn<factor = 4.000000e+00 : f64, original_context = 32768"), std::string::npos);
+  std::string diagnostics;
+  auto reparsed = parse(text, &diagnostics);
+  ASSERT_TRUE(reparsed) << diagnostics;
+  EXPECT_EQ(print(*reparsed), text);
+}
+
 TEST_F(GraphBuilder, BothConfigLayoutsGiveIdenticalIr) {
   nlohmann::json published = read_strict_json_file(test_data("configs/Qwen3-4B.json"), 1 << 20);
   nlohmann::json newer = published;

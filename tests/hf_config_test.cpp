@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "runtime/core/strict_json.h"
 #include "runtime/core/error.h"
 #include "tests/test_files.h"
@@ -47,6 +49,57 @@ TEST(HfConfig, ReadsPublishedQwen3_4B) {
   EXPECT_EQ(c.dtype, DType::BF16);
   EXPECT_EQ(c.bos_token_id, 151643);
   EXPECT_EQ(c.eos_token_id, 151645);
+}
+
+TEST(HfConfig, Reads2507WithItsLongContext) {
+  ModelConfig c = load_hf_config(test_data("configs/Qwen3-4B-Instruct-2507.json"));
+  EXPECT_EQ(c.max_position_embeddings, 262144);
+  EXPECT_DOUBLE_EQ(c.rope_theta, 5e6);
+  EXPECT_FALSE(c.yarn.has_value());
+}
+
+// Qwen's instructions for 131,072 tokens: rope_scaling {"rope_type": "yarn", "factor": 4.0,
+// "original_max_position_embeddings": 32768}. transformers 5 uses the explicit factor and
+// derives the attention factor 0.1 ln(4) + 1.
+TEST(HfConfig, ReadsYarnAsQwenDocumentsIt) {
+  json config = read_json(test_data("configs/Qwen3-4B.json"));
+  config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"original_max_position_embeddings", 32768}};
+  config["max_position_embeddings"] = 131072;
+  const ModelConfig c = parse_hf_config(config, "yarn.json");
+  ASSERT_TRUE(c.yarn.has_value());
+  EXPECT_DOUBLE_EQ(c.yarn->factor, 4.0);
+  EXPECT_EQ(c.yarn->original_context, 32768);
+  EXPECT_DOUBLE_EQ(c.yarn->beta_fast, 32);
+  EXPECT_DOUBLE_EQ(c.yarn->beta_slow, 1);
+  EXPECT_NEAR(c.yarn->attention_factor, 1.1386294361119891, 1e-15);
+  EXPECT_TRUE(c.yarn->truncate);
+  EXPECT_EQ(c.max_position_embeddings, 131072);
+  // The newer layout says the same inside rope_parameters.
+  json newer = config;
+  newer.erase("rope_scaling");
+  newer.erase("rope_theta");
+  newer["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 1e6}, {"factor", 4.0},
+                              {"original_max_position_embeddings", 32768}};
+  EXPECT_EQ(parse_hf_config(newer, "new.json"), c);
+}
+
+TEST(HfConfig, YarnDefaultsAreTransformers) {
+  json config = read_json(test_data("configs/Qwen3-4B.json"));
+  // No original length: it is max_position_embeddings; no factor: their ratio (1 here).
+  config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", nullptr}};
+  ModelConfig c = parse_hf_config(config, "yarn.json");
+  ASSERT_TRUE(c.yarn.has_value());
+  EXPECT_EQ(c.yarn->original_context, 40960);
+  EXPECT_DOUBLE_EQ(c.yarn->factor, 1.0);
+  EXPECT_DOUBLE_EQ(c.yarn->attention_factor, 1.0);
+  // mscale / mscale_all_dim set the attention factor as their ratio; an explicit one wins.
+  config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 8.0}, {"mscale", 2.0}, {"mscale_all_dim", 1.0},
+                            {"truncate", false}};
+  c = parse_hf_config(config, "yarn.json");
+  EXPECT_NEAR(c.yarn->attention_factor, (0.2 * std::log(8.0) + 1) / (0.1 * std::log(8.0) + 1), 1e-12);
+  EXPECT_FALSE(c.yarn->truncate);
+  config["rope_scaling"]["attention_factor"] = 1.5;
+  EXPECT_DOUBLE_EQ(parse_hf_config(config, "yarn.json").yarn->attention_factor, 1.5);
 }
 
 TEST(HfConfig, ParameterCountsOfPublishedConfigs) {
@@ -142,8 +195,11 @@ INSTANTIATE_TEST_SUITE_P(
                       "field 'attention_bias' must be true or false"},
         BadConfigCase{"sliding_window", [](json& c) { c["use_sliding_window"] = true; },
                       "field 'use_sliding_window' is true"},
-        BadConfigCase{"yarn", [](json& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}}; },
-                      "unsupported rope scaling 'yarn'"},
+        BadConfigCase{"dynamic", [](json& c) { c["rope_scaling"] = {{"rope_type", "dynamic"}, {"factor", 4.0}}; },
+                      "unsupported rope scaling 'dynamic'"},
+        BadConfigCase{"yarn_negative_beta",
+                      [](json& c) { c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}, {"beta_fast", -1}}; },
+                      "field 'rope_scaling.beta_fast'"},
         BadConfigCase{"legacy_type_linear", [](json& c) { c["rope_scaling"] = {{"type", "linear"}}; },
                       "unsupported rope scaling 'linear'"},
         BadConfigCase{"rope_parameters_dynamic",

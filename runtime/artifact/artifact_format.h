@@ -16,7 +16,9 @@ namespace qwen3c {
 inline constexpr char kArtifactMagic[8] = {'Q', '3', 'C', 'A', 'R', 'T', '\r', '\n'};
 // 2: a step's rows may belong to several sequences (the CPU entry point takes each row's
 // slot and per-sequence caches; the Vulkan step buffer carries the slots).
-inline constexpr std::uint32_t kArtifactVersion = 2;
+// 3: the KV cache type is chosen when running (the CPU entry point takes it; caches are
+// byte rows), and rope ops may carry YaRN scaling.
+inline constexpr std::uint32_t kArtifactVersion = 3;
 inline constexpr std::uint64_t kArtifactAlignment = 64;
 inline constexpr std::uint64_t kArtifactHeaderSize = 64;
 inline constexpr std::uint64_t kMaxManifestBytes = 256ull << 20;

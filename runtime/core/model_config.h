@@ -3,10 +3,12 @@
 // came from, and the list of weight tensors that architecture has.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/core/dtype.h"
+#include "runtime/core/rope_frequencies.h"
 
 namespace qwen3c {
 
@@ -21,6 +23,7 @@ struct ModelConfig {
   std::int64_t max_position_embeddings = 0;
   double rms_norm_eps = 1e-6;
   double rope_theta = 1e6;
+  std::optional<YarnConfig> yarn;  // rope_scaling {"rope_type": "yarn", ...}
   bool tie_word_embeddings = false;
   // The dtype the checkpoint declares (torch_dtype / dtype); weights may still differ.
   DType dtype = DType::BF16;

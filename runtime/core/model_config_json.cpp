@@ -7,7 +7,7 @@ namespace qwen3c {
 using nlohmann::json;
 
 json model_config_to_json(const ModelConfig& c) {
-  return {{"vocab_size", c.vocab_size},
+  json j = {{"vocab_size", c.vocab_size},
           {"hidden_size", c.hidden_size},
           {"intermediate_size", c.intermediate_size},
           {"num_layers", c.num_layers},
@@ -21,6 +21,15 @@ json model_config_to_json(const ModelConfig& c) {
           {"dtype", std::string(dtype_name(c.dtype))},
           {"bos_token_id", c.bos_token_id},
           {"eos_token_id", c.eos_token_id}};
+  if (c.yarn) {
+    j["yarn"] = {{"factor", c.yarn->factor},
+                 {"original_context", c.yarn->original_context},
+                 {"beta_fast", c.yarn->beta_fast},
+                 {"beta_slow", c.yarn->beta_slow},
+                 {"attention_factor", c.yarn->attention_factor},
+                 {"truncate", c.yarn->truncate}};
+  }
+  return j;
 }
 
 ModelConfig model_config_from_json(const json& j, const std::string& where) {
@@ -54,6 +63,27 @@ ModelConfig model_config_from_json(const json& j, const std::string& where) {
   c.eos_token_id = integer("eos_token_id", -1, (1 << 22) - 1);
   c.rms_norm_eps = number("rms_norm_eps");
   c.rope_theta = number("rope_theta");
+  if (auto it = j.find("yarn"); it != j.end()) {
+    const json& y = *it;
+    auto field = [&](const char* key) {
+      if (!y.is_object() || !y.contains(key) || !y[key].is_number() || !(y[key].get<double>() > 0)) {
+        throw Error(where + ": model config field 'yarn." + std::string(key) + "' is missing or not positive");
+      }
+      return y[key].get<double>();
+    };
+    YarnConfig yarn;
+    yarn.factor = field("factor");
+    yarn.original_context = static_cast<std::int64_t>(field("original_context"));
+    yarn.beta_fast = field("beta_fast");
+    yarn.beta_slow = field("beta_slow");
+    yarn.attention_factor = field("attention_factor");
+    if (!y.contains("truncate") || !y["truncate"].is_boolean()) {
+      throw Error(where + ": model config field 'yarn.truncate' is missing");
+    }
+    yarn.truncate = y["truncate"].get<bool>();
+    if (yarn.factor < 1) throw Error(where + ": model config field 'yarn.factor' is below 1");
+    c.yarn = yarn;
+  }
   auto tie = j.find("tie_word_embeddings");
   if (tie == j.end() || !tie->is_boolean()) throw Error(where + ": model config field 'tie_word_embeddings' is missing");
   c.tie_word_embeddings = tie->get<bool>();

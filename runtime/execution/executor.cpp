@@ -1,5 +1,7 @@
 #include "runtime/execution/executor.h"
 
+#include "runtime/core/kv_type_names.h"
+
 #include <map>
 
 #include "runtime/core/error.h"
@@ -54,14 +56,20 @@ std::vector<DeviceInfo> list_devices(std::vector<std::string>* errors) {
   return all;
 }
 
-void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots) {
-  const std::uint64_t per_position = static_cast<std::uint64_t>(config.num_layers * 2 * config.kv_dim()) * sizeof(float);
+std::uint64_t kv_cache_bytes_per_position(const ModelConfig& config, KvType type) {
+  return static_cast<std::uint64_t>(config.num_layers * 2 * kv_row_bytes(type, config.kv_dim()));
+}
+
+void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots,
+                             KvType type) {
+  const std::uint64_t per_position = kv_cache_bytes_per_position(config, type);
   const std::uint64_t bytes = per_position * static_cast<std::uint64_t>(max_context) * static_cast<std::uint64_t>(slots);
   require_memory(bytes,
                  "a KV cache of " + std::to_string(slots) + (slots == 1 ? " sequence" : " sequences") + " x " +
                      std::to_string(max_context) + " positions (" + std::to_string(per_position) +
-                     " bytes a position: " + std::to_string(config.num_layers) + " layers, keys and values, f32)",
-                 "lower the context or the number of parallel sequences");
+                     " bytes a position: " + std::to_string(config.num_layers) + " layers, keys and values, " +
+                     kv_type_name(type) + ")",
+                 "lower the context, the number of parallel sequences, or the cache type (--kv-type)");
 }
 
 }  // namespace qwen3c

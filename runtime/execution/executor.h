@@ -11,6 +11,7 @@
 
 #include "runtime/artifact/artifact.h"
 #include "runtime/artifact/weight_store.h"
+#include "runtime/core/kv_type.h"
 
 namespace qwen3c {
 
@@ -25,11 +26,15 @@ class ExecutorState {
 // position positions[t] of sequence slots[t]. A sequence's earlier positions must be in the
 // cache already (or be rows of this step); rows of one sequence come in position order.
 // Every weight is read once for all the rows.
-// Executors that keep the KV cache in host memory call this first: an f32 cache of `slots`
+// Bytes one position of one sequence takes in the KV cache: every layer, keys and values.
+std::uint64_t kv_cache_bytes_per_position(const ModelConfig& config, KvType type);
+
+// Executors that keep the KV cache in host memory call this first: a cache of `slots`
 // sequences of `max_context` positions that cannot fit in the memory available is refused
 // up front, its size named, rather than left for the kernel to kill the process once its
 // pages are touched (the cache is mapped lazily: it grows with use).
-void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots);
+void require_kv_cache_memory(const ModelConfig& config, std::int64_t max_context, std::int64_t slots,
+                             KvType type);
 
 struct ForwardRequest {
   std::span<const std::int64_t> ids;        // this step's tokens (all valid ids)
@@ -45,8 +50,12 @@ struct ForwardRequest {
 class Executor {
  public:
   virtual ~Executor() = default;
-  // `slots` sequences of up to `max_context` positions each.
-  virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) = 0;
+  // `slots` sequences of up to `max_context` positions each, the cache stored as `kv_type`
+  // (one of kv_types()).
+  virtual std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots,
+                                                   KvType kv_type) = 0;
+  // The KV cache types new_state() accepts (every executor: f32).
+  virtual std::vector<KvType> kv_types() const { return {KvType::F32}; }
   virtual void forward(ExecutorState& state, const ForwardRequest& request) = 0;
   // How many threads a step may use (CPU executors; default: every core).
   virtual void set_threads(int threads) {}

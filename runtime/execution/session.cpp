@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 
 namespace qwen3c {
 
@@ -28,8 +29,8 @@ absl::StatusOr<std::shared_ptr<Model>> Model::open(const std::string& path, cons
   }
 }
 
-Session::Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots)
-    : model_(std::move(model)), max_context_(max_context) {
+Session::Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots, KvType kv_type)
+    : model_(std::move(model)), max_context_(max_context), kv_type_(kv_type) {
   const std::int64_t limit = model_->config().max_position_embeddings;
   if (max_context < 1 || max_context > limit) {
     throw Error("context of " + std::to_string(max_context) + " positions is outside 1.." +
@@ -38,8 +39,24 @@ Session::Session(std::shared_ptr<Model> model, std::int64_t max_context, std::in
   if (slots < 1 || slots > kMaxSlots) {
     throw Error(std::to_string(slots) + " sequences asked for; a session holds 1.." + std::to_string(kMaxSlots));
   }
-  state_ = model_->executor().new_state(max_context, slots);
+  require_kv_type(*model_, kv_type);
+  state_ = model_->executor().new_state(max_context, slots, kv_type);
   positions_.assign(static_cast<std::size_t>(slots), 0);
+}
+
+void require_kv_type(Model& model, KvType type) {
+  const std::vector<KvType> supported = model.executor().kv_types();
+  if (std::find(supported.begin(), supported.end(), type) == supported.end()) {
+    std::string list;
+    for (KvType t : supported) list += (list.empty() ? "" : ", ") + kv_type_name(t);
+    throw Error("the " + model.artifact().backend() + " backend cannot keep the KV cache as " + kv_type_name(type) +
+                " (it offers " + list + ")");
+  }
+  const std::int64_t head_dim = model.config().head_dim;
+  if (type == KvType::Q8_0 && head_dim % kKvBlock != 0) {
+    throw Error("a q8_0 KV cache quantises blocks of 32 along each head; this model's heads have " +
+                std::to_string(head_dim) + " elements (use f16 or bf16)");
+  }
 }
 
 void Session::check_slot(std::int64_t slot) const {
@@ -86,8 +103,20 @@ Session::Rows Session::rows_of(std::span<const std::int64_t> ids) const {
   return rows;
 }
 
+std::span<const std::int64_t> Session::prefill_all_but_last_step(std::span<const std::int64_t> ids) {
+  std::vector<float> unused(static_cast<std::size_t>(model_->config().vocab_size));
+  while (ids.size() > kMaxPrefillStep) {
+    const Rows rows = rows_of(ids.first(kMaxPrefillStep));
+    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, unused.data()});
+    positions_[0] += static_cast<std::int64_t>(kMaxPrefillStep);
+    ids = ids.subspan(kMaxPrefillStep);
+  }
+  return ids;
+}
+
 std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
   check_ids(ids, 0);
+  if (!all_logits) ids = prefill_all_but_last_step(ids);
   const Rows rows = rows_of(ids);
   const auto count = static_cast<std::int64_t>(ids.size());
   const std::int64_t logit_rows = all_logits ? count : 1;
@@ -103,6 +132,7 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
     return std::max_element(logits.begin(), logits.end()) - logits.begin();
   }
   check_ids(ids, 0);
+  ids = prefill_all_but_last_step(ids);
   const Rows rows = rows_of(ids);
   std::int64_t token = -1;
   model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, nullptr, &token});

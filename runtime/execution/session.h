@@ -44,16 +44,25 @@ class Model {
   std::unique_ptr<Executor> executor_;
 };
 
+// Throws naming the problem when the model's executor cannot keep its cache as `type`.
+void require_kv_type(Model& model, KvType type);
+
 class Session {
  public:
   static constexpr std::int64_t kMaxSlots = 256;
+  // A long prompt runs in steps of at most this many tokens (when only the last token's
+  // logits are wanted): activation memory stays a step's worth, whatever the prompt.
+  static constexpr std::size_t kMaxPrefillStep = 512;
 
   // `slots` sequences of up to `max_context` positions of KV cache each (at most the
-  // model's max_position_embeddings).
-  Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots = 1);
+  // model's max_position_embeddings), stored as `kv_type` (runtime/core/kv_type.h; f32 is
+  // exact, the command line's default is f16).
+  Session(std::shared_ptr<Model> model, std::int64_t max_context, std::int64_t slots = 1,
+          KvType kv_type = KvType::F32);
 
   // Appends `ids` to the context (of slot 0) and returns logits: [vocab] for the last
-  // token, or [ids.size() * vocab] with `all_logits`. Throws (leaving the session
+  // token (in steps of at most kMaxPrefillStep tokens), or [ids.size() * vocab] with
+  // `all_logits` (one step). Throws (leaving the session
   // unchanged) on an unknown id, an empty step, or when the context would overflow.
   std::vector<float> forward(std::span<const std::int64_t> ids, bool all_logits = false);
   // The same step, returning only the most likely next token (the first of equal logits):
@@ -73,6 +82,7 @@ class Session {
 
   std::int64_t position(std::int64_t slot = 0) const;
   std::int64_t max_context() const { return max_context_; }
+  KvType kv_type() const { return kv_type_; }
   std::int64_t slots() const { return static_cast<std::int64_t>(positions_.size()); }
   void reset() { std::fill(positions_.begin(), positions_.end(), 0); }
   // Forgets every position of the slot's sequence from `length` on.
@@ -90,9 +100,12 @@ class Session {
              std::size_t end);
   };
   Rows rows_of(std::span<const std::int64_t> ids) const;  // all of `ids`, to slot 0
+  // Runs all of `ids` but its last kMaxPrefillStep (or fewer) tokens; returns those.
+  std::span<const std::int64_t> prefill_all_but_last_step(std::span<const std::int64_t> ids);
 
   std::shared_ptr<Model> model_;
   std::int64_t max_context_;
+  KvType kv_type_;
   std::unique_ptr<ExecutorState> state_;
   std::vector<std::int64_t> positions_;  // positions held, by slot
 };

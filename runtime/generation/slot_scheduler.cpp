@@ -33,12 +33,12 @@ struct SlotScheduler::Slot {
 };
 
 SlotScheduler::SlotScheduler(std::shared_ptr<Model> model, const Tokenizer& tokenizer, int slots,
-                             std::int64_t context, int max_queue)
+                             std::int64_t context, int max_queue, KvType kv_type)
     : model_(std::move(model)),
       tokenizer_(tokenizer),
       context_(context),
       max_queue_(max_queue),
-      session_(model_, context, slots < 1 ? 1 : slots) {
+      session_(model_, context, slots < 1 ? 1 : slots, kv_type) {
   if (slots < 1) throw Error("a scheduler needs at least one slot");
   end_tokens_ = end_of_turn_tokens(tokenizer_, model_->config());
   undecodable_ = undecodable_ids(tokenizer_, model_->config());

@@ -71,9 +71,10 @@ struct SchedulerStats {
 
 class SlotScheduler {
  public:
-  // `slots` sessions of `context` positions each; at most `max_queue` requests wait.
+  // `slots` sequences of `context` positions each, cached as `kv_type`; at most
+  // `max_queue` requests wait.
   SlotScheduler(std::shared_ptr<Model> model, const Tokenizer& tokenizer, int slots, std::int64_t context,
-                int max_queue);
+                int max_queue, KvType kv_type = KvType::F32);
   ~SlotScheduler();
   SlotScheduler(const SlotScheduler&) = delete;
   SlotScheduler& operator=(const SlotScheduler&) = delete;

@@ -117,11 +117,13 @@ void prompt_attention(benchmark::State& state) {
   std::vector<float> scratch(q3k::flash_attention_scratch(head_dim)), out(q.size());
   std::vector<int64_t> positions(static_cast<std::size_t>(tokens)), slots(positions.size(), 0);
   for (int64_t t = 0; t < tokens; ++t) positions[t] = t;
-  const float* keys[] = {k.data()};
-  const float* values[] = {v.data()};
+  const auto* keys_f32 = reinterpret_cast<const uint8_t*>(k.data());
+  const auto* values_f32 = reinterpret_cast<const uint8_t*>(v.data());
+  const uint8_t* keys[] = {keys_f32};
+  const uint8_t* values[] = {values_f32};
   for (auto _ : state) {
-    q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys, values, heads, kv_heads, head_dim,
-                         0.088f, scratch.data(), out.data(), 0, 1);
+    q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys, values, /*kv_type=f32*/ 0, heads,
+                         kv_heads, head_dim, 0.088f, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   // Causal: half the score matrix, QK^T and PV.

@@ -44,7 +44,7 @@ func.func @different_thetas(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %v: tens
   %qr = q3.rope %qn, %pos {head_dim = 16 : i64, theta = 1.0e+06 : f64} : tensor<?x64xf32>, tensor<?xi64>
   %kn = q3.head_rms_norm %k, %n {epsilon = 1.0e-06 : f64} : tensor<?x32xf32>, tensor<16xbf16>
   %kr = q3.rope %kn, %pos {head_dim = 16 : i64, theta = 1.0e+04 : f64} : tensor<?x32xf32>, tensor<?xi64>
-  // expected-remark @+1 {{not fused into q3.qk_norm_rope_append: query and key ropes differ in theta or head_dim}}
+  // expected-remark @+1 {{not fused into q3.qk_norm_rope_append: query and key ropes differ in theta, head_dim or scaling}}
   %a = q3.attention %qr, %kr, %v, %c at %pos in %slots {head_dim = 16 : i64, layer = 0 : i64, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.25 : f64} : tensor<?x64xf32>, tensor<?x32xf32>, !q3.kv_cache<layers = 1, kv_heads = 2, head_dim = 16, element_type = f32>
   return %a : tensor<?x64xf32>
 }

@@ -23,6 +23,7 @@
 #include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
+#include "tools/commands/kv_type_flag.h"
 
 namespace qwen3c::cli {
 
@@ -35,6 +36,7 @@ struct BenchOptions {
   std::int64_t generate = 128;
   std::int64_t batch = 1;
   std::int64_t depth = 0;
+  std::string kv_type;
   int threads = 0;
   int repetitions = 5;
   bool json = false;
@@ -166,7 +168,7 @@ void run_bench(const BenchOptions& opts) {
                 std::to_string(std::max(opts.prompt, opts.generate)) + " tokens exceed the model's " +
                 std::to_string(c.max_position_embeddings) + " positions");
   }
-  Session session(model, context, opts.batch);
+  Session session(model, context, opts.batch, resolve_kv_type(opts.kv_type, *model));
   fill(session, opts.depth);
   const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) : "";
   using Clock = std::chrono::steady_clock;
@@ -203,24 +205,25 @@ void run_bench(const BenchOptions& opts) {
   }
   if (opts.profile) print_profile(*model, session, opts);
   const std::string quant = quant_of(model->artifact());
+  const std::string kv = kv_type_name(session.kv_type());
   const int threads = model->executor().threads();
   if (opts.json) {
     for (const Result& r : results) {
       std::printf(
           "{\"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, \"median\": %.3f, \"threads\": %d, "
-          "\"quant\": \"%s\"}\n",
-          r.test.c_str(), r.mean, r.stddev, r.median, threads, quant.c_str());
+          "\"quant\": \"%s\", \"kv_type\": \"%s\"}\n",
+          r.test.c_str(), r.mean, r.stddev, r.median, threads, quant.c_str(), kv.c_str());
     }
     return;
   }
-  std::printf("| model | size | params | backend | threads | quant | test | t/s | median |\n");
-  std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | ---: | ---: |\n");
+  std::printf("| model | size | params | backend | threads | quant | kv | test | t/s | median |\n");
+  std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | --- | ---: | ---: |\n");
   for (const Result& r : results) {
-    std::printf("| qwen3 %lldL/%lld | %s | %s | %s | %d | %s | %s | %.2f ± %.2f | %.2f |\n",
+    std::printf("| qwen3 %lldL/%lld | %s | %s | %s | %d | %s | %s | %s | %.2f ± %.2f | %.2f |\n",
                 static_cast<long long>(c.num_layers), static_cast<long long>(c.hidden_size),
                 human_bytes(static_cast<std::int64_t>(model->weights().total_bytes())).c_str(),
                 human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
-                r.test.c_str(), r.mean, r.stddev, r.median);
+                kv.c_str(), r.test.c_str(), r.mean, r.stddev, r.median);
   }
 }
 
@@ -238,6 +241,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-b,--batch", opts->batch,
                   "Sequences decoded together in the tg test, one batched step a token (default 1)")
       ->check(CLI::Range(std::int64_t{1}, Session::kMaxSlots));
+  add_kv_type_flag(*cmd, opts->kv_type);
   cmd->add_option("-d,--depth", opts->depth,
                   "Tokens already in each sequence's cache before every test (filled once, untimed; default 0)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 24));

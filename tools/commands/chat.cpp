@@ -32,7 +32,8 @@ void run_chat(ChatOptionsFlags opts) {
   if (opts.flags.greedy) opts.flags.generation.sampling.temperature = 0;
   auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   Tokenizer tokenizer = Tokenizer::load(opts.artifact);
-  Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings));
+  Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings), 1,
+                  resolve_kv_type(opts.flags.kv_type, *model));
   auto generator = std::make_unique<Generator>(session, tokenizer);
   const bool interactive = ::isatty(STDIN_FILENO);
   const ChatOptions format{true, !opts.no_think, {}};

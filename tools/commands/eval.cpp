@@ -12,6 +12,7 @@
 
 #include "frontend/safetensors_writer.h"
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/validators.h"
@@ -27,6 +28,7 @@ struct EvalOptions {
   std::vector<std::int64_t> ids;
   std::int64_t steps = 0;
   std::string out;
+  std::string kv_type = "f32";  // eval is for comparing against references: exact by default
 };
 
 // eval keeps every logit in memory and writes them at the end: bounded, so a mistyped
@@ -68,7 +70,8 @@ void run_eval(const EvalOptions& opts) {
                 human_bytes(output_bytes) + ", more than the limit of " + human_bytes(kMaxEvalOutputBytes) +
                 " (fewer ids or steps)");
   }
-  Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings));
+  Session session(model, std::min(prompt + opts.steps, model->config().max_position_embeddings), 1,
+                  *parse_kv_type(opts.kv_type));
 
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
@@ -110,6 +113,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--steps", opts->steps, "Greedy decoding steps after the prompt")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 20));
   cmd->add_option("--out", opts->out, "Output safetensors file")->required();
+  cmd->add_option("--kv-type", opts->kv_type, "KV cache storage: f32 (default: exact), f16, bf16 or q8_0")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "q8_0"}));
   cmd->callback([opts] { run_eval(*opts); });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Flags shared by `run` and `chat`: sampling, limits, context.
+// Flags shared by `run` and `chat`: sampling, limits, context, KV cache type.
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/generation/generator.h"
+#include "tools/commands/kv_type_flag.h"
 #include "tools/commands/validators.h"
 
 namespace qwen3c::cli {
@@ -15,6 +16,7 @@ namespace qwen3c::cli {
 struct GenerationFlags {
   GenerationOptions generation;
   std::int64_t context = 4096;
+  std::string kv_type;  // empty: kv_type_flag.h's default
   bool greedy = false;
 };
 
@@ -38,6 +40,7 @@ inline void add_generation_flags(CLI::App& cmd, GenerationFlags& f) {
   cmd.add_option("--stop", f.generation.stop_strings, "Stop before this text (repeatable)");
   cmd.add_option("-c,--context", f.context, "Context length in tokens (default 4096, at most the model's)")
       ->check(count_in(1, std::int64_t{1} << 24));
+  add_kv_type_flag(cmd, f.kv_type);
 }
 
 }  // namespace qwen3c::cli

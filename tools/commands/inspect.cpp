@@ -12,6 +12,8 @@
 #include "runtime/artifact/artifact.h"
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
+#include "runtime/execution/executor.h"
 #include "runtime/core/input_file.h"
 #include "runtime/core/model_config.h"
 #include "tools/commands/commands.h"
@@ -39,10 +41,26 @@ void print_config(const ModelConfig& c) {
             << " key/value, head_dim " << c.head_dim << "\n"
             << "vocab:        " << c.vocab_size << "\n"
             << "context:      " << c.max_position_embeddings << " positions\n"
-            << "rope theta:   " << c.rope_theta << "\n"
+            << "rope theta:   " << c.rope_theta << "\n";
+  if (c.yarn) {
+    std::cout << "rope scaling: yarn, factor " << c.yarn->factor << " over " << c.yarn->original_context
+              << " original positions (beta_fast " << c.yarn->beta_fast << ", beta_slow " << c.yarn->beta_slow
+              << ", attention factor " << c.yarn->attention_factor << ")\n";
+  }
+  std::cout
             << "rms_norm_eps: " << c.rms_norm_eps << "\n"
             << "tied lm_head: " << (c.tie_word_embeddings ? "yes" : "no") << "\n"
             << "parameters:   " << params << " (" << human_count(params) << ")\n";
+}
+
+// The KV cache a sequence of `context` positions takes in each storage type (--kv-type).
+void print_kv_cache(const ModelConfig& c, std::int64_t context) {
+  std::cout << "KV cache at context " << context << " (one sequence):\n";
+  for (KvType type : kAllKvTypes) {
+    const auto bytes = static_cast<std::int64_t>(kv_cache_bytes_per_position(c, type)) * context;
+    std::cout << "  " << kv_type_name(type) << (kv_type_name(type).size() < 4 ? ": " : ":") << std::string(4, ' ')
+              << bytes << " bytes (" << human_bytes(bytes) << ")\n";
+  }
 }
 
 void print_bytes(const std::map<std::string, std::int64_t>& bytes_by_dtype) {
@@ -51,7 +69,7 @@ void print_bytes(const std::map<std::string, std::int64_t>& bytes_by_dtype) {
   }
 }
 
-void inspect_artifact(const std::string& path) {
+void inspect_artifact(const std::string& path, std::int64_t context) {
   Artifact a = Artifact::open(path);
   std::cout << "artifact:     " << path << " (" << human_bytes(static_cast<std::int64_t>(a.file_size()))
             << ")\n";
@@ -89,21 +107,17 @@ void inspect_artifact(const std::string& path) {
   }
   std::cout << "tokenizer:    " << (a.manifest().contains("tokenizer") ? "embedded" : "none") << "\n";
   // What a session allocates: the activation arena the memory plan sized (per token of a
-  // step) and the KV cache, at a 4096-token context and a 4096-token prefill.
+  // step), here for a 4096-token prefill, and the KV cache.
   if (b.contains("arena_floats_per_token") && b["arena_floats_per_token"].is_number_integer()) {
-    constexpr std::int64_t kContext = 4096;
-    const ModelConfig& c = a.config();
-    const std::int64_t arena = b["arena_floats_per_token"].get<std::int64_t>() * kContext * 4;
-    const std::int64_t kv = c.num_layers * 2 * kContext * c.kv_dim() * 4;
-    std::cout << "memory at context " << kContext << ":\n"
-              << "  activation arena: " << arena << " bytes (" << human_bytes(arena) << ") for a "
-              << kContext << "-token step; " << b["arena_floats_per_token"].get<std::int64_t>() * 4
-              << " bytes per token\n"
-              << "  KV cache (f32):   " << kv << " bytes (" << human_bytes(kv) << ")\n";
+    constexpr std::int64_t kStep = 4096;
+    const std::int64_t arena = b["arena_floats_per_token"].get<std::int64_t>() * kStep * 4;
+    std::cout << "activation arena: " << arena << " bytes (" << human_bytes(arena) << ") for a " << kStep
+              << "-token step; " << b["arena_floats_per_token"].get<std::int64_t>() * 4 << " bytes per token\n";
   }
+  print_kv_cache(a.config(), context);
 }
 
-void inspect_model(const std::string& path) {
+void inspect_model(const std::string& path, std::int64_t context) {
   ModelSource source = open_model_source(path, /*load_weights=*/true);
   const ModelConfig& c = source.config;
   std::map<std::string, std::int64_t> bytes_by_dtype;
@@ -119,6 +133,7 @@ void inspect_model(const std::string& path) {
   if (source.checkpoint) {
     std::cout << "files:        " << source.checkpoint->files().size() << " safetensors file(s)\n";
   }
+  print_kv_cache(c, context);
 }
 
 // Every byte range the manifest names, wherever it names one ({"offset", "size",
@@ -165,15 +180,18 @@ void add_inspect_command(CLI::App& app) {
       "inspect", "Summarise a model folder, config.json or compiled artifact");
   cmd->add_option("model", *path, "Model folder, config.json or .q3c artifact")->required();
   cmd->add_flag("--verify", *verify, "Read every byte range an artifact's manifest lists and check its checksum");
-  cmd->callback([path, verify] {
+  auto context = std::make_shared<std::int64_t>(4096);
+  cmd->add_option("-c,--context", *context, "Positions to size the KV cache for (default 4096)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
+  cmd->callback([path, verify, context] {
     const bool artifact = path_exists(*path) && !is_directory_path(*path) && is_artifact(*path);
     if (*verify) {
       if (!artifact) throw Error(*path + ": --verify checks artifacts; this is not one");
       verify_artifact(*path);
     } else if (artifact) {
-      inspect_artifact(*path);
+      inspect_artifact(*path, *context);
     } else {
-      inspect_model(*path);
+      inspect_model(*path, *context);
     }
   });
 }

@@ -49,7 +49,8 @@ void run_run(RunOptions opts) {
     text = render_chat(messages, {true, !opts.no_think, {}});
   }
   const std::vector<std::int64_t> prompt = tokenizer.encode(text);
-  Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings));
+  Session session(model, std::min(opts.flags.context, model->config().max_position_embeddings), 1,
+                  resolve_kv_type(opts.flags.kv_type, *model));
   Generator generator(session, tokenizer);
   GenerationResult r = generator.generate(prompt, opts.flags.generation, [](std::string_view piece) {
     std::cout << piece;

@@ -26,6 +26,7 @@
 #include "runtime/text/reply_stream.h"
 #include "runtime/text/tokenizer.h"
 #include "tools/commands/commands.h"
+#include "tools/commands/kv_type_flag.h"
 #include "tools/commands/validators.h"
 
 namespace qwen3c::cli {
@@ -42,6 +43,7 @@ struct ServeOptions {
   int port = 8080;
   int parallel = 4;
   std::int64_t context = 4096;
+  std::string kv_type;
   std::string api_key;
   std::string api_key_file;
   std::string alias;
@@ -140,7 +142,8 @@ class Server {
       if (opts_.threads > 0) model->executor().set_threads(opts_.threads);
       tokenizer_ = std::make_unique<Tokenizer>(Tokenizer::load(opts_.artifact));
       const std::int64_t context = std::min(opts_.context, model->config().max_position_embeddings);
-      scheduler_ = std::make_unique<SlotScheduler>(model, *tokenizer_, opts_.parallel, context, opts_.max_queue);
+      scheduler_ = std::make_unique<SlotScheduler>(model, *tokenizer_, opts_.parallel, context, opts_.max_queue,
+                                                   resolve_kv_type(opts_.kv_type, *model));
       limits_.context = context;
       model_ = std::move(model);
       ready_.store(true);
@@ -463,6 +466,7 @@ void add_serve_command(CLI::App& app) {
       ->check(count_in(0, 65535));
   cmd->add_option("--parallel", opts->parallel, "Slots: requests served at once, each with its own KV cache (default 4)")
       ->check(count_in(1, 256));
+  add_kv_type_flag(*cmd, opts->kv_type);
   cmd->add_option("--context", opts->context, "Positions per slot (default 4096, at most the model's)")
       ->check(count_in(16, std::int64_t{1} << 24));
   cmd->add_option("--api-key", opts->api_key, "Require 'Authorization: Bearer KEY' (not on /health)");

@@ -101,12 +101,12 @@ class ScheduleEmitter {
     auto* ptr = llvm::PointerType::get(context_, 0);
     auto* i64 = llvm::Type::getInt64Ty(context_);
     auto* fn_type = llvm::FunctionType::get(
-        llvm::Type::getVoidTy(context_), {ptr, ptr, ptr, ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr},
-        false);
+        llvm::Type::getVoidTy(context_),
+        {ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr}, false);
     auto* fn = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, kEntryPoint, module_);
-    const char* names[] = {"weights", "k_cache",    "v_cache", "ids",    "positions", "slots",   "tokens",
-                           "arena",   "scratch",    "logits",  "logit_rows", "thread", "threads", "barrier",
-                           "barrier_context"};
+    const char* names[] = {"weights", "k_cache", "v_cache",    "kv_type", "ids",     "positions",
+                           "slots",   "tokens",  "arena",      "scratch", "logits",  "logit_rows",
+                           "thread",  "threads", "barrier",    "barrier_context"};
     for (unsigned i = 0; i < fn->arg_size(); ++i) {
       args_[names[i]] = fn->getArg(i);
       fn->getArg(i)->setName(names[i]);
@@ -143,6 +143,8 @@ class ScheduleEmitter {
         return b_.CreateLoad(ptr, b_.CreateInBoundsGEP(ptr, args_["k_cache"], b_.getInt64(o.value)));
       case Kind::VCache:
         return b_.CreateLoad(ptr, b_.CreateInBoundsGEP(ptr, args_["v_cache"], b_.getInt64(o.value)));
+      case Kind::KvType:
+        return args_["kv_type"];
       case Kind::TokenIds:
         return args_["ids"];
       case Kind::Positions:

@@ -6,6 +6,7 @@
 #include "backends/cpu/runtime/packing.h"
 #include "backends/forward_lowering.h"
 #include "ir/Q3.h"
+#include "ir/rope_scaling.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c::cpu {
@@ -99,10 +100,22 @@ class ScheduleLowering : public ForwardLowering {
                                                    rows(row_width(n.getInput()) / head), integer(head),
                                                    real(n.getEpsilon()), write(n.getResult())});
   }
+  // theta, then YaRN's factor (0: none), ramp and attention factor (kernels/rope.cpp).
+  static std::vector<Operand> rope_arguments(std::int64_t head_dim, llvm::APFloat theta, q3::YarnAttr yarn) {
+    const RopeScaling s = rope_scaling(head_dim, theta.convertToDouble(), yarn);
+    return {real(theta), real(s.factor), real(s.ramp_low), real(s.ramp_span), real(s.attention_factor)};
+  }
+  static void append(std::vector<Operand>& args, const std::vector<Operand>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+  }
+
   void visit(q3::RopeOp r) override {
     const auto head = static_cast<std::int64_t>(r.getHeadDim());
-    emit("q3k_rope", {read(r.getInput()), read(r.getPositions()), rows(), integer(row_width(r.getInput()) / head),
-                      integer(head), real(r.getTheta()), {Kind::Scratch}, write(r.getResult())});
+    std::vector<Operand> args{read(r.getInput()), read(r.getPositions()), rows(),
+                              integer(row_width(r.getInput()) / head), integer(head)};
+    append(args, rope_arguments(head, r.getTheta(), r.getYarnAttr()));
+    args.insert(args.end(), {{Kind::Scratch}, write(r.getResult())});
+    emit("q3k_rope", std::move(args));
   }
   // The tiled attention's tiles live in the thread's scratch (kernels/flash_attention.h).
   void need_attention_scratch(std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim) {
@@ -115,18 +128,22 @@ class ScheduleLowering : public ForwardLowering {
     need_attention_scratch(a.getNumHeads(), a.getNumKvHeads(), a.getHeadDim());
     const auto layer = static_cast<std::int64_t>(a.getLayer());
     emit("q3k_attention", {read(a.getQuery()), read(a.getKey()), read(a.getValue()), read(a.getPositions()),
-                           read(a.getSlots()), rows(), {Kind::KCache, layer}, {Kind::VCache, layer}, i64(a.getNumHeads()),
+                           read(a.getSlots()), rows(), {Kind::KCache, layer}, {Kind::VCache, layer}, {Kind::KvType},
+                           i64(a.getNumHeads()),
                            i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale()),
                            {Kind::Scratch}, write(a.getResult()), {Kind::Barrier}, {Kind::BarrierContext}});
   }
   void visit(q3::QkNormRopeAppendOp p) override {
     require_step_rows(p, p.getPositions(), p.getSlots());
     const auto layer = static_cast<std::int64_t>(p.getLayer());
-    emit("q3k_qk_norm_rope_append",
-         {read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
-          weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()), read(p.getSlots()), rows(),
-          {Kind::KCache, layer}, {Kind::VCache, layer}, i64(p.getNumHeads()), i64(p.getNumKvHeads()),
-          i64(p.getHeadDim()), real(p.getEpsilon()), real(p.getTheta()), {Kind::Scratch}, write(p.getResult())});
+    std::vector<Operand> args{read(p.getQuery()), read(p.getKey()), read(p.getValue()), weight(p.getQueryNorm()),
+                              weight(p.getKeyNorm()), bf16_flag(p.getQueryNorm()), read(p.getPositions()),
+                              read(p.getSlots()), rows(), {Kind::KCache, layer}, {Kind::VCache, layer},
+                              {Kind::KvType}, i64(p.getNumHeads()), i64(p.getNumKvHeads()), i64(p.getHeadDim()),
+                              real(p.getEpsilon())};
+    append(args, rope_arguments(static_cast<std::int64_t>(p.getHeadDim()), p.getTheta(), p.getYarnAttr()));
+    args.insert(args.end(), {{Kind::Scratch}, write(p.getResult())});
+    emit("q3k_qk_norm_rope_append", std::move(args));
   }
   void visit(q3::CachedAttentionOp c) override {
     require_step_rows(c, c.getPositions(), c.getSlots());
@@ -134,7 +151,7 @@ class ScheduleLowering : public ForwardLowering {
     const auto layer = static_cast<std::int64_t>(c.getLayer());
     emit("q3k_cached_attention",
          {read(c.getQuery()), read(c.getPositions()), read(c.getSlots()), rows(), {Kind::KCache, layer},
-          {Kind::VCache, layer},
+          {Kind::VCache, layer}, {Kind::KvType},
           i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
           {Kind::Scratch}, write(c.getResult())});
   }

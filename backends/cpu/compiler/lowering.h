@@ -20,6 +20,7 @@ struct Operand {
     Slots,      // the step's sequences (cache slots), one a row
     KCache,     // value = layer: the layer's per-sequence key caches (float* [slots])
     VCache,     // value = layer
+    KvType,     // the session's KV cache type (runtime/core/kv_type.h)
     Scratch,
     Logits,     // the output
     Rows,       // the number of token rows processed (all, or the logit rows in the tail) * value

@@ -6,9 +6,10 @@
 // positions[t] of sequence slots[t] (rows of several sequences share one step):
 //   weights    pointers to each weight tensor, in the artifact's tensor-table order
 //   k_cache    per layer, an array of per-sequence key caches: k_cache[layer][slot] is
-//              [max_context, kv_heads * head_dim] f32 (v likewise)
+//              max_context rows of kv_heads * head_dim elements (v likewise) ...
+//   kv_type    ... stored as this KvType (runtime/core/kv_type.h; kernels/kv_cache.h)
 //   arena      tokens * arena_floats_per_token floats of activation memory
-//   scratch    this thread's max(max_context, head_dim, tokens * scratch_floats_per_token
+//   scratch    this thread's max(max_context, 2 * head_dim, tokens * scratch_floats_per_token
 //              + scratch_floats_fixed) floats
 //   logits     [logit_rows, vocab]: logits of the last logit_rows rows
 //
@@ -24,8 +25,8 @@ inline constexpr const char* kEntryPoint = "q3_forward";
 
 using BarrierFn = void (*)(void* context);
 
-using ForwardFn = void (*)(const void* const* weights, float* const* const* k_cache,
-                           float* const* const* v_cache, const std::int64_t* ids,
+using ForwardFn = void (*)(const void* const* weights, std::uint8_t* const* const* k_cache,
+                           std::uint8_t* const* const* v_cache, std::int64_t kv_type, const std::int64_t* ids,
                            const std::int64_t* positions, const std::int64_t* slots, std::int64_t tokens,
                            float* arena, float* scratch, float* logits, std::int64_t logit_rows,
                            std::int64_t thread, std::int64_t threads, BarrierFn barrier,

@@ -15,6 +15,7 @@
 #include "backends/cpu/runtime/packing.h"
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/executor.h"
 #include "runtime/execution/thread_pool.h"
 #include <chrono>
@@ -25,44 +26,47 @@ namespace qwen3c::cpu {
 
 namespace {
 
-// Anonymous, uninitialised float memory (the OS supplies zero pages on first touch).
-class FloatBuffer {
+// Anonymous, uninitialised memory (the OS supplies zero pages on first touch).
+class AnonymousMemory {
  public:
-  FloatBuffer() = default;
-  explicit FloatBuffer(std::size_t count) : size_(count * sizeof(float)) {
+  AnonymousMemory() = default;
+  explicit AnonymousMemory(std::size_t bytes) : size_(bytes) {
     if (size_ == 0) return;
     void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
       throw Error("cannot allocate " + std::to_string(size_) + " bytes: " + std::strerror(errno));
     }
-    data_ = static_cast<float*>(p);
+    data_ = static_cast<std::uint8_t*>(p);
     ::madvise(p, size_, MADV_HUGEPAGE);  // the KV cache is read end to end every step
   }
-  ~FloatBuffer() {
+  ~AnonymousMemory() {
     if (data_ != nullptr) ::munmap(data_, size_);
   }
-  FloatBuffer(FloatBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  FloatBuffer& operator=(FloatBuffer&& o) noexcept {
+  AnonymousMemory(AnonymousMemory&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AnonymousMemory& operator=(AnonymousMemory&& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
     return *this;
   }
-  float* data() const { return data_; }
-  std::size_t count() const { return size_ / sizeof(float); }
+  std::uint8_t* bytes() const { return data_; }
+  float* floats() const { return reinterpret_cast<float*>(data_); }
+  std::size_t float_count() const { return size_ / sizeof(float); }
 
  private:
-  float* data_ = nullptr;
+  std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
 struct CpuState : ExecutorState {
   std::int64_t max_context = 0;
-  FloatBuffer keys, values, arena;
-  std::vector<FloatBuffer> scratch;  // one per thread
+  KvType kv_type = KvType::F32;
+  AnonymousMemory keys, values, arena;
+  std::vector<AnonymousMemory> scratch;  // one per thread
   // Per layer, the key (value) cache of each sequence: k_slots[layer * slots + slot]; the
   // code reads k_layers[layer], which points at the layer's first.
-  std::vector<float*> k_slots, v_slots;
-  std::vector<float**> k_layers, v_layers;
+  std::vector<std::uint8_t*> k_slots, v_slots;
+  std::vector<std::uint8_t**> k_layers, v_layers;
 };
 
 class CpuExecutor : public Executor {
@@ -111,24 +115,28 @@ class CpuExecutor : public Executor {
     if (code_fd_ >= 0) ::close(code_fd_);
   }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
-    require_kv_cache_memory(config_, max_context, slots);
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
+    require_kv_cache_memory(config_, max_context, slots, kv_type);
     auto state = std::make_unique<CpuState>();
-    const std::int64_t kv_row = config_.kv_dim();
-    const std::size_t per_sequence = static_cast<std::size_t>(max_context * kv_row);
+    const std::size_t per_sequence = static_cast<std::size_t>(max_context * kv_row_bytes(kv_type, config_.kv_dim()));
     const std::size_t sequences = static_cast<std::size_t>(config_.num_layers * slots);
-    state->keys = FloatBuffer(per_sequence * sequences);
-    state->values = FloatBuffer(per_sequence * sequences);
+    state->keys = AnonymousMemory(per_sequence * sequences);
+    state->values = AnonymousMemory(per_sequence * sequences);
     state->max_context = max_context;
+    state->kv_type = kv_type;
     for (std::size_t i = 0; i < sequences; ++i) {
-      state->k_slots.push_back(state->keys.data() + i * per_sequence);
-      state->v_slots.push_back(state->values.data() + i * per_sequence);
+      state->k_slots.push_back(state->keys.bytes() + i * per_sequence);
+      state->v_slots.push_back(state->values.bytes() + i * per_sequence);
     }
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
       state->k_layers.push_back(state->k_slots.data() + l * slots);
       state->v_layers.push_back(state->v_slots.data() + l * slots);
     }
     return state;
+  }
+
+  std::vector<KvType> kv_types() const override {
+    return {std::begin(kAllKvTypes), std::end(kAllKvTypes)};
   }
 
   void set_threads(int threads) override {
@@ -147,19 +155,20 @@ class CpuExecutor : public Executor {
     const auto tokens = static_cast<std::int64_t>(r.ids.size());
     // Exactly what the memory plan says: tokens x arena_floats_per_token.
     const std::size_t arena = static_cast<std::size_t>(tokens * arena_per_token_);
-    if (state.arena.count() < arena) state.arena = FloatBuffer(arena);
+    if (state.arena.float_count() < arena) state.arena = AnonymousMemory(arena * sizeof(float));
     const std::size_t scratch = static_cast<std::size_t>(
-        std::max({state.max_context, config_.head_dim, tokens * scratch_per_token_ + scratch_fixed_}));
+        std::max({state.max_context, 2 * config_.head_dim, tokens * scratch_per_token_ + scratch_fixed_}));
     if (state.scratch.size() != static_cast<std::size_t>(threads)) state.scratch.resize(threads);
-    for (FloatBuffer& s : state.scratch) {
-      if (s.count() < scratch) s = FloatBuffer(scratch);
+    for (AnonymousMemory& s : state.scratch) {
+      if (s.float_count() < scratch) s = AnonymousMemory(scratch * sizeof(float));
     }
     ProfilingBarrier timed{barrier_.get(), {}, std::chrono::steady_clock::now()};
     const bool profiling = profiling_;
     pool_->run([&](int thread) {
       t_records_profile = thread == 0;
-      forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(), r.ids.data(),
-               r.positions.data(), r.slots.data(), tokens, state.arena.data(), state.scratch[thread].data(),
+      forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(),
+               static_cast<std::int64_t>(state.kv_type), r.ids.data(), r.positions.data(), r.slots.data(), tokens,
+               state.arena.floats(), state.scratch[thread].floats(),
                r.logits, r.logit_rows, thread, threads,
                profiling ? &ProfilingBarrier::wait_on : &SpinBarrier::wait_on,
                profiling ? static_cast<void*>(&timed) : static_cast<void*>(barrier_.get()));

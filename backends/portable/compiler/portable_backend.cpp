@@ -7,6 +7,7 @@
 #include "backends/portable/runtime/program.h"
 #include "backends/weight_writer.h"
 #include "ir/Q3.h"
+#include "ir/rope_scaling.h"
 
 namespace qwen3c::portable {
 
@@ -64,6 +65,7 @@ class ProgramLowering : public ForwardLowering {
     Step& s = add(Kernel::Rope, {read(r.getInput())}, {write(r.getResult())}, {});
     s.head_dim = static_cast<std::int64_t>(r.getHeadDim());
     s.theta = r.getTheta().convertToDouble();
+    s.rope = rope_scaling(s.head_dim, s.theta, r.getYarnAttr());
   }
   void visit(q3::AttentionOp a) override {
     require_step_rows(a, a.getPositions(), a.getSlots());
@@ -79,6 +81,7 @@ class ProgramLowering : public ForwardLowering {
     attention_shape(s, p);
     s.epsilon = p.getEpsilon().convertToDouble();
     s.theta = p.getTheta().convertToDouble();
+    s.rope = rope_scaling(s.head_dim, s.theta, p.getYarnAttr());
   }
   void visit(q3::CachedAttentionOp c) override {
     require_step_rows(c, c.getPositions(), c.getSlots());

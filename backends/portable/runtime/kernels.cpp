@@ -71,12 +71,13 @@ void matvec(const float* x, const WeightView& w, float* out, std::vector<float>&
   }
 }
 
-void rope(float* row, std::int64_t heads, std::int64_t head_dim, double theta, std::int64_t position) {
+void rope(float* row, std::int64_t heads, std::int64_t head_dim, double theta, const RopeScaling& scaling,
+          std::int64_t position) {
   const std::int64_t half = head_dim / 2;
   for (std::int64_t i = 0; i < half; ++i) {
-    const float inv_freq = 1.0f / std::pow(static_cast<float>(theta), static_cast<float>(2 * i) / head_dim);
+    const float inv_freq = rope_inv_freq(head_dim, static_cast<float>(theta), scaling, i);
     const float angle = static_cast<float>(position) * inv_freq;
-    const double c = std::cos(angle), s = std::sin(angle);
+    const double c = std::cos(angle) * scaling.attention_factor, s = std::sin(angle) * scaling.attention_factor;
     for (std::int64_t h = 0; h < heads; ++h) {
       float* head = row + h * head_dim;
       const float a = head[i], b = head[i + half];

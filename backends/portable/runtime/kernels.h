@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdint>
+
+#include "runtime/core/rope_frequencies.h"
 #include <span>
 #include <vector>
 
@@ -29,7 +31,8 @@ void rms_norm(const float* x, std::int64_t size, std::int64_t group, const Weigh
 void matvec(const float* x, const WeightView& w, float* out, std::vector<float>& row_buffer);
 
 // Rotate-half RoPE of each head of `row` at `position`, as Hugging Face computes it in f32.
-void rope(float* row, std::int64_t heads, std::int64_t head_dim, double theta, std::int64_t position);
+void rope(float* row, std::int64_t heads, std::int64_t head_dim, double theta, const RopeScaling& scaling,
+          std::int64_t position);
 
 // Causal grouped-query attention of one query row at `position` over keys/values
 // [0, position] of one layer ([context, kv_heads * head_dim] each).

@@ -8,6 +8,8 @@
 #include "backends/portable/runtime/kernels.h"
 #include "backends/portable/runtime/program.h"
 #include "runtime/core/error.h"
+#include "runtime/core/kv_rounding.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/executor.h"
 
 namespace qwen3c::portable {
@@ -16,7 +18,9 @@ namespace {
 
 struct PortableState : ExecutorState {
   std::int64_t slots = 1;
-  // Per (layer, slot), at layer * slots + slot: [max_context, kv_dim].
+  KvType kv_type = KvType::F32;
+  // Per (layer, slot), at layer * slots + slot: [max_context, kv_dim], in f32 holding the
+  // values the KV type would store (runtime/core/kv_rounding.h).
   std::vector<std::vector<float>> keys, values;
   std::vector<float> arena;
 };
@@ -36,15 +40,19 @@ class PortableExecutor : public Executor {
     for (std::size_t i = 0; i < program_.steps.size(); ++i) check(program_.steps[i], artifact.path(), i);
   }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
-    require_kv_cache_memory(config_, max_context, slots);
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
+    require_kv_cache_memory(config_, max_context, slots, KvType::F32);  // stored as f32 whatever the type
     auto state = std::make_unique<PortableState>();
+    state->kv_type = kv_type;
     const auto per_sequence = static_cast<std::size_t>(max_context * config_.kv_dim());
     state->slots = slots;
     state->keys.assign(static_cast<std::size_t>(config_.num_layers * slots), std::vector<float>(per_sequence));
     state->values.assign(static_cast<std::size_t>(config_.num_layers * slots), std::vector<float>(per_sequence));
     return state;
   }
+
+  // Every type's numbers, kept in f32 (no memory saved: this backend is for correctness).
+  std::vector<KvType> kv_types() const override { return {std::begin(kAllKvTypes), std::end(kAllKvTypes)}; }
 
   void forward(ExecutorState& base, const ForwardRequest& r) override {
     auto& state = static_cast<PortableState&>(base);
@@ -81,8 +89,12 @@ class PortableExecutor : public Executor {
   }
   void append(const Step& step, StepRows& s, const float* k, const float* v, std::int64_t t) const {
     const std::int64_t kv = config_.kv_dim(), at = s.request.positions[t];
-    std::copy_n(k, kv, s.state.keys[sequence(step, s, t)].data() + at * kv);
-    std::copy_n(v, kv, s.state.values[sequence(step, s, t)].data() + at * kv);
+    float* k_row = s.state.keys[sequence(step, s, t)].data() + at * kv;
+    float* v_row = s.state.values[sequence(step, s, t)].data() + at * kv;
+    std::copy_n(k, kv, k_row);
+    std::copy_n(v, kv, v_row);
+    round_kv_row(s.state.kv_type, k_row, kv);
+    round_kv_row(s.state.kv_type, v_row, kv);
   }
   void attend_row(const Step& step, StepRows& s, const float* q, std::int64_t t, float* out) const {
     attend(q, s.state.keys[sequence(step, s, t)].data(), s.state.values[sequence(step, s, t)].data(),
@@ -106,7 +118,7 @@ class PortableExecutor : public Executor {
           break;
         case Kernel::Rope:
           std::copy_n(in(0, t), width, out(0, t));
-          rope(out(0, t), width / step.head_dim, step.head_dim, step.theta, s.request.positions[tok]);
+          rope(out(0, t), width / step.head_dim, step.head_dim, step.theta, step.rope, s.request.positions[tok]);
           break;
         case Kernel::Attention:
           append(step, s, in(1, t), in(2, t), t);
@@ -115,9 +127,9 @@ class PortableExecutor : public Executor {
           const std::int64_t q = step.heads * step.head_dim, kv = step.kv_heads * step.head_dim;
           a.resize(kv);
           rms_norm(in(0, t), q, step.head_dim, weights_[step.weights[0]], step.epsilon, out(0, t));
-          rope(out(0, t), step.heads, step.head_dim, step.theta, s.request.positions[tok]);
+          rope(out(0, t), step.heads, step.head_dim, step.theta, step.rope, s.request.positions[tok]);
           rms_norm(in(1, t), kv, step.head_dim, weights_[step.weights[1]], step.epsilon, a.data());
-          rope(a.data(), step.kv_heads, step.head_dim, step.theta, s.request.positions[tok]);
+          rope(a.data(), step.kv_heads, step.head_dim, step.theta, step.rope, s.request.positions[tok]);
           append(step, s, a.data(), in(2, t), t);
           break;
         }

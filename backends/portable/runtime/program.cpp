@@ -1,5 +1,7 @@
 #include "backends/portable/runtime/program.h"
 
+#include <cmath>
+
 #include <array>
 
 #include "runtime/core/error.h"
@@ -55,7 +57,8 @@ json Program::to_json() const {
     steps_json.push_back({{"kernel", kernel_name(s.kernel)}, {"in", in}, {"out", out}, {"weights", s.weights},
                           {"epsilon", s.epsilon}, {"theta", s.theta}, {"scale", s.scale}, {"heads", s.heads},
                           {"kv_heads", s.kv_heads}, {"head_dim", s.head_dim}, {"layer", s.layer},
-                          {"group", s.group}, {"gated", s.gated}, {"tail", s.tail}});
+                          {"group", s.group}, {"gated", s.gated}, {"tail", s.tail},
+                          {"rope", {s.rope.factor, s.rope.ramp_low, s.rope.ramp_span, s.rope.attention_factor}}});
   }
   return {{"name", "portable"}, {"arena_floats_per_token", arena_floats_per_token}, {"steps", steps_json}};
 }
@@ -101,6 +104,13 @@ Program Program::from_json(const Artifact& artifact) {
     };
     s.epsilon = number("epsilon");
     s.theta = number("theta");
+    if (!j.contains("rope") || !j["rope"].is_array() || j["rope"].size() != 4) throw Error(at + ": 'rope' is missing");
+    for (const json& x : j["rope"]) {
+      if (!x.is_number() || !std::isfinite(x.get<double>())) throw Error(at + ": 'rope' is not 4 numbers");
+    }
+    s.rope = {j["rope"][0].get<float>(), j["rope"][1].get<float>(), j["rope"][2].get<float>(),
+              j["rope"][3].get<float>()};
+    if (s.rope.factor < 0 || s.rope.ramp_span <= 0) throw Error(at + ": 'rope' is out of range");
     s.scale = number("scale");
     s.heads = integer("heads", 1 << 12);
     s.kv_heads = integer("kv_heads", 1 << 12);

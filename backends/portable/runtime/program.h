@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/core/rope_frequencies.h"
+
 #include "runtime/artifact/artifact.h"
 
 namespace qwen3c::portable {
@@ -44,6 +46,7 @@ struct Step {
   // Kernel parameters: epsilon, theta, scale; heads, kv_heads, head_dim, layer, group,
   // gated (0/1). Absent ones are 0.
   double epsilon = 0, theta = 0, scale = 0;
+  RopeScaling rope;  // YaRN's ramp and attention factor (runtime/core/rope_frequencies.h)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0, layer = 0, group = 0, gated = 0;
   bool tail = false;  // computes only the logit rows
 };

@@ -4,6 +4,7 @@
 
 #include "backends/forward_lowering.h"
 #include "ir/Q3.h"
+#include "ir/rope_scaling.h"
 #include "runtime/core/error.h"
 
 namespace qwen3c::vulkan {
@@ -92,15 +93,27 @@ class DispatchLowering : public ForwardLowering {
   static GridAxis per_row(std::int64_t units, std::int64_t divisor = 1) { return {units, 0, divisor, false}; }
   static GridAxis constant(std::int64_t groups) { return {0, groups, 1, false}; }
 
-  void emit(Builder b) {
-    const std::string name = b.variant.name();
+  std::uint32_t shader(const ShaderVariant& variant) {
+    const std::string name = variant.name();
     auto it = shader_index_.find(name);
     if (it == shader_index_.end()) {
       it = shader_index_.emplace(name, static_cast<std::uint32_t>(out_.variants.size())).first;
-      out_.variants.push_back(b.variant);
+      out_.variants.push_back(variant);
       out_.plan.shaders.push_back({name, {}});
     }
-    b.d.shader = it->second;
+    return it->second;
+  }
+  // A dispatch that reads or writes the KV cache gets a variant per cache type the
+  // runtime may choose (kKvTypes); the others one shader.
+  void emit(Builder b) {
+    b.d.shader = shader(b.variant);
+    if (b.d.layer >= 0) {
+      for (KvType type : kKvTypes) {
+        ShaderVariant typed = b.variant;
+        typed.defines["KV_TYPE"] = std::to_string(static_cast<int>(type));
+        b.d.kv_shaders.push_back(shader(typed));
+      }
+    }
     out_.plan.dispatches.push_back(std::move(b.d));
   }
 
@@ -109,12 +122,17 @@ class DispatchLowering : public ForwardLowering {
     b.variant.defines["EPS"] = real(eps);
   }
 
-  void rope(std::int64_t head_dim, double theta) {
-    if (out_.plan.rope_head_dim != 0 && (out_.plan.rope_head_dim != head_dim || out_.plan.rope_theta != theta)) {
-      throw Error("Vulkan backend: RoPE ops with different head sizes or thetas in one model");
+  void rope(std::int64_t head_dim, double theta, q3::YarnAttr yarn) {
+    const RopeScaling s = rope_scaling(head_dim, theta, yarn);
+    const RopeScaling& had = out_.plan.rope_scaling;
+    if (out_.plan.rope_head_dim != 0 &&
+        (out_.plan.rope_head_dim != head_dim || out_.plan.rope_theta != theta || had.factor != s.factor ||
+         had.ramp_low != s.ramp_low || had.ramp_span != s.ramp_span || had.attention_factor != s.attention_factor)) {
+      throw Error("Vulkan backend: RoPE ops with different head sizes, thetas or scaling in one model");
     }
     out_.plan.rope_head_dim = head_dim;
     out_.plan.rope_theta = theta;
+    out_.plan.rope_scaling = s;
   }
 
   void attention(Operation* op, Value query, Value result, std::int64_t layer, std::int64_t heads,
@@ -220,7 +238,7 @@ class DispatchLowering : public ForwardLowering {
   }
   void visit(q3::RopeOp r) override {
     const auto head = static_cast<std::int64_t>(r.getHeadDim());
-    rope(head, r.getTheta().convertToDouble());
+    rope(head, r.getTheta().convertToDouble(), r.getYarnAttr());
     if (in_tail()) fail(r, "RoPE after the last attention op");
     Builder b = start(r, "rope");
     const std::int64_t units = row_width(r.getInput()) / head;
@@ -250,7 +268,7 @@ class DispatchLowering : public ForwardLowering {
   void visit(q3::QkNormRopeAppendOp p) override {
     require_step_rows(p, p.getPositions(), p.getSlots());
     const auto head = static_cast<std::int64_t>(p.getHeadDim());
-    rope(head, p.getTheta().convertToDouble());
+    rope(head, p.getTheta().convertToDouble(), p.getYarnAttr());
     Builder b = start(p, "qk_norm_rope_append");
     b.variant.defines = {{"HEAD_DIM", std::to_string(head)},
                          {"HEADS", std::to_string(p.getNumHeads())},

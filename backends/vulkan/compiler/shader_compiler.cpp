@@ -33,6 +33,7 @@ std::string assemble(const ShaderVariant& v) {
       "#version 450\n"
       "#extension GL_KHR_shader_subgroup_basic : require\n"
       "#extension GL_KHR_shader_subgroup_arithmetic : require\n"
+      "#extension GL_EXT_shader_16bit_storage : enable\n"
       "#define WG " + std::to_string(kWorkgroupSize) + "\n";
   for (const auto& [key, value] : v.defines) text += "#define " + key + " " + value + "\n";
   text += source_of("common.glsl");

@@ -1,5 +1,8 @@
 #include "backends/vulkan/runtime/dispatch_plan.h"
 
+#include <cmath>
+#include <iterator>
+
 #include "runtime/core/error.h"
 
 namespace qwen3c::vulkan {
@@ -48,6 +51,7 @@ json plan_to_json(const Plan& plan) {
                           {"weight0", d.weight0},
                           {"weight1", d.weight1},
                           {"layer", d.layer},
+                          {"kv_shaders", d.kv_shaders},
                           {"tail", d.tail},
                           {"push", {p.in0, p.in1, p.in2, p.out0, p.out1, p.flags, p.row_base, p.row_end}},
                           {"slicing", d.slicing == Slicing::None         ? "none"
@@ -61,6 +65,9 @@ json plan_to_json(const Plan& plan) {
           {"arena_floats_per_token", plan.arena_floats_per_token},
           {"rope_head_dim", plan.rope_head_dim},
           {"rope_theta", plan.rope_theta},
+          {"rope_scaling",
+           {plan.rope_scaling.factor, plan.rope_scaling.ramp_low, plan.rope_scaling.ramp_span,
+            plan.rope_scaling.attention_factor}},
           {"attention_heads", plan.attention_heads},
           {"attention_head_dim", plan.attention_head_dim},
           {"device_argmax", plan.device_argmax}};
@@ -94,6 +101,15 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
     }
     out.layer = integer(d, "layer", at);
     if (out.layer < -1 || out.layer >= layers) throw Error(at + ": no such layer");
+    // A cache dispatch names its shader for every cache type; the others none.
+    const std::size_t kv_count = out.layer >= 0 ? std::size(kKvTypes) : 0;
+    if (!d.contains("kv_shaders") || !d["kv_shaders"].is_array() || d["kv_shaders"].size() != kv_count) {
+      throw Error(at + ": bad kv_shaders");
+    }
+    for (const json& k : d["kv_shaders"]) {
+      if (!k.is_number_unsigned() || k.get<std::uint64_t>() >= plan.shaders.size()) throw Error(at + ": no such shader");
+      out.kv_shaders.push_back(k.get<std::uint32_t>());
+    }
     if (!d.contains("tail") || !d["tail"].is_boolean()) throw Error(at + " has no tail flag");
     out.tail = d["tail"].get<bool>();
     if (!d.contains("push") || !d["push"].is_array() || d["push"].size() != 8) throw Error(at + ": bad push constants");
@@ -129,6 +145,14 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
   plan.attention_head_dim = integer(j, "attention_head_dim", where);
   if (!j.contains("rope_theta") || !j["rope_theta"].is_number()) throw Error(where + " has no rope_theta");
   plan.rope_theta = j["rope_theta"].get<double>();
+  const json* scaling = j.contains("rope_scaling") ? &j["rope_scaling"] : nullptr;
+  if (scaling == nullptr || !scaling->is_array() || scaling->size() != 4) throw Error(where + " has no rope_scaling");
+  for (const json& x : *scaling) {
+    if (!x.is_number() || !std::isfinite(x.get<double>())) throw Error(where + ": rope_scaling is not 4 numbers");
+  }
+  plan.rope_scaling = {(*scaling)[0].get<float>(), (*scaling)[1].get<float>(), (*scaling)[2].get<float>(),
+                       (*scaling)[3].get<float>()};
+  if (plan.rope_scaling.factor < 0 || plan.rope_scaling.ramp_span <= 0) throw Error(where + ": bad rope_scaling");
   plan.device_argmax = j.value("device_argmax", false);
   const std::int64_t limit = std::int64_t{1} << 24;
   if (plan.arena_floats_per_token < 0 || plan.arena_floats_per_token > limit || plan.rope_head_dim < 0 ||

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/artifact/artifact.h"
+#include "runtime/core/kv_type.h"
+#include "runtime/core/rope_frequencies.h"
 
 namespace qwen3c::vulkan {
 
@@ -60,6 +62,8 @@ struct Dispatch {
   std::uint32_t shader = 0;
   std::int64_t weight0 = -1, weight1 = -1;  // tensor-table indices bound at w0 / w1
   std::int64_t layer = -1;                  // KV-cache layer bound at kcache / vcache
+  // With a layer: the shader for each cache type of kKvTypes, in that order (KV_TYPE).
+  std::vector<std::uint32_t> kv_shaders;
   bool tail = false;
   PushConstants push;
   GridAxis x, y;
@@ -67,6 +71,10 @@ struct Dispatch {
   // count, divisor the rows a workgroup computes); a slice swaps in its own row count.
   Slicing slicing = Slicing::None;
 };
+
+// The KV cache types the Vulkan shaders store (common.glsl's KV_TYPE): 16-bit ones need
+// the device's storageBuffer16BitAccess.
+inline constexpr KvType kKvTypes[] = {KvType::F32, KvType::F16, KvType::BF16};
 
 struct ShaderEntry {
   std::string name;  // kernel and its constants, e.g. "matmul K=2560 N=4096 FORMAT_Q4_0"
@@ -80,6 +88,7 @@ struct Plan {
   // RoPE: the step buffer carries cos / sin of position * theta^(-2i / head_dim).
   std::int64_t rope_head_dim = 0;
   double rope_theta = 0;
+  RopeScaling rope_scaling;  // YaRN (runtime/core/rope_frequencies.h); plain RoPE by default
   // Attention partials: floats a (row, head, split) and the largest head count.
   std::int64_t attention_heads = 0;
   std::int64_t attention_head_dim = 0;

@@ -207,7 +207,16 @@ Device::Device(int index) {
     queue.queueFamilyIndex = queue_family_;
     queue.queueCount = 1;
     queue.pQueuePriorities = &priority;
+    // 16-bit storage (f16 / bf16 KV caches) where the device has it.
+    VkPhysicalDevice16BitStorageFeatures storage16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceFeatures2 features{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    features.pNext = &storage16;
+    vkGetPhysicalDeviceFeatures2(physical_, &features);
+    storage_16bit_ = storage16.storageBuffer16BitAccess == VK_TRUE;
+    VkPhysicalDevice16BitStorageFeatures enabled16{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    enabled16.storageBuffer16BitAccess = storage16.storageBuffer16BitAccess;
     VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    info.pNext = &enabled16;
     info.queueCreateInfoCount = 1;
     info.pQueueCreateInfos = &queue;
     check(vkCreateDevice(physical_, &info, nullptr, &device_), "creating a device on " + name_);

@@ -37,6 +37,8 @@ class Device {
   std::uint64_t max_allocation() const { return max_allocation_; }
   std::uint32_t subgroup_size() const { return subgroup_size_; }
   const std::string& name() const { return name_; }
+  // Whether shaders may keep 16-bit values in storage buffers (f16 / bf16 KV caches).
+  bool storage_16bit() const { return storage_16bit_; }
   // A memory type allowed by `type_bits` with every `required` property, preferring
   // `preferred`; throws naming `what` when none exists.
   std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
@@ -53,6 +55,7 @@ class Device {
   VkPhysicalDeviceMemoryProperties memory_{};
   std::uint64_t max_allocation_ = 0;
   std::uint32_t subgroup_size_ = 0;
+  bool storage_16bit_ = false;
   std::string name_;
 };
 

@@ -4,6 +4,8 @@
 // bigger buffers). Per step the host writes the step buffer (ids, positions, slots, RoPE table)
 // and the workgroup counts, submits, and reads back only the logits.
 
+#include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include "backends/vulkan/runtime/dispatch_plan.h"
 #include "backends/vulkan/runtime/vulkan_device.h"
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/executor.h"
 
 namespace qwen3c::vulkan {
@@ -37,6 +40,7 @@ struct Recorded {
 struct VulkanState : ExecutorState {
   std::shared_ptr<Device> device;
   std::int64_t max_context = 0, slots = 1;
+  std::size_t kv_type = 0;  // index in kKvTypes
   std::vector<Buffer> keys, values;  // per layer: every slot's [max_context, kv_dim], in slot order
   Buffer indirect;                   // VkDispatchIndirectCommand per dispatch
   // Sized for `capacity` rows a step; replaced (and the commands re-recorded) to grow.
@@ -80,13 +84,21 @@ class VulkanExecutor : public Executor {
   }
   ~VulkanExecutor() override { destroy(); }
 
-  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots) override {
+  std::vector<KvType> kv_types() const override {
+    if (!device_->storage_16bit()) return {KvType::F32};
+    return {std::begin(kKvTypes), std::end(kKvTypes)};
+  }
+
+  std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
     auto state = std::make_unique<VulkanState>();
     state->device = device_;
     state->max_context = max_context;
     state->slots = slots;
+    state->kv_type = static_cast<std::size_t>(std::find(std::begin(kKvTypes), std::end(kKvTypes), kv_type) -
+                                              std::begin(kKvTypes));
+    if (state->kv_type == std::size(kKvTypes)) throw Error("the Vulkan backend has no " + kv_type_name(kv_type) + " KV cache");
     const std::uint64_t layer_bytes =
-        static_cast<std::uint64_t>(max_context * slots) * config_.kv_dim() * sizeof(float);
+        static_cast<std::uint64_t>(max_context * slots) * kv_row_bytes(kv_type, config_.kv_dim());
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
       const std::string which = " cache of layer " + std::to_string(l) + " (" + std::to_string(slots) + " x " +
                                 std::to_string(max_context) + " positions)";
@@ -159,8 +171,8 @@ class VulkanExecutor : public Executor {
       for (std::uint64_t i = 0; i < half; ++i) {
         // As Hugging Face (and the CPU backend): f32 inverse frequencies and angles.
         const float angle = static_cast<float>(r.positions[t]) * inv_freq_[i];
-        cos_row[i] = std::cos(angle);
-        sin_row[i] = std::sin(angle);
+        cos_row[i] = std::cos(angle) * plan_.rope_scaling.attention_factor;
+        sin_row[i] = std::sin(angle) * plan_.rope_scaling.attention_factor;
       }
     }
     auto* counts = static_cast<VkDispatchIndirectCommand*>(state.indirect.mapped());
@@ -224,7 +236,19 @@ class VulkanExecutor : public Executor {
     pl.pPushConstantRanges = &push;
     check(vkCreatePipelineLayout(d, &pl, nullptr, &pipeline_layout_), "creating the pipeline layout");
 
-    for (const ShaderEntry& shader : plan_.shaders) {
+    // Shaders that keep the cache in 16 bits are built only where the device can run them.
+    std::vector<bool> needs_16bit(plan_.shaders.size(), false);
+    for (const Dispatch& dispatch : plan_.dispatches) {
+      for (std::size_t t = 0; t < dispatch.kv_shaders.size(); ++t) {
+        if (kKvTypes[t] != KvType::F32) needs_16bit[dispatch.kv_shaders[t]] = true;
+      }
+    }
+    for (std::size_t index = 0; index < plan_.shaders.size(); ++index) {
+      const ShaderEntry& shader = plan_.shaders[index];
+      if (needs_16bit[index] && !device_->storage_16bit()) {
+        pipelines_.push_back(VK_NULL_HANDLE);
+        continue;
+      }
       std::vector<std::uint8_t> code = artifact.read_blob(shader.code, "shader '" + shader.name + "'");
       std::uint32_t magic = 0;
       std::memcpy(&magic, code.data(), 4);
@@ -247,8 +271,8 @@ class VulkanExecutor : public Executor {
       pipelines_.push_back(pipeline);
     }
     for (std::int64_t i = 0; i < plan_.rope_head_dim / 2; ++i) {
-      inv_freq_.push_back(1.0f / std::pow(static_cast<float>(plan_.rope_theta),
-                                          static_cast<float>(2 * i) / static_cast<float>(plan_.rope_head_dim)));
+      inv_freq_.push_back(
+          rope_inv_freq(plan_.rope_head_dim, static_cast<float>(plan_.rope_theta), plan_.rope_scaling, i));
     }
   }
 
@@ -429,9 +453,11 @@ class VulkanExecutor : public Executor {
     std::uint32_t bound = UINT32_MAX;
     for (std::size_t i = 0; i < recorded_.size(); ++i) {
       const Dispatch& d = plan_.dispatches[recorded_[i].dispatch];
-      if (d.shader != bound) {
-        vkCmdBindPipeline(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[d.shader]);
-        bound = d.shader;
+      // Dispatches that touch the cache run the variant of the session's cache type.
+      const std::uint32_t shader = d.kv_shaders.empty() ? d.shader : d.kv_shaders[s.kv_type];
+      if (shader != bound) {
+        vkCmdBindPipeline(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[shader]);
+        bound = shader;
       }
       vkCmdBindDescriptorSets(c, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout_, 0, 1, &s.sets[i], 0, nullptr);
       vkCmdPushConstants(c, pipeline_layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants),

@@ -35,7 +35,7 @@ void main() {
     if (j < last) {
       const uint key = sequence + j * kv_dim + kv_offset;
       score = 0.0;
-      for (uint d = 0u; d < HEAD_DIM; ++d) score += query[d] * kcache[key + d];
+      for (uint d = 0u; d < HEAD_DIM; ++d) score += query[d] * k_load(key + d);
       score *= SCALE;
     }
     const float new_max = max(running_max, workgroup_max(score));
@@ -49,7 +49,7 @@ void main() {
       const uint dim = gl_LocalInvocationID.x + d * WG;
       if (dim >= HEAD_DIM) continue;
       float a = acc[d] * correction;
-      for (uint jj = 0u; jj < count; ++jj) a += probs[jj] * vcache[sequence + (base + jj) * kv_dim + kv_offset + dim];
+      for (uint jj = 0u; jj < count; ++jj) a += probs[jj] * v_load(sequence + (base + jj) * kv_dim + kv_offset + dim);
       acc[d] = a;
     }
     barrier();  // probs is rewritten by the next block

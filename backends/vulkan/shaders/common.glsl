@@ -7,7 +7,9 @@
 //   1 arena    activations, [tokens, floats per token] regions placed by q3-plan-memory
 //   2 w0, 3 w1 weights as 32-bit words (bf16 pairs, f32, or q8_0 / q4_0 blocks)
 //   4 kcache, 5 vcache   this layer's slice of the KV cache: each sequence's (slot's)
-//              [context, kv_dim] f32, one after another
+//              [context, kv_dim] elements, one after another, as KV_TYPE stores them
+//              (0 f32, 1 f16, 2 bf16: runtime/core/kv_type.h); kernels go through
+//              k_load / k_store / v_load / v_store
 //   6 dst      where results go: the arena again, or the logits buffer
 //   7 partials attention's per-split softmax partials
 // Push constants carry the per-dispatch arena offsets; everything that changes from step
@@ -42,8 +44,60 @@ layout(std430, set = 0, binding = 0) readonly buffer StepBuffer {
 layout(std430, set = 0, binding = 1) readonly buffer ArenaBuffer { float arena[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Weight0 { uint w0[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Weight1 { uint w1[]; };
+#ifndef KV_TYPE
+#define KV_TYPE 0
+#endif
+// 16-bit storage types live only in buffers (no 16-bit values in functions), hence macros.
+#if KV_TYPE == 1
+// IEEE half bits, rounded to nearest even by hand: SPIR-V leaves the rounding of a
+// narrowing conversion to the implementation (lavapipe truncates), the CPU rounds.
+layout(std430, set = 0, binding = 4) buffer KeyCache { uint16_t kcache[]; };
+layout(std430, set = 0, binding = 5) buffer ValueCache { uint16_t vcache[]; };
+uint f16_bits(float x) {
+  const uint b = floatBitsToUint(x);
+  const uint sign = (b >> 16) & 0x8000u;
+  uint mantissa = b & 0x7fffffu;
+  const int exponent = int((b >> 23) & 0xffu) - 127 + 15;
+  if (exponent == 128 + 15) return sign | 0x7c00u | (mantissa != 0u ? 0x200u : 0u);  // inf, NaN
+  if (exponent >= 31) return sign | 0x7c00u;  // too large: infinity
+  uint shift = 13u;
+  uint base = sign | (uint(max(exponent, 0)) << 10);
+  if (exponent <= 0) {  // a subnormal half (or zero)
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000u;
+    shift = uint(14 - exponent);
+    base = sign;
+  }
+  uint h = base | (mantissa >> shift);
+  const uint rest = mantissa & ((1u << shift) - 1u), half_way = 1u << (shift - 1u);
+  if (rest > half_way || (rest == half_way && (h & 1u) != 0u)) h += 1u;  // a carry rounds up the exponent
+  return h;
+}
+#define k_load(i) unpackHalf2x16(uint(kcache[i])).x
+#define v_load(i) unpackHalf2x16(uint(vcache[i])).x
+#define k_store(i, x) kcache[i] = uint16_t(f16_bits(x))
+#define v_store(i, x) vcache[i] = uint16_t(f16_bits(x))
+#elif KV_TYPE == 2
+layout(std430, set = 0, binding = 4) buffer KeyCache { uint16_t kcache[]; };
+layout(std430, set = 0, binding = 5) buffer ValueCache { uint16_t vcache[]; };
+// bfloat16 bits of x, rounded to nearest even as the CPU backend and torch do.
+uint bf16_bits(float x) {
+  const uint bits = floatBitsToUint(x);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40u;
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
+#define k_load(i) uintBitsToFloat(uint(kcache[i]) << 16)
+#define v_load(i) uintBitsToFloat(uint(vcache[i]) << 16)
+#define k_store(i, x) kcache[i] = uint16_t(bf16_bits(x))
+#define v_store(i, x) vcache[i] = uint16_t(bf16_bits(x))
+#else
 layout(std430, set = 0, binding = 4) buffer KeyCache { float kcache[]; };
 layout(std430, set = 0, binding = 5) buffer ValueCache { float vcache[]; };
+#define k_load(i) kcache[i]
+#define v_load(i) vcache[i]
+#define k_store(i, x) kcache[i] = (x)
+#define v_store(i, x) vcache[i] = (x)
+#endif
 layout(std430, set = 0, binding = 6) buffer Destination { float dst[]; };
 layout(std430, set = 0, binding = 7) buffer Partials { float partials[]; };
 
@@ -76,7 +130,7 @@ uint group_x() { return gl_WorkGroupID.x + gl_WorkGroupID.z * gl_NumWorkGroups.x
 uint token_id(uint row) { return step.data[row]; }
 uint position_of(uint row) { return step.data[step.capacity + row]; }
 uint slot_of(uint row) { return step.data[2u * step.capacity + row]; }
-// The first float of row `row`'s key (or value) in the layer's cache.
+// The first element of row `row`'s key (or value) in the layer's cache.
 uint cache_row(uint row, uint kv_dim) { return (slot_of(row) * step.context + position_of(row)) * kv_dim; }
 // Where the RoPE table starts.
 uint rope_table() { return 3u * step.capacity; }

@@ -8,7 +8,7 @@ void main() {
   const uint v = input_base(pc.in2, KV_DIM, 0u) + t * KV_DIM;
   const uint row = cache_row(t, KV_DIM);
   for (uint i = gl_LocalInvocationID.x; i < KV_DIM; i += WG) {
-    kcache[row + i] = arena[k + i];
-    vcache[row + i] = arena[v + i];
+    k_store(row + i, arena[k + i]);
+    v_store(row + i, arena[v + i]);
   }
 }

@@ -45,12 +45,12 @@ void main() {
       dst[out_base + i] = r1;
       dst[out_base + i + HEAD_DIM / 2u] = r2;
     } else {
-      kcache[cache_at + i] = r1;
-      kcache[cache_at + i + HEAD_DIM / 2u] = r2;
+      k_store(cache_at + i, r1);
+      k_store(cache_at + i + HEAD_DIM / 2u, r2);
     }
   }
   if (!query) {
     const uint v = input_base(pc.in2, KV_HEADS * HEAD_DIM, 0u) + (t * KV_HEADS + kv_h) * HEAD_DIM;
-    for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) vcache[cache_at + i] = arena[v + i];
+    for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) v_store(cache_at + i, arena[v + i]);
   }
 }

@@ -1,0 +1,166 @@
+// The KV cache types (--kv-type): what storing keys and values as f16, bf16 or q8_0 costs
+// against the exact f32 cache, on every fixture model and on an 8,192-token sequence, as
+// mean KL of the next-token distributions; bounds from the measured values with headroom
+// (BENCHMARKS.md), tight enough that a wrong q8_0 scale fails them. And the portable
+// backend, which keeps an f32 cache holding each type's values, agrees with the CPU
+// backend's real f16 / bf16 / q8_0 rows: both round the same way.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
+#include "tests/accuracy.h"
+#include "tests/compile_for_test.h"
+#include "tests/golden.h"
+#include "tests/test_files.h"
+
+namespace qwen3c {
+namespace {
+
+using namespace qwen3c::testing;
+
+class KvCache : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { dir_ = new TempDir(); }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::shared_ptr<Model> compile(const std::string& model, const std::string& target = "cpu") {
+    const std::string out = dir_->file(model + "-" + target + ".q3c");
+    if (!std::filesystem::exists(out)) compile_for_test(test_data("models/" + model), out, target_options(target));
+    return Model::load(out);
+  }
+  static TempDir* dir_;
+};
+TempDir* KvCache::dir_ = nullptr;
+
+// Logits of every position of `ids`: the first `prefill` tokens in steps of up to `chunk`
+// (every step's attention reads what earlier steps stored), then one token a step.
+std::vector<float> logits_through_cache(const std::shared_ptr<Model>& m, const std::vector<std::int64_t>& ids,
+                                        KvType type, std::size_t prefill, std::size_t chunk, bool last_chunk_only) {
+  Session s(m, static_cast<std::int64_t>(ids.size()), 1, type);
+  std::vector<float> all;
+  for (std::size_t at = 0; at < ids.size();) {
+    const std::size_t n = at < prefill ? std::min(chunk, prefill - at) : 1;
+    const std::vector<float> x =
+        s.forward(std::span<const std::int64_t>(ids.data() + at, n), /*all_logits=*/true);
+    if (!last_chunk_only || at + n >= prefill) all.insert(all.end(), x.begin(), x.end());
+    at += n;
+  }
+  return all;
+}
+
+TEST_F(KvCache, EveryTypeStaysWithinItsMeasuredCostOnTheFixtures) {
+  // Mean KL against the f32 cache, the largest over each model's sequences, measured
+  // 2026-12-01 (BENCHMARKS.md): tiny 2.0e-7 / 1.2e-5 / - (heads of 16), small 1.4e-7 /
+  // 9.0e-6 / 1.05e-4, hd128 1.1e-7 / 6.9e-6 / 7.5e-5. Bounds: about 2x.
+  const std::map<std::string, std::map<KvType, double>> max_kl = {
+      {"qwen3-tiny", {{KvType::F16, 4e-7}, {KvType::BF16, 2.5e-5}}},
+      {"qwen3-small", {{KvType::F16, 3e-7}, {KvType::BF16, 2e-5}, {KvType::Q8_0, 2.2e-4}}},
+      {"qwen3-hd128", {{KvType::F16, 2.5e-7}, {KvType::BF16, 1.5e-5}, {KvType::Q8_0, 1.6e-4}}},
+  };
+  for (const auto& [name, bounds] : max_kl) {
+    auto model = compile(name);
+    Goldens g(test_data("models/" + name + "/goldens.safetensors"));
+    const std::int64_t vocab = model->config().vocab_size;
+    for (int seq = 0; seq < g.sequences(); ++seq) {
+      const std::string prefix = "seq" + std::to_string(seq) + ".";
+      std::vector<std::int64_t> ids = g.ints(prefix + "input_ids");
+      const std::size_t prompt = ids.size();
+      for (std::int64_t t : g.ints(prefix + "greedy.tokens")) ids.push_back(t);
+      const std::vector<float> exact = logits_through_cache(model, ids, KvType::F32, prompt, 8, false);
+      for (const auto& [type, bound] : bounds) {
+        const Accuracy a = compare(logits_through_cache(model, ids, type, prompt, 8, false), exact, vocab);
+        std::printf("%s seq%d %s cache vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n", name.c_str(), seq,
+                    kv_type_name(type).c_str(), a.mean_kl, a.top1_agreement, a.relative_error);
+        EXPECT_LE(a.mean_kl, bound) << name << " seq" << seq << " " << kv_type_name(type);
+        EXPECT_GE(a.top1_agreement, 0.95) << name << " seq" << seq << " " << kv_type_name(type);
+      }
+    }
+  }
+}
+
+// 8,192 tokens (random ids) on the head_dim-128 fixture: the last 512-token chunk and 32
+// decoding steps after it, each type against f32.
+TEST_F(KvCache, EveryTypeHoldsOverALongSequence) {
+  constexpr std::size_t kPrefill = 8192, kDecode = 32;
+  auto model = compile("qwen3-hd128");
+  const std::int64_t vocab = model->config().vocab_size;
+  std::mt19937 rng(5);
+  std::vector<std::int64_t> ids(kPrefill + kDecode);
+  for (auto& id : ids) id = std::uniform_int_distribution<std::int64_t>(0, vocab - 1)(rng);
+  const std::vector<float> exact = logits_through_cache(model, ids, KvType::F32, kPrefill, 512, true);
+  // Measured 2026-12-01: 1.9e-8 / 1.2e-6 / 1.3e-5. Bounds: about 2x.
+  const std::map<KvType, double> max_kl = {{KvType::F16, 4e-8}, {KvType::BF16, 2.5e-6}, {KvType::Q8_0, 2.6e-5}};
+  for (const auto& [type, bound] : max_kl) {
+    const Accuracy a = compare(logits_through_cache(model, ids, type, kPrefill, 512, true), exact, vocab);
+    std::printf("8192 tokens, %s cache vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n", kv_type_name(type).c_str(),
+                a.mean_kl, a.top1_agreement, a.relative_error);
+    EXPECT_LE(a.mean_kl, bound) << kv_type_name(type);
+  }
+}
+
+// Two backends storing the same type: their f32 results differ in the last bits, which
+// flips the rounding of a few stored elements (measured up to 1.2e-4 relative on the
+// logits). A backend storing another type than asked differs by its whole rounding error
+// (f16 against bf16: about 4e-3).
+constexpr double kSameRounding = 3e-4;
+
+std::vector<std::int64_t> mixed_ids() {
+  std::vector<std::int64_t> ids;
+  for (int t = 0; t < 80; ++t) ids.push_back((t * 37 + 11) % 512);
+  return ids;
+}
+
+// The portable backend's emulation and the CPU backend's real rows round alike.
+TEST_F(KvCache, CpuRowsMatchThePortableBackendsRounding) {
+  auto cpu = compile("qwen3-small", "cpu");
+  auto portable = compile("qwen3-small", "portable");
+  for (KvType type : {KvType::F16, KvType::BF16, KvType::Q8_0}) {
+    const std::vector<float> a = logits_through_cache(cpu, mixed_ids(), type, 64, 16, false);
+    const std::vector<float> b = logits_through_cache(portable, mixed_ids(), type, 64, 16, false);
+    const double error = relative_error(a.data(), b.data(), a.size());
+    std::printf("cpu against portable, %s cache: relative error %.3g\n", kv_type_name(type).c_str(), error);
+    EXPECT_LE(error, kSameRounding) << kv_type_name(type);
+  }
+}
+
+// The Vulkan shaders' 16-bit rows too (lavapipe in CI); q8_0 is the CPU's alone.
+TEST_F(KvCache, VulkanRowsMatchThePortableBackendsRounding) {
+  std::shared_ptr<Model> vulkan;
+  try {
+    vulkan = compile("qwen3-small", "vulkan");
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no Vulkan device: " << e.what();
+  }
+  auto portable = compile("qwen3-small", "portable");
+  const std::vector<KvType> offered = vulkan->executor().kv_types();
+  if (offered.size() == 1) GTEST_SKIP() << "this Vulkan device has no 16-bit storage buffers";
+  for (KvType type : {KvType::F32, KvType::F16, KvType::BF16}) {
+    const std::vector<float> a = logits_through_cache(vulkan, mixed_ids(), type, 64, 16, false);
+    const std::vector<float> b = logits_through_cache(portable, mixed_ids(), type, 64, 16, false);
+    const double error = relative_error(a.data(), b.data(), a.size());
+    std::printf("vulkan against portable, %s cache: relative error %.3g\n", kv_type_name(type).c_str(), error);
+    EXPECT_LE(error, kSameRounding) << kv_type_name(type);
+  }
+  try {
+    Session s(vulkan, 64, 1, KvType::Q8_0);
+    FAIL() << "the Vulkan backend accepted a q8_0 cache";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot keep the KV cache as q8_0"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(KvCache, Q8_0NeedsHeadsOfWholeBlocks) {
+  auto model = compile("qwen3-tiny");  // head_dim 16
+  try {
+    Session s(model, 64, 1, KvType::Q8_0);
+    FAIL() << "a q8_0 cache of 16-element heads was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blocks of 32 along each head"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace qwen3c
