@@ -117,12 +117,15 @@ void prompt_attention(benchmark::State& state) {
   std::vector<float> scratch(q3k::flash_attention_scratch(head_dim)), out(q.size());
   std::vector<int64_t> positions(static_cast<std::size_t>(tokens)), slots(positions.size(), 0);
   for (int64_t t = 0; t < tokens; ++t) positions[t] = t;
-  const auto* keys_f32 = reinterpret_cast<const uint8_t*>(k.data());
-  const auto* values_f32 = reinterpret_cast<const uint8_t*>(v.data());
-  const uint8_t* keys[] = {keys_f32};
-  const uint8_t* values[] = {values_f32};
+  // The cache as the CPU executor lays it out: each KV head's rows contiguous (f32).
+  std::vector<const uint8_t*> keys, values;
+  for (int64_t h = 0; h < kv_heads; ++h) {
+    keys.push_back(reinterpret_cast<const uint8_t*>(k.data() + h * tokens * head_dim));
+    values.push_back(reinterpret_cast<const uint8_t*>(v.data() + h * tokens * head_dim));
+  }
   for (auto _ : state) {
-    q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys, values, /*kv_type=f32*/ 0, heads,
+    q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys.data(), values.data(),
+                         /*kv_type=f32*/ 0, heads,
                          kv_heads, head_dim, 0.088f, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }

@@ -1,8 +1,9 @@
 // Attention over the KV cache: appending keys and values, causal grouped-query attention,
 // and the fused prologue (per-head norms + RoPE + append). Threads split (token, head)
 // pairs. Row t of a step is at positions[t] of sequence slots[t]; each layer's cache is
-// one array per sequence, k_cache[slot]: [max_context] rows of kv_heads * head_dim elements
-// in the session's KV type (kv_cache.h).
+// one array per (sequence, KV head), k_cache[slot * kv_heads + h]: [max_context] rows of
+// head_dim elements in the session's KV type (kv_cache.h). A head's keys are contiguous, so
+// decoding streams them from memory in order.
 #include <math.h>
 
 #include "flash_attention.h"
@@ -26,20 +27,20 @@ template <KvType T>
 void attend_plain(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                   const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t heads, int64_t kv_heads,
                   int64_t head_dim, float scale, float* scores, float* out, int64_t thread, int64_t threads) {
-  const int64_t kv_row = kv_heads * head_dim, row_bytes = q3k::kv_row_bytes(T, kv_row);
+  const int64_t row_bytes = q3k::kv_row_bytes(T, head_dim);
   const int64_t group = heads / kv_heads;
   const q3k::Range r = q3k::share(tokens * heads, thread, threads);
   for (int64_t u = r.begin; u < r.end; ++u) {
     const int64_t t = u / heads, h = u % heads;
     const int64_t visible = positions[t] + 1;
-    const uint8_t* keys = k_cache[slots[t]];
-    const uint8_t* values = v_cache[slots[t]];
+    const int64_t head = slots[t] * kv_heads + h / group;
+    const uint8_t* keys = k_cache[head];
+    const uint8_t* values = v_cache[head];
     const float* query = q + u * head_dim;
-    const int64_t kv_offset = (h / group) * head_dim;
     float max_score = -INFINITY;
     for (int64_t j = 0; j < visible; ++j) {
       float s = 0;
-      for (int64_t d = 0; d < head_dim; ++d) s += query[d] * q3k::kv_load1<T>(keys + j * row_bytes, kv_row, kv_offset + d);
+      for (int64_t d = 0; d < head_dim; ++d) s += query[d] * q3k::kv_load1<T>(keys + j * row_bytes, head_dim, d);
       s *= scale;
       scores[j] = s;
       max_score = s > max_score ? s : max_score;
@@ -54,7 +55,7 @@ void attend_plain(const float* q, const int64_t* positions, const int64_t* slots
     for (int64_t d = 0; d < head_dim; ++d) o[d] = 0;
     for (int64_t j = 0; j < visible; ++j) {
       const float p = scores[j] * inv_sum;
-      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * q3k::kv_load1<T>(values + j * row_bytes, kv_row, kv_offset + d);
+      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * q3k::kv_load1<T>(values + j * row_bytes, head_dim, d);
     }
   }
 }
@@ -76,10 +77,10 @@ void attend(const float* q, const int64_t* positions, const int64_t* slots, int6
   });
 }
 
-// Row t's keys (values) go to position positions[t] of its sequence.
-inline uint8_t* cache_row(uint8_t* const* cache, const int64_t* positions, const int64_t* slots, int64_t t,
-                          int64_t kv_type, int64_t kv_row) {
-  return cache[slots[t]] + positions[t] * q3k::kv_row_bytes(static_cast<KvType>(kv_type), kv_row);
+// Where row t's key (value) of KV head h goes: position positions[t] of its sequence.
+inline uint8_t* head_row(uint8_t* const* cache, const int64_t* positions, const int64_t* slots, int64_t t, int64_t h,
+                         int64_t kv_heads, KvType type, int64_t head_dim) {
+  return cache[slots[t] * kv_heads + h] + positions[t] * q3k::kv_row_bytes(type, head_dim);
 }
 
 }  // namespace
@@ -90,12 +91,14 @@ Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, con
                              int64_t kv_type, int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
                              float* scores, float* out, q3k::BarrierFn barrier, void* barrier_context,
                              int64_t thread, int64_t threads) {
-  const int64_t kv_row = kv_heads * head_dim;
   const KvType type = static_cast<KvType>(kv_type);
-  const q3k::Range r = q3k::share(tokens, thread, threads);
-  for (int64_t t = r.begin; t < r.end; ++t) {
-    q3k::kv_store(type, k + t * kv_row, kv_row, cache_row(k_cache, positions, slots, t, kv_type, kv_row), kv_row, 0);
-    q3k::kv_store(type, v + t * kv_row, kv_row, cache_row(v_cache, positions, slots, t, kv_type, kv_row), kv_row, 0);
+  const q3k::Range r = q3k::share(tokens * kv_heads, thread, threads);
+  for (int64_t u = r.begin; u < r.end; ++u) {
+    const int64_t t = u / kv_heads, h = u % kv_heads;
+    q3k::kv_store(type, k + u * head_dim, head_dim, head_row(k_cache, positions, slots, t, h, kv_heads, type, head_dim),
+                  head_dim, 0);
+    q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
+                  head_dim, 0);
   }
   barrier(barrier_context);
   attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, scores, out,
@@ -129,14 +132,13 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
     q3k::rope_head(o, static_cast<float>(positions[u / heads]), head_dim, inv_freq, attention_factor, o);
   }
   const KvType type = static_cast<KvType>(kv_type);
-  const int64_t kv_row = kv_heads * head_dim;
   const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);
   for (int64_t u = kr.begin; u < kr.end; ++u) {
-    const int64_t t = u / kv_heads, offset = (u % kv_heads) * head_dim;
+    const int64_t t = u / kv_heads, h = u % kv_heads;
     q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, key);
     q3k::rope_head(key, static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, key);
-    q3k::kv_store(type, key, head_dim, cache_row(k_cache, positions, slots, t, kv_type, kv_row), kv_row, offset);
-    q3k::kv_store(type, v + u * head_dim, head_dim, cache_row(v_cache, positions, slots, t, kv_type, kv_row), kv_row,
-                  offset);
+    q3k::kv_store(type, key, head_dim, head_row(k_cache, positions, slots, t, h, kv_heads, type, head_dim), head_dim, 0);
+    q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
+                  head_dim, 0);
   }
 }

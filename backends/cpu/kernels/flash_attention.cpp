@@ -69,17 +69,16 @@ inline void transpose16(f32x16 v[16]) {
   }
 }
 
-// keys_t[d][j] = k[j][d] for the block's `keys` keys (cache rows from `k`, elements from
-// `offset`), zero beyond them.
+// keys_t[d][j] = k[j][d] for the block's `keys` keys (the head's cache rows from `k`), zero
+// beyond them.
 template <KvType T>
-void transpose_keys(const uint8_t* k, int64_t kv_row, int64_t offset, int64_t keys, int64_t head_dim,
-                    float* keys_t) {
-  const int64_t stride = kv_row_bytes(T, kv_row);
+void transpose_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t) {
+  const int64_t stride = kv_row_bytes(T, head_dim);
   for (int64_t j0 = 0; j0 < kBlockKeys; j0 += 16) {
     for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
       f32x16 v[16];
       for (int64_t r = 0; r < 16; ++r) {
-        v[r] = j0 + r < keys ? kv_load16<T>(k + (j0 + r) * stride, kv_row, offset + d0) : f32x16{};
+        v[r] = j0 + r < keys ? kv_load16<T>(k + (j0 + r) * stride, head_dim, d0) : f32x16{};
       }
       transpose16(v);
       for (int64_t i = 0; i < 16; ++i) __builtin_memcpy(keys_t + (d0 + i) * kBlockKeys + j0, &v[i], 64);
@@ -114,12 +113,11 @@ void scores(const float* const* q_rows, int64_t rows, const float* keys_t, int64
 }
 
 // o[r] += sum_j p[r][j] v_j over the block's `keys` keys (2 rows a step, head_dim / 16
-// vectors); value rows from `v`, elements from `offset`.
+// vectors); the head's value rows from `v`.
 template <KvType T, int64_t HeadDim>
-void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t kv_row, int64_t offset, int64_t keys,
-                float* o) {
+void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o) {
   constexpr int64_t kVectors = HeadDim / 16;
-  const int64_t v_stride = kv_row_bytes(T, kv_row);
+  const int64_t v_stride = kv_row_bytes(T, HeadDim);
   int64_t r = 0;
   for (; r + 2 <= rows; r += 2) {
     f32x16 acc[2][kVectors];
@@ -128,7 +126,7 @@ void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t kv_row, 
     for (int64_t j = 0; j < keys; ++j) {
       const float p0 = p[r * kBlockKeys + j], p1 = p[(r + 1) * kBlockKeys + j];
       for (int64_t c = 0; c < kVectors; ++c) {
-        const f32x16 vj = kv_load16<T>(v + j * v_stride, kv_row, offset + 16 * c);
+        const f32x16 vj = kv_load16<T>(v + j * v_stride, HeadDim, 16 * c);
         acc[0][c] += p0 * vj;
         acc[1][c] += p1 * vj;
       }
@@ -141,7 +139,7 @@ void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t kv_row, 
       const float pj = p[r * kBlockKeys + j];
       for (int64_t c = 0; c < kVectors; ++c) {
         f32x16 oc = load16(o + r * HeadDim + 16 * c);
-        oc += pj * kv_load16<T>(v + j * v_stride, kv_row, offset + 16 * c);
+        oc += pj * kv_load16<T>(v + j * v_stride, HeadDim, 16 * c);
         __builtin_memcpy(o + r * HeadDim + 16 * c, &oc, 64);
       }
     }
@@ -149,18 +147,17 @@ void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t kv_row, 
 }
 
 template <KvType T>
-void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t kv_row, int64_t offset, int64_t keys,
-                    int64_t head_dim, float* o) {
+void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys, int64_t head_dim, float* o) {
   switch (head_dim) {
-    case 64: return accumulate<T, 64>(p, rows, v, kv_row, offset, keys, o);
-    case 128: return accumulate<T, 128>(p, rows, v, kv_row, offset, keys, o);
-    case 256: return accumulate<T, 256>(p, rows, v, kv_row, offset, keys, o);
+    case 64: return accumulate<T, 64>(p, rows, v, keys, o);
+    case 128: return accumulate<T, 128>(p, rows, v, keys, o);
+    case 256: return accumulate<T, 256>(p, rows, v, keys, o);
     default: {
-      const int64_t v_stride = kv_row_bytes(T, kv_row);
+      const int64_t v_stride = kv_row_bytes(T, head_dim);
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < keys; ++j)
           for (int64_t d = 0; d < head_dim; ++d)
-            o[r * head_dim + d] += p[r * kBlockKeys + j] * kv_load1<T>(v + j * v_stride, kv_row, offset + d);
+            o[r * head_dim + d] += p[r * kBlockKeys + j] * kv_load1<T>(v + j * v_stride, head_dim, d);
     }
   }
 }
@@ -180,12 +177,12 @@ void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
 }
 
 // Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
-// its rows see.
+// its rows see; k_head / v_head: that head's cache rows in the sequence.
 template <KvType T>
 void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t0, int64_t block_tokens,
-                 int64_t kvh, const uint8_t* k_seq, const uint8_t* v_seq, int64_t heads, int64_t kv_heads,
+                 int64_t kvh, const uint8_t* k_head, const uint8_t* v_head, int64_t heads, int64_t kv_heads,
                  int64_t head_dim, float scale, float* out) {
-  const int64_t group = heads / kv_heads, kv_row = kv_heads * head_dim;
+  const int64_t group = heads / kv_heads, row_bytes = kv_row_bytes(T, head_dim);
   const float* q_rows[kMaxRows];
   const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
   for (int64_t r = 0; r < rows; ++r) {
@@ -198,8 +195,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
     const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
-    const int64_t row_bytes = kv_row_bytes(T, kv_row);
-    transpose_keys<T>(k_seq + j0 * row_bytes, kv_row, kvh * head_dim, keys, head_dim, tile.keys_t);
+    transpose_keys<T>(k_head + j0 * row_bytes, keys, head_dim, tile.keys_t);
     scores(q_rows, rows, tile.keys_t, head_dim, scale, tile.p);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
@@ -223,7 +219,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
         for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
       }
     }
-    accumulate_any<T>(tile.p, rows, v_seq + j0 * row_bytes, kv_row, kvh * head_dim, keys, head_dim, tile.o);
+    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
@@ -252,7 +248,8 @@ void flash_attention(const float* q, const int64_t* positions, const int64_t* sl
       const int64_t u = tile_index * kv_heads + kvh;
       if (u < units.begin || u >= units.end) continue;
       with_kv_type(kv_type, [&]<KvType T>() {
-        attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[slots[t0]], v_cache[slots[t0]], heads,
+        const int64_t head = slots[t0] * kv_heads + kvh;
+        attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head], heads,
                        kv_heads, head_dim, scale, out);
       });
     }

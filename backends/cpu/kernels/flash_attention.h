@@ -22,8 +22,9 @@ constexpr int64_t flash_attention_scratch(int64_t head_dim) {
 }
 
 // Row t (position positions[t] of sequence slots[t]) attends to its sequence's positions
-// 0..positions[t]; k_cache[slot] / v_cache[slot] hold each sequence's keys and values as
-// rows of the KvType `kv_type` (kv_cache.h).
+// 0..positions[t]; k_cache[slot * kv_heads + h] / v_cache[...] hold KV head h's keys and
+// values in that sequence, one row of head_dim elements a position, stored as the KvType
+// `kv_type` (kv_cache.h).
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
                      int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out, int64_t thread,

@@ -39,6 +39,13 @@ inline float reduce(f32x16 v) {
 }
 
 typedef int32_t i32x16 __attribute__((vector_size(64)));
+// 16 lanes of the storage formats (weights, KV cache rows), widened with
+// __builtin_convertvector.
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+typedef _Float16 f16x16 __attribute__((vector_size(32)));
+typedef uint8_t u8x16 __attribute__((vector_size(16)));
+typedef int8_t i8x16 __attribute__((vector_size(16)));
 inline int32_t to_int(float x) { return static_cast<int32_t>(x); }
 inline i32x16 to_int(f32x16 x) { return __builtin_convertvector(x, i32x16); }
 

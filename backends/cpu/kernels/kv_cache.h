@@ -15,11 +15,6 @@ namespace q3k {
 using qwen3c::KvType;
 using qwen3c::kv_row_bytes;
 
-typedef _Float16 f16x16 __attribute__((vector_size(32)));
-typedef uint16_t u16x16 __attribute__((vector_size(32)));
-typedef uint32_t u32x16_kv __attribute__((vector_size(64)));
-typedef int8_t i8x16 __attribute__((vector_size(16)));
-
 // Elements d..d+15 of a row (d a multiple of 16) as f32.
 template <KvType T>
 inline f32x16 kv_load16(const uint8_t* row, int64_t kv_row, int64_t d) {
@@ -32,7 +27,7 @@ inline f32x16 kv_load16(const uint8_t* row, int64_t kv_row, int64_t d) {
   } else if constexpr (T == KvType::BF16) {
     u16x16 h;
     __builtin_memcpy(&h, row + 2 * d, sizeof h);
-    const u32x16_kv bits = __builtin_convertvector(h, u32x16_kv) << 16;
+    const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
     f32x16 f;
     __builtin_memcpy(&f, &bits, sizeof f);
     return f;

@@ -6,11 +6,6 @@
 namespace q3k {
 
 namespace {
-typedef uint16_t u16x16 __attribute__((vector_size(32)));
-typedef uint32_t u32x16 __attribute__((vector_size(64)));
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-typedef uint8_t u8x16 __attribute__((vector_size(16)));
-typedef int8_t i8x16 __attribute__((vector_size(16)));
 
 using q3k::load16;  // the f32 overload, next to the bf16 one below
 inline f32x16 load16(const uint16_t* p) {

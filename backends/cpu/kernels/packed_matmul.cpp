@@ -22,11 +22,11 @@
 
 namespace {
 
+using q3k::f16x16;
 using q3k::f32x16;
+using q3k::i32x16;
+using q3k::u32x16;
 using ActivationBlock = qwen3c::weight_format::ActivationBlock;
-typedef int32_t i32x16 __attribute__((vector_size(64)));
-typedef uint32_t u32x16 __attribute__((vector_size(64)));
-typedef _Float16 f16x16 __attribute__((vector_size(32)));
 
 constexpr int64_t G = q3k::kGroupRows;
 #if defined(Q3_HAS_AMX)

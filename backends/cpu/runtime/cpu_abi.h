@@ -5,8 +5,9 @@
 // One call runs a forward step over `tokens` rows; row t is token ids[t] at position
 // positions[t] of sequence slots[t] (rows of several sequences share one step):
 //   weights    pointers to each weight tensor, in the artifact's tensor-table order
-//   k_cache    per layer, an array of per-sequence key caches: k_cache[layer][slot] is
-//              max_context rows of kv_heads * head_dim elements (v likewise) ...
+//   k_cache    per layer, an array of key caches, one per (sequence, KV head):
+//              k_cache[layer][slot * kv_heads + head] is max_context rows of head_dim
+//              elements (v likewise) ...
 //   kv_type    ... stored as this KvType (runtime/core/kv_type.h; kernels/kv_cache.h)
 //   arena      tokens * arena_floats_per_token floats of activation memory
 //   scratch    this thread's max(max_context, 2 * head_dim, tokens * scratch_floats_per_token

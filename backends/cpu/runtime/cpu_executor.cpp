@@ -63,9 +63,10 @@ struct CpuState : ExecutorState {
   KvType kv_type = KvType::F32;
   AnonymousMemory keys, values, arena;
   std::vector<AnonymousMemory> scratch;  // one per thread
-  // Per layer, the key (value) cache of each sequence: k_slots[layer * slots + slot]; the
-  // code reads k_layers[layer], which points at the layer's first.
-  std::vector<std::uint8_t*> k_slots, v_slots;
+  // Per layer, the key (value) cache of each (sequence, KV head):
+  // k_heads[(layer * slots + slot) * kv_heads + head], max_context rows of head_dim elements;
+  // the code reads k_layers[layer], which points at the layer's first.
+  std::vector<std::uint8_t*> k_heads, v_heads;
   std::vector<std::uint8_t**> k_layers, v_layers;
 };
 
@@ -118,19 +119,19 @@ class CpuExecutor : public Executor {
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
     require_kv_cache_memory(config_, max_context, slots, kv_type);
     auto state = std::make_unique<CpuState>();
-    const std::size_t per_sequence = static_cast<std::size_t>(max_context * kv_row_bytes(kv_type, config_.kv_dim()));
-    const std::size_t sequences = static_cast<std::size_t>(config_.num_layers * slots);
-    state->keys = AnonymousMemory(per_sequence * sequences);
-    state->values = AnonymousMemory(per_sequence * sequences);
+    const std::size_t per_head = static_cast<std::size_t>(max_context * kv_row_bytes(kv_type, config_.head_dim));
+    const std::size_t heads = static_cast<std::size_t>(config_.num_layers * slots * config_.num_kv_heads);
+    state->keys = AnonymousMemory(per_head * heads);
+    state->values = AnonymousMemory(per_head * heads);
     state->max_context = max_context;
     state->kv_type = kv_type;
-    for (std::size_t i = 0; i < sequences; ++i) {
-      state->k_slots.push_back(state->keys.bytes() + i * per_sequence);
-      state->v_slots.push_back(state->values.bytes() + i * per_sequence);
+    for (std::size_t i = 0; i < heads; ++i) {
+      state->k_heads.push_back(state->keys.bytes() + i * per_head);
+      state->v_heads.push_back(state->values.bytes() + i * per_head);
     }
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
-      state->k_layers.push_back(state->k_slots.data() + l * slots);
-      state->v_layers.push_back(state->v_slots.data() + l * slots);
+      state->k_layers.push_back(state->k_heads.data() + l * slots * config_.num_kv_heads);
+      state->v_layers.push_back(state->v_heads.data() + l * slots * config_.num_kv_heads);
     }
     return state;
   }
