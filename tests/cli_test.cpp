@@ -518,6 +518,12 @@ TEST_F(CliText, BenchBatchedAndAtDepth) {
   EXPECT_EQ(results[0]["test"], "pp4 @ d20");
   EXPECT_EQ(results[1]["test"], "tg3x3 @ d20");
   for (const auto& r : results) EXPECT_GT(r["tokens_per_s"].get<double>(), 0.0);
+  // -c sizes the cache beyond what the tests need (a long context allocated, decoded early).
+  ProcessResult wide = qwen3c("bench " + artifact() + " -p 0 -n 2 -r 1 -t 1 -c 30000");
+  EXPECT_EQ(wide.exit_code, 0) << wide.output;
+  ProcessResult narrow = qwen3c("bench " + artifact() + " -p 8 -n 2 -r 1 -c 4");
+  EXPECT_EQ(narrow.exit_code, 1) << narrow.output;
+  EXPECT_NE(narrow.output.find("cannot hold the 9 the tests need"), std::string::npos) << narrow.output;
   ProcessResult deep = qwen3c("bench " + artifact() + " -p 4 -n 0 -d 16000000");
   EXPECT_EQ(deep.exit_code, 1) << deep.output;
   EXPECT_NE(deep.output.find("exceed the model's"), std::string::npos) << deep.output;

@@ -36,6 +36,7 @@ struct BenchOptions {
   std::int64_t generate = 128;
   std::int64_t batch = 1;
   std::int64_t depth = 0;
+  std::int64_t context = 0;  // 0: what the tests need
   std::string kv_type;
   int threads = 0;
   int repetitions = 5;
@@ -162,7 +163,16 @@ void run_bench(const BenchOptions& opts) {
   auto model = Model::load(opts.artifact, ExecutorOptions{opts.device});
   if (opts.threads > 0) model->executor().set_threads(opts.threads);
   const ModelConfig& c = model->config();
-  const std::int64_t context = opts.depth + std::max(opts.prompt, opts.generate) + 1;
+  const std::int64_t needed = opts.depth + std::max(opts.prompt, opts.generate) + 1;
+  if (opts.context > 0 && opts.context < needed) {
+    throw Error("a context of " + std::to_string(opts.context) + " positions cannot hold the " +
+                std::to_string(needed) + " the tests need");
+  }
+  const std::int64_t context = std::max(opts.context, needed);
+  if (context > c.max_position_embeddings && opts.context > 0) {
+    throw Error("a context of " + std::to_string(opts.context) + " positions would exceed the model's " +
+                std::to_string(c.max_position_embeddings));
+  }
   if (context > c.max_position_embeddings) {
     throw Error("a depth of " + std::to_string(opts.depth) + " and " +
                 std::to_string(std::max(opts.prompt, opts.generate)) + " tokens exceed the model's " +
@@ -245,6 +255,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-d,--depth", opts->depth,
                   "Tokens already in each sequence's cache before every test (filled once, untimed; default 0)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 24));
+  cmd->add_option("-c,--context", opts->context,
+                  "Positions each sequence's cache holds (default: the depth and the tests' tokens)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
   cmd->add_option("-t,--threads", opts->threads, "Threads (default: every core)")->check(CLI::Range(1, 1024));
   cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
       ->check(CLI::Range(1, 1000));
