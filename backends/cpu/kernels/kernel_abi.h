@@ -24,6 +24,14 @@ inline float load(const uint16_t* p, int64_t i) {
   return f;
 }
 
+// The bfloat16 bits of f, rounded to nearest even as runtime/core/half.h (NaN stays NaN).
+inline uint32_t bf16_bits(float f) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40;
+  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
+}
+
 // Explicit 16-float vectors (LLVM maps them to one AVX-512 or two AVX registers): for
 // reductions the vectoriser may not reassociate by itself.
 typedef float f32x16 __attribute__((vector_size(64)));

@@ -1,8 +1,8 @@
 #pragma once
 // Reading and writing KV cache rows in each storage type (runtime/core/kv_type.h). A row is
-// one position's keys (or values): kv_row = kv_heads * head_dim elements, kv_row_bytes()
-// bytes; q8_0 rows hold the int8 values, then one f16 scale per block of 32. Attention
-// computes in f32: loads widen 16 elements at a time (one conversion instruction per
+// one KV head's key (or value) at one position: `elements` (head_dim) values,
+// kv_row_bytes() bytes; q8_0 rows hold the int8 values, then one f16 scale per block of 32.
+// Attention computes in f32: loads widen 16 elements at a time (one conversion instruction per
 // vector with F16C / AVX-512), stores round to nearest even (q8_0: as llama.cpp).
 
 #include <math.h>
@@ -17,7 +17,7 @@ using qwen3c::kv_row_bytes;
 
 // Elements d..d+15 of a row (d a multiple of 16) as f32.
 template <KvType T>
-inline f32x16 kv_load16(const uint8_t* row, int64_t kv_row, int64_t d) {
+inline f32x16 kv_load16(const uint8_t* row, int64_t elements, int64_t d) {
   if constexpr (T == KvType::F32) {
     return load16(reinterpret_cast<const float*>(row) + d);
   } else if constexpr (T == KvType::F16) {
@@ -35,14 +35,14 @@ inline f32x16 kv_load16(const uint8_t* row, int64_t kv_row, int64_t d) {
     i8x16 q;
     __builtin_memcpy(&q, row + d, sizeof q);
     uint16_t scale;
-    __builtin_memcpy(&scale, row + kv_row + 2 * (d / qwen3c::kKvBlock), 2);
+    __builtin_memcpy(&scale, row + elements + 2 * (d / qwen3c::kKvBlock), 2);
     return __builtin_convertvector(q, f32x16) * half_to_float(scale);
   }
 }
 
 // One element (head sizes that are not a multiple of 16).
 template <KvType T>
-inline float kv_load1(const uint8_t* row, int64_t kv_row, int64_t d) {
+inline float kv_load1(const uint8_t* row, int64_t elements, int64_t d) {
   if constexpr (T == KvType::F32) {
     return reinterpret_cast<const float*>(row)[d];
   } else if constexpr (T == KvType::F16) {
@@ -55,21 +55,13 @@ inline float kv_load1(const uint8_t* row, int64_t kv_row, int64_t d) {
     return load(&h, 0);
   } else {
     uint16_t scale;
-    __builtin_memcpy(&scale, row + kv_row + 2 * (d / qwen3c::kKvBlock), 2);
+    __builtin_memcpy(&scale, row + elements + 2 * (d / qwen3c::kKvBlock), 2);
     return static_cast<float>(static_cast<int8_t>(row[d])) * half_to_float(scale);
   }
 }
 
-inline uint16_t float_to_bf16(float f) {
-  uint32_t bits;
-  __builtin_memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
 // Stores x[0..n) as elements d..d+n of a row (q8_0: d and n multiples of 32).
-inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64_t kv_row, int64_t d) {
+inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64_t elements, int64_t d) {
   switch (type) {
     case KvType::F32:
       __builtin_memcpy(reinterpret_cast<float*>(row) + d, x, n * sizeof(float));
@@ -82,7 +74,7 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
       return;
     case KvType::BF16:
       for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = float_to_bf16(x[i]);
+        const auto h = static_cast<uint16_t>(bf16_bits(x[i]));
         __builtin_memcpy(row + 2 * (d + i), &h, 2);
       }
       return;
@@ -95,7 +87,7 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
           row[d + b + i] = static_cast<uint8_t>(static_cast<int8_t>(nearbyintf(x[b + i] * inverse)));
         }
         const _Float16 h = static_cast<_Float16>(scale);
-        __builtin_memcpy(row + kv_row + 2 * ((d + b) / qwen3c::kKvBlock), &h, 2);
+        __builtin_memcpy(row + elements + 2 * ((d + b) / qwen3c::kKvBlock), &h, 2);
       }
       return;
   }

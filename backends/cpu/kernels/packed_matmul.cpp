@@ -117,12 +117,7 @@ struct Activations {
   bool stream = false;
 };
 
-inline uint32_t bf16_bits(float f) {  // round to nearest even, as runtime/core/half.h
-  uint32_t bits;
-  __builtin_memcpy(&bits, &f, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return (bits >> 16) | 0x40;
-  return (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
-}
+using q3k::bf16_bits;
 
 //===----------------------------------------------------------------------===//
 // Tiles: acc[m][g] (16 lanes: the group's rows) += token m of the tile . group g.
