@@ -189,11 +189,12 @@ std::vector<Case> cases() {
                                  B::weight_type({37}, f));
                    }});
   }
-  // Per-head norms and RoPE at head_dim 20, 24 and 128.
+  // Per-head norms, RoPE and attention at head_dim 20, 24, 128, 64 (six query heads a KV
+  // head) and 256 (three a KV head): the CPU decodes 64, 128 and 256 with its own kernels.
   struct Heads {
     std::int64_t heads, kv_heads, head_dim;
   };
-  for (Heads h : {Heads{3, 1, 20}, Heads{4, 2, 24}, Heads{2, 1, 128}}) {
+  for (Heads h : {Heads{3, 1, 20}, Heads{4, 2, 24}, Heads{2, 1, 128}, Heads{12, 2, 64}, Heads{3, 1, 256}}) {
     const std::int64_t q = h.heads * h.head_dim, kv = h.kv_heads * h.head_dim;
     const std::string shape = std::to_string(h.heads) + "x" + std::to_string(h.head_dim) + "_kv" + std::to_string(h.kv_heads);
     const std::string norm = h.head_dim == 24 ? "f32" : "bf16";

@@ -1,9 +1,10 @@
 // Attention over the KV cache: appending keys and values, causal grouped-query attention,
 // and the fused prologue (per-head norms + RoPE + append). Threads split (token, head)
 // pairs. Row t of a step is at positions[t] of sequence slots[t]; each layer's cache is
-// one array per (sequence, KV head), k_cache[slot * kv_heads + h]: [max_context] rows of
-// head_dim elements in the session's KV type (kv_cache.h). A head's keys are contiguous, so
-// decoding streams them from memory in order.
+// one array per (sequence, KV head), k_cache[slot * kv_heads + h]: the keys in transposed
+// blocks of 16 positions, v_cache[...]: [max_context] rows of head_dim values, in the
+// session's KV type (kv_cache.h). A head's keys and values are each contiguous, so decoding
+// streams them from memory in order.
 #include <math.h>
 
 #include "flash_attention.h"
@@ -40,7 +41,7 @@ void attend_plain(const float* q, const int64_t* positions, const int64_t* slots
     float max_score = -INFINITY;
     for (int64_t j = 0; j < visible; ++j) {
       float s = 0;
-      for (int64_t d = 0; d < head_dim; ++d) s += query[d] * q3k::kv_load1<T>(keys + j * row_bytes, head_dim, d);
+      for (int64_t d = 0; d < head_dim; ++d) s += query[d] * q3k::key_load1<T>(keys, head_dim, j, d);
       s *= scale;
       scores[j] = s;
       max_score = s > max_score ? s : max_score;
@@ -77,7 +78,8 @@ void attend(const float* q, const int64_t* positions, const int64_t* slots, int6
   });
 }
 
-// Where row t's key (value) of KV head h goes: position positions[t] of its sequence.
+// Where row t's value of KV head h goes: position positions[t] of its sequence (its key:
+// key_store, in the transposed blocks).
 inline uint8_t* head_row(uint8_t* const* cache, const int64_t* positions, const int64_t* slots, int64_t t, int64_t h,
                          int64_t kv_heads, KvType type, int64_t head_dim) {
   return cache[slots[t] * kv_heads + h] + positions[t] * q3k::kv_row_bytes(type, head_dim);
@@ -95,8 +97,7 @@ Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, con
   const q3k::Range r = q3k::share(tokens * kv_heads, thread, threads);
   for (int64_t u = r.begin; u < r.end; ++u) {
     const int64_t t = u / kv_heads, h = u % kv_heads;
-    q3k::kv_store(type, k + u * head_dim, head_dim, head_row(k_cache, positions, slots, t, h, kv_heads, type, head_dim),
-                  head_dim, 0);
+    q3k::key_store(type, k + u * head_dim, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
     q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
                   head_dim, 0);
   }
@@ -137,7 +138,7 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
     const int64_t t = u / kv_heads, h = u % kv_heads;
     q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, key);
     q3k::rope_head(key, static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, key);
-    q3k::kv_store(type, key, head_dim, head_row(k_cache, positions, slots, t, h, kv_heads, type, head_dim), head_dim, 0);
+    q3k::key_store(type, key, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
     q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
                   head_dim, 0);
   }

@@ -17,6 +17,7 @@ namespace {
 constexpr int64_t kBlockTokens = kFlashBlockTokens;
 constexpr int64_t kBlockKeys = kFlashBlockKeys;
 constexpr int64_t kMaxRows = kFlashMaxRows;
+constexpr int64_t kFewRows = kFlashMaxGroup;  // a decoding tile: one token's query heads
 
 // The thread's scratch, laid out once.
 struct Tile {
@@ -41,59 +42,30 @@ inline f32x16 keep_below(f32x16 x, int64_t c, int64_t n, float fill) {
   return r;
 }
 
-// A 16 x 16 transpose in registers: rows in, columns out (4 stages of two-input shuffles,
-// interleaving 32-bit, 64-bit, 128-bit and 256-bit pieces).
-inline void transpose16(f32x16 v[16]) {
-  f32x16 t[16];
-  for (int p = 0; p < 8; ++p) {
-    t[2 * p] = __builtin_shufflevector(v[2 * p], v[2 * p + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
-    t[2 * p + 1] = __builtin_shufflevector(v[2 * p], v[2 * p + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
-  }
-  for (int q = 0; q < 4; ++q) {
-    const f32x16 a_lo = t[4 * q], a_hi = t[4 * q + 1], b_lo = t[4 * q + 2], b_hi = t[4 * q + 3];
-    v[4 * q + 0] = __builtin_shufflevector(a_lo, b_lo, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    v[4 * q + 1] = __builtin_shufflevector(a_lo, b_lo, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-    v[4 * q + 2] = __builtin_shufflevector(a_hi, b_hi, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    v[4 * q + 3] = __builtin_shufflevector(a_hi, b_hi, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-  }
-  for (int h = 0; h < 2; ++h) {
-    for (int i = 0; i < 4; ++i) {
-      const f32x16 a = v[8 * h + i], b = v[8 * h + 4 + i];
-      t[8 * h + i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-      t[8 * h + 4 + i] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-    }
-  }
-  for (int i = 0; i < 8; ++i) {
-    v[i] = __builtin_shufflevector(t[i], t[8 + i], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    v[8 + i] = __builtin_shufflevector(t[i], t[8 + i], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  }
-}
-
-// keys_t[d][j] = k[j][d] for the block's `keys` keys (the head's cache rows from `k`), zero
-// beyond them.
+// keys_t[d][j] = k[j][d] for the block's `keys` keys (from `k`, the head's key blocks from
+// the first of these keys on; kv_cache.h), zero beyond them.
 template <KvType T>
-void transpose_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t) {
-  const int64_t stride = kv_row_bytes(T, head_dim);
-  for (int64_t j0 = 0; j0 < kBlockKeys; j0 += 16) {
-    for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
-      f32x16 v[16];
-      for (int64_t r = 0; r < 16; ++r) {
-        v[r] = j0 + r < keys ? kv_load16<T>(k + (j0 + r) * stride, head_dim, d0) : f32x16{};
-      }
-      transpose16(v);
-      for (int64_t i = 0; i < 16; ++i) __builtin_memcpy(keys_t + (d0 + i) * kBlockKeys + j0, &v[i], 64);
+void widen_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t) {
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim);
+  for (int64_t j0 = 0; j0 < kBlockKeys; j0 += kKeyBlock) {
+    const uint8_t* block = k + j0 / kKeyBlock * block_bytes;
+    for (int64_t d = 0; d < head_dim; ++d) {
+      const f32x16 x = j0 < keys ? keep_below(key_load16<T>(block, head_dim, d), j0, keys, 0.0f) : f32x16{};
+      __builtin_memcpy(keys_t + d * kBlockKeys + j0, &x, 64);
     }
   }
 }
 
-// p[r][0..64) = scale * q_r . k_j for the block's keys (4 rows a step, 64 keys in 4 vectors).
-void scores(const float* const* q_rows, int64_t rows, const float* keys_t, int64_t head_dim, float scale, float* p) {
+// p[r][0..64) = scale * q_r . k_j for the block's keys (4 rows a step, 64 keys in 4 vectors);
+// key_at(d, c): dimension d of keys 16c..16c+15 as a vector.
+template <typename KeyAt>
+void scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float scale, float* p, KeyAt key_at) {
   int64_t r = 0;
   for (; r + 4 <= rows; r += 4) {
     f32x16 acc[4][4] = {};
     for (int64_t d = 0; d < head_dim; ++d) {
       f32x16 k[4];
-      for (int c = 0; c < 4; ++c) k[c] = load16(keys_t + d * kBlockKeys + 16 * c);
+      for (int c = 0; c < 4; ++c) k[c] = key_at(d, c);
       for (int i = 0; i < 4; ++i) {
         const float qv = q_rows[r + i][d];
         for (int c = 0; c < 4; ++c) acc[i][c] += qv * k[c];
@@ -106,43 +78,68 @@ void scores(const float* const* q_rows, int64_t rows, const float* keys_t, int64
     f32x16 acc[4] = {};
     for (int64_t d = 0; d < head_dim; ++d) {
       const float qv = q_rows[r][d];
-      for (int c = 0; c < 4; ++c) acc[c] += qv * load16(keys_t + d * kBlockKeys + 16 * c);
+      for (int c = 0; c < 4; ++c) acc[c] += qv * key_at(d, c);
     }
     for (int c = 0; c < 4; ++c) __builtin_memcpy(p + r * kBlockKeys + 16 * c, &(acc[c] *= scale), 64);
   }
 }
 
-// o[r] += sum_j p[r][j] v_j over the block's `keys` keys (2 rows a step, head_dim / 16
-// vectors); the head's value rows from `v`.
+// The block's scores, reading its keys (the head's key blocks from `k` on, `keys` of them)
+// either widened once into keys_t, which a prompt tile's many rows then share, or straight
+// from the cache for a few rows (a decoding tile), where widening would cost more stores
+// than it saves conversions. Same products in the same order: the same scores either way.
+template <KvType T>
+void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const uint8_t* k, int64_t keys,
+                  int64_t head_dim, float scale) {
+  if (rows > kFewRows) {
+    widen_keys<T>(k, keys, head_dim, tile.keys_t);
+    scores(q_rows, rows, head_dim, scale, tile.p,
+           [&](int64_t d, int c) { return load16(tile.keys_t + d * kBlockKeys + 16 * c); });
+    return;
+  }
+  // Lanes past `keys` hold whatever the cache holds there (or zero past the last block);
+  // the softmax masks them out.
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim);
+  const int64_t blocks = (keys + kKeyBlock - 1) / kKeyBlock;
+  scores(q_rows, rows, head_dim, scale, tile.p, [&](int64_t d, int c) {
+    return c < blocks ? key_load16<T>(k + c * block_bytes, head_dim, d) : f32x16{};
+  });
+}
+
+// o[r0 + i] += sum_j p[r0 + i][j] v_j (i < N) over the block's `keys` keys; the head's value
+// rows from `v`. Four vectors of the head at a time, so each value vector is widened once
+// for N rows and the N x 4 sums stay in registers.
+template <KvType T, int64_t HeadDim, int N>
+void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys, float* o) {
+  const int64_t stride = kv_row_bytes(T, HeadDim);
+  for (int64_t c0 = 0; c0 < HeadDim / 16; c0 += 4) {
+    f32x16 acc[N][4];
+    for (int i = 0; i < N; ++i)
+      for (int64_t c = 0; c < 4; ++c) acc[i][c] = load16(o + (r0 + i) * HeadDim + 16 * (c0 + c));
+    for (int64_t j = 0; j < keys; ++j) {
+      f32x16 vj[4];
+      for (int64_t c = 0; c < 4; ++c) vj[c] = kv_load16<T>(v + j * stride, HeadDim, 16 * (c0 + c));
+      for (int i = 0; i < N; ++i) {
+        const float pij = p[(r0 + i) * kBlockKeys + j];
+        for (int64_t c = 0; c < 4; ++c) acc[i][c] += pij * vj[c];
+      }
+    }
+    for (int i = 0; i < N; ++i)
+      for (int64_t c = 0; c < 4; ++c) __builtin_memcpy(o + (r0 + i) * HeadDim + 16 * (c0 + c), &acc[i][c], 64);
+  }
+}
+
+// Every row's sums run in the same order whatever rows share its tile, so a token's output
+// does not depend on how a step grouped the rows (batched and single sequences agree).
 template <KvType T, int64_t HeadDim>
 void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o) {
-  constexpr int64_t kVectors = HeadDim / 16;
-  const int64_t v_stride = kv_row_bytes(T, HeadDim);
-  int64_t r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    f32x16 acc[2][kVectors];
-    for (int i = 0; i < 2; ++i)
-      for (int64_t c = 0; c < kVectors; ++c) acc[i][c] = load16(o + (r + i) * HeadDim + 16 * c);
-    for (int64_t j = 0; j < keys; ++j) {
-      const float p0 = p[r * kBlockKeys + j], p1 = p[(r + 1) * kBlockKeys + j];
-      for (int64_t c = 0; c < kVectors; ++c) {
-        const f32x16 vj = kv_load16<T>(v + j * v_stride, HeadDim, 16 * c);
-        acc[0][c] += p0 * vj;
-        acc[1][c] += p1 * vj;
-      }
-    }
-    for (int i = 0; i < 2; ++i)
-      for (int64_t c = 0; c < kVectors; ++c) __builtin_memcpy(o + (r + i) * HeadDim + 16 * c, &acc[i][c], 64);
-  }
-  for (; r < rows; ++r) {
-    for (int64_t j = 0; j < keys; ++j) {
-      const float pj = p[r * kBlockKeys + j];
-      for (int64_t c = 0; c < kVectors; ++c) {
-        f32x16 oc = load16(o + r * HeadDim + 16 * c);
-        oc += pj * kv_load16<T>(v + j * v_stride, HeadDim, 16 * c);
-        __builtin_memcpy(o + r * HeadDim + 16 * c, &oc, 64);
-      }
-    }
+  int64_t r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o);
+  switch (rows - r0) {
+    case 3: return accumulate_rows<T, HeadDim, 3>(p, r0, v, keys, o);
+    case 2: return accumulate_rows<T, HeadDim, 2>(p, r0, v, keys, o);
+    case 1: return accumulate_rows<T, HeadDim, 1>(p, r0, v, keys, o);
+    default: return;
   }
 }
 
@@ -160,6 +157,14 @@ void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys
             o[r * head_dim + d] += p[r * kBlockKeys + j] * kv_load1<T>(v + j * v_stride, head_dim, d);
     }
   }
+}
+
+// A decoding tile does little arithmetic per byte it reads, and one core's hardware
+// prefetcher keeps too few lines in flight for its stream: while it computes one block, it
+// asks for the next block's keys and values into L2. Past the cache's end the hints are
+// dropped (prefetches never fault).
+inline void prefetch_rows(const uint8_t* p, int64_t bytes) {
+  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 2);
 }
 
 // The query tiles: runs of at most kBlockTokens consecutive rows of one sequence (a
@@ -185,6 +190,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
   const int64_t group = heads / kv_heads, row_bytes = kv_row_bytes(T, head_dim);
   const float* q_rows[kMaxRows];
   const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
+  const bool decoding = block_tokens == 1;
   for (int64_t r = 0; r < rows; ++r) {
     q_rows[r] = q + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
     tile.m[r] = -INFINITY;
@@ -195,8 +201,11 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
     const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
-    transpose_keys<T>(k_head + j0 * row_bytes, keys, head_dim, tile.keys_t);
-    scores(q_rows, rows, tile.keys_t, head_dim, scale, tile.p);
+    if (decoding) {  // the next block, into L2
+      prefetch_rows(k_head + (j0 + kBlockKeys) * row_bytes, kBlockKeys * row_bytes);
+      prefetch_rows(v_head + (j0 + kBlockKeys) * row_bytes, kBlockKeys * row_bytes);
+    }
+    block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
       float* p = tile.p + r * kBlockKeys;

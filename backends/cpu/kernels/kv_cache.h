@@ -1,6 +1,6 @@
 #pragma once
 // Reading and writing KV cache rows in each storage type (runtime/core/kv_type.h). A row is
-// one KV head's key (or value) at one position: `elements` (head_dim) values,
+// one KV head's value (keys: see key_store below) at one position: `elements` (head_dim) values,
 // kv_row_bytes() bytes; q8_0 rows hold the int8 values, then one f16 scale per block of 32.
 // Attention computes in f32: loads widen 16 elements at a time (one conversion instruction per
 // vector with F16C / AVX-512), stores round to nearest even (q8_0: as llama.cpp).
@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "kernel_abi.h"
+#include "key_block.h"
 #include "runtime/core/kv_type.h"
 
 namespace q3k {
@@ -90,6 +91,82 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
         __builtin_memcpy(row + elements + 2 * ((d + b) / qwen3c::kKvBlock), &h, 2);
       }
       return;
+  }
+}
+
+// --- Keys. A head's keys are stored transposed in blocks of kKeyBlock positions: block b
+// holds positions 16b..16b+15 as [head_dim][16] elements (q8_0: the int8 values
+// [head_dim][16], then the f16 scales [head_dim / 32][16]), kKeyBlock rows' bytes in all. So
+// attention reads one dimension of 16 keys as one vector, with no transposing: a decode step
+// used to spend as long shuffling key blocks as multiplying them. The values stay in rows.
+
+// Dimension d of the block's 16 keys, as f32.
+template <KvType T>
+inline f32x16 key_load16(const uint8_t* block, int64_t head_dim, int64_t d) {
+  if constexpr (T == KvType::F32) {
+    return load16(reinterpret_cast<const float*>(block) + d * kKeyBlock);
+  } else if constexpr (T == KvType::F16) {
+    f16x16 h;
+    __builtin_memcpy(&h, block + 2 * kKeyBlock * d, sizeof h);
+    return __builtin_convertvector(h, f32x16);
+  } else if constexpr (T == KvType::BF16) {
+    u16x16 h;
+    __builtin_memcpy(&h, block + 2 * kKeyBlock * d, sizeof h);
+    const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
+    f32x16 f;
+    __builtin_memcpy(&f, &bits, sizeof f);
+    return f;
+  } else {
+    i8x16 q;
+    __builtin_memcpy(&q, block + kKeyBlock * d, sizeof q);
+    f16x16 scales;
+    __builtin_memcpy(&scales, block + kKeyBlock * head_dim + 2 * kKeyBlock * (d / qwen3c::kKvBlock), sizeof scales);
+    return __builtin_convertvector(q, f32x16) * __builtin_convertvector(scales, f32x16);
+  }
+}
+
+// Dimension d of the key at `position` of a head whose blocks start at `keys`.
+template <KvType T>
+inline float key_load1(const uint8_t* keys, int64_t head_dim, int64_t position, int64_t d) {
+  const uint8_t* block = keys + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+  const int64_t lane = position % kKeyBlock;
+  if constexpr (T == KvType::F32) {
+    return reinterpret_cast<const float*>(block)[d * kKeyBlock + lane];
+  } else if constexpr (T == KvType::F16) {
+    uint16_t h;
+    __builtin_memcpy(&h, block + 2 * (d * kKeyBlock + lane), 2);
+    return half_to_float(h);
+  } else if constexpr (T == KvType::BF16) {
+    uint16_t h;
+    __builtin_memcpy(&h, block + 2 * (d * kKeyBlock + lane), 2);
+    return load(&h, 0);
+  } else {
+    uint16_t scale;
+    __builtin_memcpy(&scale, block + kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane), 2);
+    return static_cast<float>(static_cast<int8_t>(block[d * kKeyBlock + lane])) * half_to_float(scale);
+  }
+}
+
+// Stores the key x[0..head_dim) at `position`: rounded exactly as kv_store rounds a row (each
+// element, or each q8_0 block of 32 with its scale), then scattered into the block.
+inline void key_store(KvType type, const float* x, int64_t head_dim, uint8_t* keys, int64_t position) {
+  uint8_t* block = keys + position / kKeyBlock * kKeyBlock * kv_row_bytes(type, head_dim);
+  const int64_t lane = position % kKeyBlock;
+  if (type == KvType::Q8_0) {
+    for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
+      uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
+      kv_store(type, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
+      for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[(b + i) * kKeyBlock + lane] = row[i];
+      __builtin_memcpy(block + kKeyBlock * head_dim + 2 * (b / qwen3c::kKvBlock * kKeyBlock + lane),
+                       row + qwen3c::kKvBlock, 2);
+    }
+    return;
+  }
+  const int64_t size = kv_row_bytes(type, 1);
+  for (int64_t d = 0; d < head_dim; ++d) {
+    uint8_t element[4];
+    kv_store(type, x + d, 1, element, 1, 0);
+    __builtin_memcpy(block + (d * kKeyBlock + lane) * size, element, size);
   }
 }
 

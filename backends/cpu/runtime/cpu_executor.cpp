@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backends/cpu/kernels/key_block.h"
 #include "backends/cpu/runtime/cpu_abi.h"
 #include "backends/cpu/runtime/cpu_manifest.h"
 #include "backends/cpu/runtime/packing.h"
@@ -119,14 +120,18 @@ class CpuExecutor : public Executor {
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
     require_kv_cache_memory(config_, max_context, slots, kv_type);
     auto state = std::make_unique<CpuState>();
-    const std::size_t per_head = static_cast<std::size_t>(max_context * kv_row_bytes(kv_type, config_.head_dim));
+    // A head's values: max_context rows; its keys: whole transposed blocks of kKeyBlock
+    // positions (kernels/kv_cache.h).
+    const std::int64_t row_bytes = kv_row_bytes(kv_type, config_.head_dim);
+    const std::size_t per_head = static_cast<std::size_t>(max_context * row_bytes);
+    const std::size_t per_head_keys = static_cast<std::size_t>((max_context + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock * row_bytes);
     const std::size_t heads = static_cast<std::size_t>(config_.num_layers * slots * config_.num_kv_heads);
-    state->keys = AnonymousMemory(per_head * heads);
+    state->keys = AnonymousMemory(per_head_keys * heads);
     state->values = AnonymousMemory(per_head * heads);
     state->max_context = max_context;
     state->kv_type = kv_type;
     for (std::size_t i = 0; i < heads; ++i) {
-      state->k_heads.push_back(state->keys.bytes() + i * per_head);
+      state->k_heads.push_back(state->keys.bytes() + i * per_head_keys);
       state->v_heads.push_back(state->values.bytes() + i * per_head);
     }
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
