@@ -2,8 +2,11 @@
 // tokens x the query heads that share one KV head) goes over the cache a block of kBlockKeys
 // keys at a time, with an online softmax: no tokens x context score matrix exists anywhere,
 // each key block is read once per query block, and the products run as register-blocked
-// FMAs over 16-key / 16-dimension vectors. For head_dim a multiple of 16 (every Qwen3: 128);
-// attention.cpp keeps the plain loop for other sizes.
+// FMAs over 16-key / 16-dimension vectors: the cache keeps keys transposed in blocks of 16
+// positions (kv_cache.h), so a vector of 16 keys at one dimension is one load. A decoding
+// tile (one token) is the same loop over fewer rows, so a token's output does not depend on
+// how its step was tiled. For head_dim a multiple of 16 (every Qwen3: 128); attention.cpp
+// keeps the plain loop for other sizes.
 #include <math.h>
 
 #include "flash_attention.h"
@@ -21,7 +24,7 @@ constexpr int64_t kFewRows = kFlashMaxGroup;  // a decoding tile: one token's qu
 
 // The thread's scratch, laid out once.
 struct Tile {
-  float* keys_t;  // [head_dim][kBlockKeys]: the key block transposed (keys along vectors)
+  float* keys_t;  // [head_dim][kBlockKeys]: the key block widened to f32 (keys along vectors)
   float* p;       // [rows][kBlockKeys]: scores, then probabilities
   float* o;       // [rows][head_dim]: the output rows so far
   float* m;       // [rows]: running maximum score

@@ -16,15 +16,15 @@ constexpr bool flash_attention_applies(int64_t heads, int64_t kv_heads, int64_t 
   return head_dim % 16 == 0 && head_dim <= kFlashMaxHeadDim && heads / kv_heads <= kFlashMaxGroup;
 }
 
-// Floats of scratch a thread needs: the transposed key block, scores, output rows, m and l.
+// Floats of scratch a thread needs: the key block widened to f32, scores, output rows, m and l.
 constexpr int64_t flash_attention_scratch(int64_t head_dim) {
   return head_dim * kFlashBlockKeys + kFlashMaxRows * kFlashBlockKeys + kFlashMaxRows * head_dim + 2 * kFlashMaxRows;
 }
 
 // Row t (position positions[t] of sequence slots[t]) attends to its sequence's positions
-// 0..positions[t]; k_cache[slot * kv_heads + h] / v_cache[...] hold KV head h's keys and
-// values in that sequence, one row of head_dim elements a position, stored as the KvType
-// `kv_type` (kv_cache.h).
+// 0..positions[t]; k_cache[slot * kv_heads + h] / v_cache[...] hold KV head h's keys (in
+// transposed blocks of 16 positions) and values (one row of head_dim elements a position)
+// in that sequence, stored as the KvType `kv_type` (kv_cache.h).
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
                      int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out, int64_t thread,
