@@ -16,22 +16,31 @@ namespace q3k {
 using qwen3c::KvType;
 using qwen3c::kv_row_bytes;
 
-// Elements d..d+15 of a row (d a multiple of 16) as f32.
+// 16 consecutive f32, f16 or bf16 elements from p, as f32 (one conversion instruction).
 template <KvType T>
-inline f32x16 kv_load16(const uint8_t* row, int64_t elements, int64_t d) {
+inline f32x16 widen16(const uint8_t* p) {
   if constexpr (T == KvType::F32) {
-    return load16(reinterpret_cast<const float*>(row) + d);
+    return load16(reinterpret_cast<const float*>(p));
   } else if constexpr (T == KvType::F16) {
     f16x16 h;
-    __builtin_memcpy(&h, row + 2 * d, sizeof h);
+    __builtin_memcpy(&h, p, sizeof h);
     return __builtin_convertvector(h, f32x16);
-  } else if constexpr (T == KvType::BF16) {
+  } else {
+    static_assert(T == KvType::BF16, "q8_0 needs its scales");
     u16x16 h;
-    __builtin_memcpy(&h, row + 2 * d, sizeof h);
+    __builtin_memcpy(&h, p, sizeof h);
     const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
     f32x16 f;
     __builtin_memcpy(&f, &bits, sizeof f);
     return f;
+  }
+}
+
+// Elements d..d+15 of a row (d a multiple of 16) as f32.
+template <KvType T>
+inline f32x16 kv_load16(const uint8_t* row, int64_t elements, int64_t d) {
+  if constexpr (T != KvType::Q8_0) {
+    return widen16<T>(row + kv_row_bytes(T, d));
   } else {
     i8x16 q;
     __builtin_memcpy(&q, row + d, sizeof q);
@@ -103,19 +112,8 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
 // Dimension d of the block's 16 keys, as f32.
 template <KvType T>
 inline f32x16 key_load16(const uint8_t* block, int64_t head_dim, int64_t d) {
-  if constexpr (T == KvType::F32) {
-    return load16(reinterpret_cast<const float*>(block) + d * kKeyBlock);
-  } else if constexpr (T == KvType::F16) {
-    f16x16 h;
-    __builtin_memcpy(&h, block + 2 * kKeyBlock * d, sizeof h);
-    return __builtin_convertvector(h, f32x16);
-  } else if constexpr (T == KvType::BF16) {
-    u16x16 h;
-    __builtin_memcpy(&h, block + 2 * kKeyBlock * d, sizeof h);
-    const u32x16 bits = __builtin_convertvector(h, u32x16) << 16;
-    f32x16 f;
-    __builtin_memcpy(&f, &bits, sizeof f);
-    return f;
+  if constexpr (T != KvType::Q8_0) {
+    return widen16<T>(block + kv_row_bytes(T, d * kKeyBlock));
   } else {
     i8x16 q;
     __builtin_memcpy(&q, block + kKeyBlock * d, sizeof q);
