@@ -11,6 +11,7 @@
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
 #include "runtime/execution/session.h"
+#include "tests/artifact_edit.h"
 #include "tests/compile_for_test.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"
@@ -20,33 +21,6 @@ namespace {
 
 using namespace qwen3c::testing;
 using nlohmann::json;
-
-std::vector<std::uint8_t> read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-ArtifactHeader header_of(const std::vector<std::uint8_t>& bytes) {
-  ArtifactHeader h;
-  std::memcpy(&h, bytes.data(), sizeof h);
-  return h;
-}
-
-// Rewrites the manifest (and fixes every checksum), as a hand-edited artifact would be.
-std::vector<std::uint8_t> with_manifest(std::vector<std::uint8_t> bytes, const std::function<void(json&)>& edit) {
-  ArtifactHeader h = header_of(bytes);
-  json manifest = json::parse(std::string(bytes.begin() + h.manifest_offset, bytes.begin() + h.manifest_offset + h.manifest_size));
-  edit(manifest);
-  const std::string text = manifest.dump();
-  bytes.resize(h.manifest_offset);
-  bytes.insert(bytes.end(), text.begin(), text.end());
-  h.manifest_size = text.size();
-  h.manifest_checksum = checksum(text.data(), text.size());
-  h.file_size = bytes.size();
-  h.header_checksum = checksum(&h, offsetof(ArtifactHeader, header_checksum));
-  std::memcpy(bytes.data(), &h, sizeof h);
-  return bytes;
-}
 
 class ArtifactTest : public ::testing::Test {
  protected:

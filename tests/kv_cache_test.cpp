@@ -13,6 +13,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/kv_type_names.h"
 #include "tests/accuracy.h"
+#include "tests/artifact_edit.h"
 #include "tests/compile_for_test.h"
 #include "tests/golden.h"
 #include "tests/test_files.h"
@@ -26,9 +27,12 @@ class KvCache : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { dir_ = new TempDir(); }
   static void TearDownTestSuite() { delete dir_; }
-  static std::shared_ptr<Model> compile(const std::string& model, const std::string& target = "cpu") {
-    const std::string out = dir_->file(model + "-" + target + ".q3c");
-    if (!std::filesystem::exists(out)) compile_for_test(test_data("models/" + model), out, target_options(target));
+  static std::shared_ptr<Model> compile(const std::string& model, const std::string& target = "cpu",
+                                        int opt_level = 2) {
+    const std::string out = dir_->file(model + "-" + target + "-O" + std::to_string(opt_level) + ".q3c");
+    if (!std::filesystem::exists(out)) {
+      compile_for_test(test_data("models/" + model), out, target_options(target, "bf16", opt_level));
+    }
     return Model::load(out);
   }
   static TempDir* dir_;
@@ -126,29 +130,68 @@ TEST_F(KvCache, CpuRowsMatchThePortableBackendsRounding) {
   }
 }
 
-// The Vulkan shaders' 16-bit rows too (lavapipe in CI); q8_0 is the CPU's alone.
+// The Vulkan shaders' rows too (lavapipe in CI): f16 / bf16 elements, and q8_0 blocks
+// quantised by one thread each, stored by the fused attention prologue (-O2:
+// qk_norm_rope_append.comp) and by the plain graph's cache append (-O0: kv_append.comp).
 TEST_F(KvCache, VulkanRowsMatchThePortableBackendsRounding) {
-  std::shared_ptr<Model> vulkan;
+  auto portable = compile("qwen3-small", "portable");
+  for (int opt_level : {2, 0}) {
+    std::shared_ptr<Model> vulkan;
+    try {
+      vulkan = compile("qwen3-small", "vulkan", opt_level);
+    } catch (const Error& e) {
+      GTEST_SKIP() << "no Vulkan device: " << e.what();
+    }
+    const std::vector<KvType> offered = vulkan->executor().kv_types();
+    if (offered.size() == 1) GTEST_SKIP() << "this Vulkan device has no 16-bit storage buffers";
+    for (KvType type : {KvType::F32, KvType::F16, KvType::BF16, KvType::Q8_0}) {
+      const std::vector<float> a = logits_through_cache(vulkan, mixed_ids(), type, 64, 16, false);
+      const std::vector<float> b = logits_through_cache(portable, mixed_ids(), type, 64, 16, false);
+      const double error = relative_error(a.data(), b.data(), a.size());
+      std::printf("vulkan -O%d against portable, %s cache: relative error %.3g\n", opt_level,
+                  kv_type_name(type).c_str(), error);
+      EXPECT_LE(error, kSameRounding) << kv_type_name(type) << " -O" << opt_level;
+    }
+  }
+}
+
+// A Vulkan artifact compiled before the q8_0 cache has shaders for f32, f16 and bf16 only:
+// it still loads and runs those, and refuses q8_0 by name; a plan with fewer is damaged.
+TEST_F(KvCache, VulkanArtifactsFromBeforeQ8_0KeepTheirTypes) {
+  compile("qwen3-small", "vulkan");
+  const std::string current = dir_->file("qwen3-small-vulkan-O2.q3c");
+  auto keep = [&](std::size_t types, const std::string& name) {
+    const std::string path = dir_->file(name);
+    write_bytes(path, with_manifest(read_all(current), [&](nlohmann::json& m) {
+      for (auto& d : m["backend"]["dispatches"]) {
+        auto& shaders = d["kv_shaders"];
+        while (shaders.size() > types) shaders.erase(shaders.size() - 1);
+      }
+    }));
+    return path;
+  };
+  std::shared_ptr<Model> older;
   try {
-    vulkan = compile("qwen3-small", "vulkan");
+    older = Model::load(keep(3, "before-q8_0.q3c"));
   } catch (const Error& e) {
     GTEST_SKIP() << "no Vulkan device: " << e.what();
   }
-  auto portable = compile("qwen3-small", "portable");
-  const std::vector<KvType> offered = vulkan->executor().kv_types();
-  if (offered.size() == 1) GTEST_SKIP() << "this Vulkan device has no 16-bit storage buffers";
-  for (KvType type : {KvType::F32, KvType::F16, KvType::BF16}) {
-    const std::vector<float> a = logits_through_cache(vulkan, mixed_ids(), type, 64, 16, false);
-    const std::vector<float> b = logits_through_cache(portable, mixed_ids(), type, 64, 16, false);
-    const double error = relative_error(a.data(), b.data(), a.size());
-    std::printf("vulkan against portable, %s cache: relative error %.3g\n", kv_type_name(type).c_str(), error);
-    EXPECT_LE(error, kSameRounding) << kv_type_name(type);
-  }
+  if (older->executor().kv_types().size() == 1) GTEST_SKIP() << "this Vulkan device has no 16-bit storage buffers";
+  EXPECT_EQ(older->executor().kv_types(), (std::vector<KvType>{KvType::F32, KvType::F16, KvType::BF16}));
+  const std::vector<float> a = logits_through_cache(older, mixed_ids(), KvType::F16, 64, 16, false);
+  const std::vector<float> b = logits_through_cache(compile("qwen3-small", "vulkan"), mixed_ids(), KvType::F16, 64, 16, false);
+  EXPECT_EQ(a, b);
   try {
-    Session s(vulkan, 64, 1, KvType::Q8_0);
-    FAIL() << "the Vulkan backend accepted a q8_0 cache";
+    Session s(older, 64, 1, KvType::Q8_0);
+    ADD_FAILURE() << "an artifact without q8_0 shaders accepted a q8_0 cache";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot keep the KV cache as q8_0"), std::string::npos) << e.what();
+  }
+  try {
+    Model::load(keep(2, "damaged.q3c"));
+    ADD_FAILURE() << "a plan with two cache types a dispatch loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad kv_shaders"), std::string::npos) << e.what();
   }
 }
 

@@ -86,6 +86,7 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
     if (e.code.size == 0 || e.code.size % 4 != 0) throw Error(where + ": shader '" + e.name + "' is not SPIR-V");
     plan.shaders.push_back(std::move(e));
   }
+  bool saw_cache_dispatch = false;
   for (const json& d : j["dispatches"]) {
     const std::string at = where + ": dispatch " + std::to_string(plan.dispatches.size());
     Dispatch out;
@@ -101,10 +102,17 @@ Plan plan_from_json(const json& j, std::size_t tensor_count, std::int64_t layers
     }
     out.layer = integer(d, "layer", at);
     if (out.layer < -1 || out.layer >= layers) throw Error(at + ": no such layer");
-    // A cache dispatch names its shader for every cache type; the others none.
-    const std::size_t kv_count = out.layer >= 0 ? std::size(kKvTypes) : 0;
-    if (!d.contains("kv_shaders") || !d["kv_shaders"].is_array() || d["kv_shaders"].size() != kv_count) {
+    // A cache dispatch names its shader for each cache type the compiler knew (all of
+    // kKvTypes, or f32 / f16 / bf16 from before q8_0), the same in every one; the others none.
+    if (!d.contains("kv_shaders") || !d["kv_shaders"].is_array()) throw Error(at + ": bad kv_shaders");
+    const std::size_t kv_count = d["kv_shaders"].size();
+    if (out.layer < 0 ? kv_count != 0 : (kv_count < 3 || kv_count > std::size(kKvTypes))) {
       throw Error(at + ": bad kv_shaders");
+    }
+    if (out.layer >= 0) {
+      if (saw_cache_dispatch && kv_count != plan.kv_types) throw Error(at + ": bad kv_shaders");
+      plan.kv_types = kv_count;
+      saw_cache_dispatch = true;
     }
     for (const json& k : d["kv_shaders"]) {
       if (!k.is_number_unsigned() || k.get<std::uint64_t>() >= plan.shaders.size()) throw Error(at + ": no such shader");

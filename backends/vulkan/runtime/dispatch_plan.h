@@ -72,9 +72,9 @@ struct Dispatch {
   Slicing slicing = Slicing::None;
 };
 
-// The KV cache types the Vulkan shaders store (common.glsl's KV_TYPE): 16-bit ones need
-// the device's storageBuffer16BitAccess.
-inline constexpr KvType kKvTypes[] = {KvType::F32, KvType::F16, KvType::BF16};
+// The KV cache types the Vulkan shaders store (common.glsl's KV_TYPE): all but f32 need
+// the device's storageBuffer16BitAccess. Artifacts compiled before q8_0 carry the first three.
+inline constexpr KvType kKvTypes[] = {KvType::F32, KvType::F16, KvType::BF16, KvType::Q8_0};
 
 struct ShaderEntry {
   std::string name;  // kernel and its constants, e.g. "matmul K=2560 N=4096 FORMAT_Q4_0"
@@ -95,6 +95,8 @@ struct Plan {
   // The last dispatch is argmax.comp: the greedy token of the last logit row, written just
   // past the logit rows in the logits buffer.
   bool device_argmax = false;
+  // Cache types the cache dispatches have shaders for: the first this many of kKvTypes.
+  std::size_t kv_types = std::size(kKvTypes);
 };
 
 nlohmann::json plan_to_json(const Plan& plan);

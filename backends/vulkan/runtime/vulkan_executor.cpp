@@ -86,7 +86,7 @@ class VulkanExecutor : public Executor {
 
   std::vector<KvType> kv_types() const override {
     if (!device_->storage_16bit()) return {KvType::F32};
-    return {std::begin(kKvTypes), std::end(kKvTypes)};
+    return {std::begin(kKvTypes), std::begin(kKvTypes) + plan_.kv_types};
   }
 
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
@@ -96,7 +96,7 @@ class VulkanExecutor : public Executor {
     state->slots = slots;
     state->kv_type = static_cast<std::size_t>(std::find(std::begin(kKvTypes), std::end(kKvTypes), kv_type) -
                                               std::begin(kKvTypes));
-    if (state->kv_type == std::size(kKvTypes)) throw Error("the Vulkan backend has no " + kv_type_name(kv_type) + " KV cache");
+    if (state->kv_type >= plan_.kv_types) throw Error("the Vulkan backend has no " + kv_type_name(kv_type) + " KV cache");
     const std::uint64_t layer_bytes =
         static_cast<std::uint64_t>(max_context * slots) * kv_row_bytes(kv_type, config_.kv_dim());
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
@@ -157,7 +157,7 @@ class VulkanExecutor : public Executor {
                                                     static_cast<std::uint32_t>(capacity),
                                                     static_cast<std::uint32_t>(split),
                                                     static_cast<std::uint32_t>(splits),
-                                                    0,
+                                                    kv_scales(state),
                                                     0};
     std::memcpy(words, header, sizeof header);
     std::uint32_t* data = words + kStepHeaderWords;
@@ -379,6 +379,12 @@ class VulkanExecutor : public Executor {
         recorded_.push_back(r);
       }
     }
+  }
+
+  // A q8_0 cache's scales follow a layer buffer's int8 values: the halfword they start at.
+  std::uint32_t kv_scales(const VulkanState& s) const {
+    if (kKvTypes[s.kv_type] != KvType::Q8_0) return 0;
+    return static_cast<std::uint32_t>(static_cast<std::uint64_t>(s.max_context * s.slots) * config_.kv_dim() / 2);
   }
 
   // Makes the step-sized buffers hold `tokens` rows, rebinding and re-recording if they grow.

@@ -8,8 +8,8 @@
 //   2 w0, 3 w1 weights as 32-bit words (bf16 pairs, f32, or q8_0 / q4_0 blocks)
 //   4 kcache, 5 vcache   this layer's slice of the KV cache: each sequence's (slot's)
 //              [context, kv_dim] elements, one after another, as KV_TYPE stores them
-//              (0 f32, 1 f16, 2 bf16: runtime/core/kv_type.h); kernels go through
-//              k_load / k_store / v_load / v_store
+//              (0 f32, 1 f16, 2 bf16, 3 q8_0: runtime/core/kv_type.h); kernels go through
+//              k_load / v_load, and k_store / v_store (q8_0: k_store_block / v_store_block)
 //   6 dst      where results go: the arena again, or the logits buffer
 //   7 partials attention's per-split softmax partials
 // Push constants carry the per-dispatch arena offsets; everything that changes from step
@@ -35,7 +35,7 @@ layout(std430, set = 0, binding = 0) readonly buffer StepBuffer {
   uint capacity;    // rows the id / position / RoPE arrays below are sized for
   uint split;       // attention: keys per split
   uint splits;      // attention: splits per (row, head)
-  uint reserved0;
+  uint kv_scales;   // q8_0 cache: the halfword where a layer buffer's block scales start
   uint reserved1;
   uint data[];      // ids[capacity], positions[capacity], slots[capacity],
                     // cos[capacity][ROPE_HALF], sin[capacity][ROPE_HALF]
@@ -47,12 +47,8 @@ layout(std430, set = 0, binding = 3) readonly buffer Weight1 { uint w1[]; };
 #ifndef KV_TYPE
 #define KV_TYPE 0
 #endif
-// 16-bit storage types live only in buffers (no 16-bit values in functions), hence macros.
-#if KV_TYPE == 1
 // IEEE half bits, rounded to nearest even by hand: SPIR-V leaves the rounding of a
 // narrowing conversion to the implementation (lavapipe truncates), the CPU rounds.
-layout(std430, set = 0, binding = 4) buffer KeyCache { uint16_t kcache[]; };
-layout(std430, set = 0, binding = 5) buffer ValueCache { uint16_t vcache[]; };
 uint f16_bits(float x) {
   const uint b = floatBitsToUint(x);
   const uint sign = (b >> 16) & 0x8000u;
@@ -73,6 +69,10 @@ uint f16_bits(float x) {
   if (rest > half_way || (rest == half_way && (h & 1u) != 0u)) h += 1u;  // a carry rounds up the exponent
   return h;
 }
+// 16-bit storage types live only in buffers (no 16-bit values in functions), hence macros.
+#if KV_TYPE == 1
+layout(std430, set = 0, binding = 4) buffer KeyCache { uint16_t kcache[]; };
+layout(std430, set = 0, binding = 5) buffer ValueCache { uint16_t vcache[]; };
 #define k_load(i) unpackHalf2x16(uint(kcache[i])).x
 #define v_load(i) unpackHalf2x16(uint(vcache[i])).x
 #define k_store(i, x) kcache[i] = uint16_t(f16_bits(x))
@@ -90,6 +90,45 @@ uint bf16_bits(float x) {
 #define v_load(i) uintBitsToFloat(uint(vcache[i]) << 16)
 #define k_store(i, x) kcache[i] = uint16_t(bf16_bits(x))
 #define v_store(i, x) vcache[i] = uint16_t(bf16_bits(x))
+#elif KV_TYPE == 3
+// q8_0 (as the CPU backend and llama.cpp): blocks of 32 elements along the head, int8
+// values (one byte an element, in element order) and one f16 scale d = max|x| / 127 a
+// block, the layer buffer's scales after all its values (at halfword step.kv_scales). A
+// block is written whole, by one thread: k_store_block / v_store_block.
+layout(std430, set = 0, binding = 4) buffer KeyCache { uint kcache[]; };
+layout(std430, set = 0, binding = 5) buffer ValueCache { uint vcache[]; };
+layout(std430, set = 0, binding = 4) buffer KeyScales { uint16_t kscales[]; };
+layout(std430, set = 0, binding = 5) buffer ValueScales { uint16_t vscales[]; };
+float q8_value(uint word, uint i) { return float(bitfieldExtract(int(word), int((i & 3u) * 8u), 8)); }
+#define k_load(i) (q8_value(kcache[(i) >> 2], (i)) * unpackHalf2x16(uint(kscales[step.kv_scales + ((i) >> 5)])).x)
+#define v_load(i) (q8_value(vcache[(i) >> 2], (i)) * unpackHalf2x16(uint(vscales[step.kv_scales + ((i) >> 5)])).x)
+// x as a q8_0 block: its values packed four to a word, its scale's f16 bits returned. The
+// values are rounded with the exact scale, which is then stored as f16 (llama.cpp's rule).
+uint q8_quantise(float x[32], out uint words[8]) {
+  float amax = 0.0;
+  for (uint i = 0u; i < 32u; ++i) amax = max(amax, abs(x[i]));
+  const float d = amax / 127.0;
+  const float inverse = d != 0.0 ? 1.0 / d : 0.0;
+  for (uint w = 0u; w < 8u; ++w) {
+    uint word = 0u;
+    for (uint b = 0u; b < 4u; ++b) word |= (uint(int(roundEven(x[4u * w + b] * inverse))) & 0xffu) << (8u * b);
+    words[w] = word;
+  }
+  return f16_bits(d);
+}
+// Element e (a multiple of 32) starts the block.
+void k_store_block(uint e, float x[32]) {
+  uint words[8];
+  const uint scale = q8_quantise(x, words);
+  for (uint w = 0u; w < 8u; ++w) kcache[(e >> 2) + w] = words[w];
+  kscales[step.kv_scales + (e >> 5)] = uint16_t(scale);
+}
+void v_store_block(uint e, float x[32]) {
+  uint words[8];
+  const uint scale = q8_quantise(x, words);
+  for (uint w = 0u; w < 8u; ++w) vcache[(e >> 2) + w] = words[w];
+  vscales[step.kv_scales + (e >> 5)] = uint16_t(scale);
+}
 #else
 layout(std430, set = 0, binding = 4) buffer KeyCache { float kcache[]; };
 layout(std430, set = 0, binding = 5) buffer ValueCache { float vcache[]; };

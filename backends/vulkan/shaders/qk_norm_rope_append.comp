@@ -45,12 +45,28 @@ void main() {
       dst[out_base + i] = r1;
       dst[out_base + i + HEAD_DIM / 2u] = r2;
     } else {
+#if KV_TYPE == 3
+      head[i] = r1;  // this thread alone reads and writes elements i and i + HEAD_DIM / 2
+      head[i + HEAD_DIM / 2u] = r2;
+#else
       k_store(cache_at + i, r1);
       k_store(cache_at + i + HEAD_DIM / 2u, r2);
+#endif
     }
   }
   if (!query) {
     const uint v = input_base(pc.in2, KV_HEADS * HEAD_DIM, 0u) + (t * KV_HEADS + kv_h) * HEAD_DIM;
+#if KV_TYPE == 3
+    barrier();  // the rotated key, whole, before its blocks are quantised (query is uniform)
+    for (uint b = gl_LocalInvocationID.x; b < HEAD_DIM / 32u; b += WG) {  // a thread a block
+      float x[32];
+      for (uint i = 0u; i < 32u; ++i) x[i] = head[32u * b + i];
+      k_store_block(cache_at + 32u * b, x);
+      for (uint i = 0u; i < 32u; ++i) x[i] = arena[v + 32u * b + i];
+      v_store_block(cache_at + 32u * b, x);
+    }
+#else
     for (uint i = gl_LocalInvocationID.x; i < HEAD_DIM; i += WG) v_store(cache_at + i, arena[v + i]);
+#endif
   }
 }
