@@ -111,6 +111,9 @@ struct Activations {
   const float* f32 = nullptr;           // [tokens][in]
   const uint32_t* pairs = nullptr;      // [tokens][in / 2]
   const ActivationBlock* blocks = nullptr;  // [tokens][in / 32]
+  // -zero point x each block's sum: where a block's int32 sums start, so that a tile sets
+  // them with one broadcast load (no scalar multiply and register broadcast a token).
+  const int32_t* sum_starts = nullptr;  // [tokens][in / 32]
   int64_t in = 0;
   // Steps too short to block (decode, batched or not) stream each weight from memory once:
   // the tiles ask for it a little ahead.
@@ -290,7 +293,7 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
     // The weights' zero point comes off with the block's activation sum: the sums start there.
     i32x16 sum[Mr][Gr];
     for (int m = 0; m < Mr; ++m) {
-      const i32x16 start = i32x16{} - kZero * a.blocks[(t0 + m) * blocks + b].sum;
+      const i32x16 start = kZero == 0 ? i32x16{} : i32x16{} + a.sum_starts[(t0 + m) * blocks + b];
       for (int g = 0; g < Gr; ++g) sum[m][g] = start;
     }
     for (int j = 0; j < kBlock / 4; ++j) {
@@ -470,9 +473,18 @@ Activations prepare(Kind kind, const float* x, int64_t tokens, int64_t in, float
     for (int64_t i = 0; i < tokens * in / 2; ++i) pairs[i] = bf16_bits(x[2 * i]) | (bf16_bits(x[2 * i + 1]) << 16);
     a.pairs = pairs;
   } else if (kind == Kind::Q8Int8 || kind == Kind::Q4Int8) {
+    // 40 bytes a block, then 4: 1.4 bytes an input, within the `in` floats a token the
+    // schedule gives the prepared activations.
+    const int64_t count = tokens * in / kBlock;
     ActivationBlock* blocks = reinterpret_cast<ActivationBlock*>(scratch);
-    for (int64_t i = 0; i < tokens * in / kBlock; ++i) qwen3c::weight_format::quantize_activations_q8(x + i * kBlock, blocks + i);
+    int32_t* starts = reinterpret_cast<int32_t*>(blocks + count);
+    const int32_t zero = kind == Kind::Q4Int8 ? zero_point<true>() : (kSignedQ8 ? 0 : zero_point<false>());
+    for (int64_t i = 0; i < count; ++i) {
+      qwen3c::weight_format::quantize_activations_q8(x + i * kBlock, blocks + i);
+      starts[i] = -zero * blocks[i].sum;
+    }
     a.blocks = blocks;
+    a.sum_starts = starts;
   }
   return a;
 }
