@@ -59,6 +59,14 @@ void widen_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t)
   }
 }
 
+// A decoding tile does little arithmetic per byte it reads, and one core's hardware
+// prefetcher keeps too few lines in flight for its streams: while it computes one block, it
+// asks for the next block's keys and values into L2, a line at a time between its loads
+// (a burst of a whole block's requests at once fills the core's miss buffers and stalls
+// the loads it needs now). Past the cache's end the hints are dropped (prefetches never
+// fault).
+inline void prefetch_line(const uint8_t* p) { __builtin_prefetch(p, 0, 2); }
+
 // p[r][0..64) = scale * q_r . k_j for the block's keys (4 rows a step, 64 keys in 4 vectors);
 // key_at(d, c): dimension d of keys 16c..16c+15 as a vector.
 template <typename KeyAt>
@@ -93,7 +101,7 @@ void scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float sc
 // than it saves conversions. Same products in the same order: the same scores either way.
 template <KvType T>
 void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const uint8_t* k, int64_t keys,
-                  int64_t head_dim, float scale) {
+                  int64_t head_dim, float scale, const uint8_t* k_ahead) {
   if (rows > kFewRows) {
     widen_keys<T>(k, keys, head_dim, tile.keys_t);
     scores(q_rows, rows, head_dim, scale, tile.p,
@@ -104,7 +112,15 @@ void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const ui
   // the softmax masks them out.
   const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim);
   const int64_t blocks = (keys + kKeyBlock - 1) / kKeyBlock;
+  // k_ahead: the next block's keys, asked for while this block's are read, a line of each
+  // key block every dimension (f32) or every other one (a key block is head_dim / 4 lines
+  // of 16-bit elements, fewer of q8_0), so that the requests go out evenly, not in a burst.
+  constexpr int64_t kShift = T == KvType::F32 ? 0 : 1;
+  const int64_t lines = block_bytes / 64;
   scores(q_rows, rows, head_dim, scale, tile.p, [&](int64_t d, int c) {
+    if (k_ahead != nullptr && (d & ((1 << kShift) - 1)) == 0 && (d >> kShift) < lines) {
+      prefetch_line(k_ahead + c * block_bytes + (d >> kShift) * 64);
+    }
     return c < blocks ? key_load16<T>(k + c * block_bytes, head_dim, d) : f32x16{};
   });
 }
@@ -112,14 +128,21 @@ void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const ui
 // o[r0 + i] += sum_j p[r0 + i][j] v_j (i < N) over the block's `keys` keys; the head's value
 // rows from `v`. Four vectors of the head at a time, so each value vector is widened once
 // for N rows and the N x 4 sums stay in registers.
+// v_ahead (or null): the next block's value rows, asked for while this block's are read:
+// each pass (64 elements of the head) asks for its share of every row ahead, row by row.
 template <KvType T, int64_t HeadDim, int N>
-void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys, float* o) {
-  const int64_t stride = kv_row_bytes(T, HeadDim);
+void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
+  constexpr int64_t stride = kv_row_bytes(T, HeadDim), passes = HeadDim / 64;
+  constexpr int64_t share = (stride + passes - 1) / passes;  // bytes of a row a pass asks for
   for (int64_t c0 = 0; c0 < HeadDim / 16; c0 += 4) {
     f32x16 acc[N][4];
     for (int i = 0; i < N; ++i)
       for (int64_t c = 0; c < 4; ++c) acc[i][c] = load16(o + (r0 + i) * HeadDim + 16 * (c0 + c));
     for (int64_t j = 0; j < keys; ++j) {
+      if (v_ahead != nullptr) {
+        const uint8_t* row = v_ahead + j * stride + c0 / 4 * share;
+        for (int64_t at = 0; at < share; at += 64) prefetch_line(row + at);
+      }
       f32x16 vj[4];
       for (int64_t c = 0; c < 4; ++c) vj[c] = kv_load16<T>(v + j * stride, HeadDim, 16 * (c0 + c));
       for (int i = 0; i < N; ++i) {
@@ -135,23 +158,25 @@ void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys,
 // Every row's sums run in the same order whatever rows share its tile, so a token's output
 // does not depend on how a step grouped the rows (batched and single sequences agree).
 template <KvType T, int64_t HeadDim>
-void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o) {
+void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
   int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o);
+  for (; r0 + 4 <= rows; r0 += 4) accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o, r0 == 0 ? v_ahead : nullptr);
+  v_ahead = r0 == 0 ? v_ahead : nullptr;  // the rows ahead are asked for once
   switch (rows - r0) {
-    case 3: return accumulate_rows<T, HeadDim, 3>(p, r0, v, keys, o);
-    case 2: return accumulate_rows<T, HeadDim, 2>(p, r0, v, keys, o);
-    case 1: return accumulate_rows<T, HeadDim, 1>(p, r0, v, keys, o);
+    case 3: return accumulate_rows<T, HeadDim, 3>(p, r0, v, keys, o, v_ahead);
+    case 2: return accumulate_rows<T, HeadDim, 2>(p, r0, v, keys, o, v_ahead);
+    case 1: return accumulate_rows<T, HeadDim, 1>(p, r0, v, keys, o, v_ahead);
     default: return;
   }
 }
 
 template <KvType T>
-void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys, int64_t head_dim, float* o) {
+void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys, int64_t head_dim, float* o,
+                    const uint8_t* v_ahead) {
   switch (head_dim) {
-    case 64: return accumulate<T, 64>(p, rows, v, keys, o);
-    case 128: return accumulate<T, 128>(p, rows, v, keys, o);
-    case 256: return accumulate<T, 256>(p, rows, v, keys, o);
+    case 64: return accumulate<T, 64>(p, rows, v, keys, o, v_ahead);
+    case 128: return accumulate<T, 128>(p, rows, v, keys, o, v_ahead);
+    case 256: return accumulate<T, 256>(p, rows, v, keys, o, v_ahead);
     default: {
       const int64_t v_stride = kv_row_bytes(T, head_dim);
       for (int64_t r = 0; r < rows; ++r)
@@ -160,14 +185,6 @@ void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys
             o[r * head_dim + d] += p[r * kBlockKeys + j] * kv_load1<T>(v + j * v_stride, head_dim, d);
     }
   }
-}
-
-// A decoding tile does little arithmetic per byte it reads, and one core's hardware
-// prefetcher keeps too few lines in flight for its stream: while it computes one block, it
-// asks for the next block's keys and values into L2. Past the cache's end the hints are
-// dropped (prefetches never fault).
-inline void prefetch_rows(const uint8_t* p, int64_t bytes) {
-  for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at, 0, 2);
 }
 
 // The query tiles: runs of at most kBlockTokens consecutive rows of one sequence (a
@@ -204,11 +221,10 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
     const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
-    if (decoding) {  // the next block, into L2
-      prefetch_rows(k_head + (j0 + kBlockKeys) * row_bytes, kBlockKeys * row_bytes);
-      prefetch_rows(v_head + (j0 + kBlockKeys) * row_bytes, kBlockKeys * row_bytes);
-    }
-    block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale);
+    // A decoding tile asks for the next block's keys and values while it reads these.
+    const uint8_t* k_ahead = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
+    const uint8_t* v_ahead = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
+    block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
       float* p = tile.p + r * kBlockKeys;
@@ -231,7 +247,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
         for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
       }
     }
-    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o);
+    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, v_ahead);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
