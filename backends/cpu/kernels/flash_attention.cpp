@@ -160,8 +160,10 @@ void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys,
 template <KvType T, int64_t HeadDim>
 void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
   int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o, r0 == 0 ? v_ahead : nullptr);
-  v_ahead = r0 == 0 ? v_ahead : nullptr;  // the rows ahead are asked for once
+  for (; r0 + 4 <= rows; r0 += 4) {
+    accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o, v_ahead);
+    v_ahead = nullptr;  // the rows ahead are asked for once
+  }
   switch (rows - r0) {
     case 3: return accumulate_rows<T, HeadDim, 3>(p, r0, v, keys, o, v_ahead);
     case 2: return accumulate_rows<T, HeadDim, 2>(p, r0, v, keys, o, v_ahead);

@@ -128,16 +128,8 @@ template <KvType T>
 inline float key_load1(const uint8_t* keys, int64_t head_dim, int64_t position, int64_t d) {
   const uint8_t* block = keys + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
   const int64_t lane = position % kKeyBlock;
-  if constexpr (T == KvType::F32) {
-    return reinterpret_cast<const float*>(block)[d * kKeyBlock + lane];
-  } else if constexpr (T == KvType::F16) {
-    uint16_t h;
-    __builtin_memcpy(&h, block + 2 * (d * kKeyBlock + lane), 2);
-    return half_to_float(h);
-  } else if constexpr (T == KvType::BF16) {
-    uint16_t h;
-    __builtin_memcpy(&h, block + 2 * (d * kKeyBlock + lane), 2);
-    return load(&h, 0);
+  if constexpr (T != KvType::Q8_0) {
+    return kv_load1<T>(block, kKeyBlock * head_dim, d * kKeyBlock + lane);  // the block as one long row
   } else {
     uint16_t scale;
     __builtin_memcpy(&scale, block + kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane), 2);

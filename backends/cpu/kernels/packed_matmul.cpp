@@ -268,6 +268,11 @@ constexpr bool kSignedQ8 = true;
 inline i32x16 dot4_signed(i32x16 sum, u32x16 u, int32_t x4) { return dot4(sum, u, x4); }
 constexpr bool kSignedQ8 = false;
 #endif
+// The zero point the int8 products take off the weights: none where q8_0 multiplies q itself.
+template <bool Q4>
+constexpr int32_t int8_zero_point() {
+  return !Q4 && kSignedQ8 ? 0 : zero_point<Q4>();
+}
 
 // Quantised weights, int8 activation blocks: an int32 dot product per block, then one f32
 // step with both scales; the weights' zero point comes off with the block's activation sum.
@@ -276,7 +281,7 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
                      int64_t k1, f32x16 acc[Mr][Gr]) {
   const int64_t blocks = a.in / kBlock;
   constexpr bool kSigned = !Q4 && kSignedQ8;  // the AVX2 q8_0 path multiplies q, not u
-  constexpr int32_t kZero = kSigned ? 0 : zero_point<Q4>();
+  constexpr int32_t kZero = int8_zero_point<Q4>();
   for (int64_t b = k0 / kBlock; b < k1 / kBlock; ++b) {
     f32x16 scale[Gr];
     const uint8_t* values[Gr];
@@ -478,7 +483,7 @@ Activations prepare(Kind kind, const float* x, int64_t tokens, int64_t in, float
     const int64_t count = tokens * in / kBlock;
     ActivationBlock* blocks = reinterpret_cast<ActivationBlock*>(scratch);
     int32_t* starts = reinterpret_cast<int32_t*>(blocks + count);
-    const int32_t zero = kind == Kind::Q4Int8 ? zero_point<true>() : (kSignedQ8 ? 0 : zero_point<false>());
+    const int32_t zero = kind == Kind::Q4Int8 ? int8_zero_point<true>() : int8_zero_point<false>();
     for (int64_t i = 0; i < count; ++i) {
       qwen3c::weight_format::quantize_activations_q8(x + i * kBlock, blocks + i);
       starts[i] = -zero * blocks[i].sum;
