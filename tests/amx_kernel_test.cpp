@@ -137,6 +137,52 @@ TEST_P(AmxKernels, TilesMatchTheDirectProduct) {
   }
 }
 
+// The kernels quantise activations in vectors (packed_matmul.cpp, quantize_block); the
+// reference evaluator and llama.cpp round with weight_format::quantize_activations_q8. They
+// must give the same bytes: with a one-hot q8_0 weight row r (q = 127 at input r), output r
+// is exactly float(127 q_r) x (weight scale x activation scale). Ties (x / scale = k + 0.5)
+// round to even; 1, 4 and 8 tokens take the decode, 4-token and batched-decode tiles.
+TEST(ActivationRounding, KernelsRoundAsTheReference) {
+  if (!__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512vnni")) {
+    GTEST_SKIP() << "the emulated amx tier needs AVX-512 BF16 and VNNI; this machine lacks them";
+  }
+  const std::int64_t in = 96, out = 96;
+  std::vector<float> one_hot(out * in, 0.0f);
+  for (std::int64_t r = 0; r < out; ++r) one_hot[r * in + r] = 1.0f;
+  const std::int64_t row_bytes = in / 32 * static_cast<std::int64_t>(quant_block_bytes(DType::Q8_0));
+  std::vector<std::uint8_t> row_major(out * row_bytes);
+  std::vector<float> dequantised(out * in);
+  for (std::int64_t r = 0; r < out; ++r) {
+    quantize_row(DType::Q8_0, one_hot.data() + r * in, in, row_major.data() + r * row_bytes);
+    dequantize_row(DType::Q8_0, row_major.data() + r * row_bytes, in, dequantised.data() + r * in);
+  }
+  const std::vector<std::int64_t> shape = {out, in};
+  const std::vector<std::uint8_t> packed = cpu::pack_weight(cpu::kPackedBlockLayout, DType::Q8_0, shape, row_major);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  for (const std::int64_t tokens : {1L, 4L, 8L}) {
+    std::vector<float> x(tokens * in);
+    for (float& v : x) v = u(rng);
+    for (std::int64_t b = 0; b < tokens * in; b += 32) {  // amax 127: scale 1, and halves to round
+      x[b] = 127.0f;
+      x[b + 1] = 2.5f, x[b + 2] = 3.5f, x[b + 3] = -2.5f, x[b + 4] = -0.5f, x[b + 5] = 0.5f;
+    }
+    x[in] = 0.0f;  // a block of tiny values beside a zero
+    for (std::int64_t k = 1; k < 32 && in + k < tokens * in; ++k) x[in + k] = 1e-30f * k;
+    std::vector<float> ours(tokens * out, NAN), scratch(tokens * (3 * in + 64));
+    q3k_packed_linear_q8_0(x.data(), packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), 0, 1);
+    for (std::int64_t t = 0; t < tokens; ++t) {
+      for (std::int64_t r = 0; r < out; ++r) {
+        weight_format::ActivationBlock block;
+        weight_format::quantize_activations_q8(x.data() + t * in + r / 32 * 32, &block);
+        const float weight_scale = dequantised[r * in + r] / 127.0f;
+        const float expected = static_cast<float>(127 * block.q[r % 32]) * (weight_scale * block.scale);
+        ASSERT_EQ(ours[t * out + r], expected) << "tokens " << tokens << ", token " << t << ", input " << r;
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, AmxKernels,
                          ::testing::Values(Case{"linear_bf16", DType::BF16, false, q3k_packed_linear_bf16},
                                            Case{"linear_q8_0", DType::Q8_0, false, q3k_packed_linear_q8_0},
