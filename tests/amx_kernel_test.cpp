@@ -21,6 +21,7 @@
 
 extern "C" {
 extern const int32_t q3k_target_prefers_bf16_dot = 0;
+extern const int32_t q3k_target_prefetches_to_l2 = 1;
 using Product = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);

@@ -28,6 +28,8 @@
 extern "C" {
 // The code generator's target constant (compiler/codegen.cpp): f32 FMAs for bf16 here.
 extern const int32_t q3k_target_prefers_bf16_dot = 0;
+// As the code generator sets it for the host (compiler/codegen.cpp: AMD no, others yes).
+extern const int32_t q3k_target_prefetches_to_l2 = __builtin_cpu_is("amd") ? 0 : 1;
 void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
                             int64_t);
 void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,

@@ -235,18 +235,22 @@ class ScheduleEmitter {
 
 // Facts about the target the kernels branch on, as constants the optimiser folds
 // (kernels/packed_matmul.cpp declares them).
-void define_target_constants(llvm::Module& module, const Target& target) {
+void define_target_constant(llvm::Module& module, const char* name, int32_t value) {
   auto* i32 = llvm::Type::getInt32Ty(module.getContext());
-  const bool amd = llvm::StringRef(target.cpu).starts_with("znver");
-  auto* value = llvm::ConstantInt::get(i32, amd ? 1 : 0);
-  llvm::GlobalVariable* g = module.getGlobalVariable("q3k_target_prefers_bf16_dot");
+  auto* constant = llvm::ConstantInt::get(i32, value);
+  llvm::GlobalVariable* g = module.getGlobalVariable(name);
   if (g == nullptr) {
-    g = new llvm::GlobalVariable(module, i32, true, llvm::GlobalValue::InternalLinkage, value, "q3k_target_prefers_bf16_dot");
+    g = new llvm::GlobalVariable(module, i32, true, llvm::GlobalValue::InternalLinkage, constant, name);
   } else {
-    g->setInitializer(value);
+    g->setInitializer(constant);
     g->setConstant(true);
     g->setLinkage(llvm::GlobalValue::InternalLinkage);
   }
+}
+void define_target_constants(llvm::Module& module, const Target& target) {
+  const bool amd = llvm::StringRef(target.cpu).starts_with("znver");
+  define_target_constant(module, "q3k_target_prefers_bf16_dot", amd ? 1 : 0);
+  define_target_constant(module, "q3k_target_prefetches_to_l2", amd ? 0 : 1);
 }
 
 void optimise(llvm::Module& module, llvm::TargetMachine& machine) {

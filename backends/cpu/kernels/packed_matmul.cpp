@@ -41,12 +41,18 @@ constexpr int64_t kPrefetchBytes = 2048;  // how far ahead a decode stream asks 
 constexpr int64_t kBlockedTokens = 32;
 constexpr int kBlock = Q3_QBLOCK;
 
-// A weight stream's line `p`: asked into L1 a little ahead and into L2 further ahead, so
-// that decode's compute overlaps memory (measured on Qwen3-4B q4_0, 2 threads: a step of 8
-// sequences 184 -> 171 ms; one sequence's tg128 unchanged, 11.46 tokens/s).
+// Whether a weight stream also asks for its lines into L2 further ahead: set by the code
+// generator from the target CPU (compiler/codegen.cpp). It helps Intel's Sapphire Rapids (a
+// step of 8 sequences of Qwen3-4B q4_0, 2 threads: 184 -> 171 ms); on AMD's Zen 5 the L2
+// prefetches cost more than they hide (2 threads streaming a 2560 x 9728 q4_0 matrix from
+// memory, 1 token: 48.5 -> 64.5 GB/s, 8 tokens: 391 -> 454 G MAC/s; BENCHMARKS.md).
+extern "C" const int32_t q3k_target_prefetches_to_l2;
+
+// A weight stream's line `p`: asked into L1 a little ahead (and maybe into L2 further), so
+// that decode's compute overlaps memory.
 inline void stream_ahead(const uint8_t* p) {
   __builtin_prefetch(p + kPrefetchBytes);
-  __builtin_prefetch(p + 4 * kPrefetchBytes, 0, 2);
+  if (q3k_target_prefetches_to_l2 != 0) __builtin_prefetch(p + 4 * kPrefetchBytes, 0, 2);
 }
 
 // Whether vdpbf16ps beats f32 FMAs of widened weights on the target: set by the code
