@@ -18,11 +18,20 @@ inline float weight_value(const uint16_t* g, int64_t i) {  // bf16
 }
 
 // out = g * (x / sqrt(mean(x^2) + eps)) over `size` values. The mean of squares is summed in
-// double (long rows lose bits in f32); the rest is f32.
+// double (long rows lose bits in f32), in 32 interleaved partial sums added in a fixed
+// order: one running sum is a chain of dependent adds (3 us a 2,560-value row, 6% of a
+// batched decode step); the partial sums are vector lanes. The rest is f32.
 template <class G>
 inline void rms_normalize(const float* x, const G* g, int64_t size, float eps, float* out) {
+  constexpr int kLanes = 32;
+  double partial[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= size; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) partial[l] += static_cast<double>(x[i + l]) * x[i + l];
+  }
   double sum = 0;
-  for (int64_t i = 0; i < size; ++i) sum += static_cast<double>(x[i]) * x[i];
+  for (; i < size; ++i) sum += static_cast<double>(x[i]) * x[i];
+  for (int l = 0; l < kLanes; ++l) sum += partial[l];
   const float inv = 1.0f / __builtin_sqrtf(static_cast<float>(sum / size) + eps);
   for (int64_t i = 0; i < size; ++i) out[i] = weight_value(g, i) * (x[i] * inv);
 }
