@@ -16,6 +16,8 @@ void rope_inv_freq(int64_t head_dim, float theta, float yarn_factor, float ramp_
                    float* inv_freq);
 void rope_head(const float* x, float position, int64_t head_dim, const float* inv_freq, float attention_factor,
                float* out);
+void rope_heads(float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
+                float attention_factor);
 }
 
 namespace {
@@ -126,11 +128,17 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
   float* inv_freq = scratch;
   float* key = scratch + head_dim;
   q3k::rope_inv_freq(head_dim, theta, yarn_factor, ramp_low, ramp_span, inv_freq);
+  // A token's query heads share their angles: each cos and sin once a token, not once a
+  // head (the same values, so the same results; 32 heads a token in Qwen3-4B).
   const q3k::Range qr = q3k::share(tokens * heads, thread, threads);
-  for (int64_t u = qr.begin; u < qr.end; ++u) {
-    float* o = out + u * head_dim;
-    q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, o);
-    q3k::rope_head(o, static_cast<float>(positions[u / heads]), head_dim, inv_freq, attention_factor, o);
+  for (int64_t first = qr.begin; first < qr.end;) {
+    const int64_t t = first / heads, last = (t + 1) * heads < qr.end ? (t + 1) * heads : qr.end;
+    for (int64_t u = first; u < last; ++u) {
+      q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, out + u * head_dim);
+    }
+    q3k::rope_heads(out + first * head_dim, last - first, static_cast<float>(positions[t]), head_dim, inv_freq,
+                    attention_factor);
+    first = last;
   }
   const KvType type = static_cast<KvType>(kv_type);
   const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);

@@ -28,6 +28,23 @@ void rope_head(const float* x, float position, int64_t head_dim, const float* in
   }
 }
 
+// Rotates `count` consecutive heads of one token in place, each angle's cos and sin once
+// for all of them (rope_head's arithmetic, element for element).
+void rope_heads(float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
+                float attention_factor) {
+  const int64_t half = head_dim / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float angle = position * inv_freq[i];
+    const float c = cosf(angle) * attention_factor, s = sinf(angle) * attention_factor;
+    for (int64_t h = 0; h < count; ++h) {
+      float* head = x + h * head_dim;
+      const float x1 = head[i], x2 = head[i + half];
+      head[i] = x1 * c - x2 * s;
+      head[i + half] = x2 * c + x1 * s;
+    }
+  }
+}
+
 }  // namespace q3k
 
 // Threads split the (token, head) pairs. `scratch`: head_dim / 2 floats.
