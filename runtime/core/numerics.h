@@ -19,8 +19,9 @@ inline float weight_value(const uint16_t* g, int64_t i) {  // bf16
 
 // out = g * (x / sqrt(mean(x^2) + eps)) over `size` values. The mean of squares is summed in
 // double (long rows lose bits in f32), in 32 interleaved partial sums added in a fixed
-// order: one running sum is a chain of dependent adds (3 us a 2,560-value row, 6% of a
-// batched decode step); the partial sums are vector lanes. The rest is f32.
+// order: one running sum is a chain of dependent adds (about 3 us a 2,560-value row; the
+// partial sums are vector lanes: add_rms_norm in an 8-sequence Qwen3-4B step 2.44 ->
+// 1.19 ms). The rest is f32.
 template <class G>
 inline void rms_normalize(const float* x, const G* g, int64_t size, float eps, float* out) {
   constexpr int kLanes = 32;

@@ -475,8 +475,8 @@ struct Product {
 
 // weight_format::quantize_activations_q8 (the reference's rounding) in vectors: the same
 // maximum, the same 127 / amax product and round-to-even, so the same bytes, at about a
-// tenth of the scalar loop's cost, which a batched step of 8 tokens paid on every input of
-// every product (measured: 1.1 ns an input, 8% of the step).
+// fifth of the scalar loop's cost (1.1 ns an input, paid on every input of every product:
+// by count about 8% of a batched step of 8 tokens; BENCHMARKS.md).
 inline void quantize_block(const float* x, ActivationBlock* out) {
 #if !defined(__AVX2__)
   qwen3c::weight_format::quantize_activations_q8(x, out);  // no vector rounding: the reference loop
