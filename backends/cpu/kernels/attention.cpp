@@ -16,8 +16,8 @@ void rope_inv_freq(int64_t head_dim, float theta, float yarn_factor, float ramp_
                    float* inv_freq);
 void rope_head(const float* x, float position, int64_t head_dim, const float* inv_freq, float attention_factor,
                float* out);
-void rope_heads(float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
-                float attention_factor);
+void rope_heads(const float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
+                float attention_factor, float* out);
 }
 
 namespace {
@@ -137,7 +137,7 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
       q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, out + u * head_dim);
     }
     q3k::rope_heads(out + first * head_dim, last - first, static_cast<float>(positions[t]), head_dim, inv_freq,
-                    attention_factor);
+                    attention_factor, out + first * head_dim);
     first = last;
   }
   const KvType type = static_cast<KvType>(kv_type);

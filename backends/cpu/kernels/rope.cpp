@@ -15,34 +15,26 @@ void rope_inv_freq(int64_t head_dim, float theta, float yarn_factor, float ramp_
   for (int64_t i = 0; i < head_dim / 2; ++i) inv_freq[i] = qwen3c::rope_inv_freq(head_dim, theta, s, i);
 }
 
-// Rotates one head (in and out may alias).
-void rope_head(const float* x, float position, int64_t head_dim, const float* inv_freq, float attention_factor,
-               float* out) {
-  const int64_t half = head_dim / 2;
-  for (int64_t i = 0; i < half; ++i) {
-    const float angle = position * inv_freq[i];
-    const float c = cosf(angle) * attention_factor, s = sinf(angle) * attention_factor;
-    const float x1 = x[i], x2 = x[i + half];
-    out[i] = x1 * c - x2 * s;
-    out[i + half] = x2 * c + x1 * s;
-  }
-}
-
-// Rotates `count` consecutive heads of one token in place, each angle's cos and sin once
-// for all of them (rope_head's arithmetic, element for element).
-void rope_heads(float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
-                float attention_factor) {
+// Rotates `count` consecutive heads of one token (x into out; they may alias), each angle's
+// cos and sin once for all of them.
+void rope_heads(const float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
+                float attention_factor, float* out) {
   const int64_t half = head_dim / 2;
   for (int64_t i = 0; i < half; ++i) {
     const float angle = position * inv_freq[i];
     const float c = cosf(angle) * attention_factor, s = sinf(angle) * attention_factor;
     for (int64_t h = 0; h < count; ++h) {
-      float* head = x + h * head_dim;
-      const float x1 = head[i], x2 = head[i + half];
-      head[i] = x1 * c - x2 * s;
-      head[i + half] = x2 * c + x1 * s;
+      const float x1 = x[h * head_dim + i], x2 = x[h * head_dim + i + half];
+      out[h * head_dim + i] = x1 * c - x2 * s;
+      out[h * head_dim + i + half] = x2 * c + x1 * s;
     }
   }
+}
+
+// Rotates one head (in and out may alias).
+void rope_head(const float* x, float position, int64_t head_dim, const float* inv_freq, float attention_factor,
+               float* out) {
+  rope_heads(x, 1, position, head_dim, inv_freq, attention_factor, out);
 }
 
 }  // namespace q3k
