@@ -4,13 +4,17 @@
 // against a direct computation with the same activation rounding. This tests the tiles'
 // addressing (which rows, which strides, which tile holds what); the instructions themselves
 // run only where the CPU has AMX (then the kernel reference tests cover the amx tier too).
-// Needs AVX-512 BF16 and VNNI, as the amx tier does around its tiles.
+// Also how the streamed products share their rows between threads, and the activations'
+// rounding. Needs AVX-512 BF16 and VNNI, as the amx tier does around its tiles.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "backends/cpu/runtime/packing.h"
@@ -22,13 +26,13 @@
 extern "C" {
 extern const int32_t q3k_target_prefers_bf16_dot = 0;
 extern const int32_t q3k_target_prefetches_to_l2 = 1;
-using Product = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_swiglu_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_swiglu_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_packed_swiglu_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
+using Product = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_swiglu_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_swiglu_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
+void q3k_packed_swiglu_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
 }
 
 namespace qwen3c {
@@ -129,12 +133,54 @@ TEST_P(AmxKernels, TilesMatchTheDirectProduct) {
   }
   std::vector<float> ours(tokens * out, NAN), scratch(tokens * (3 * in + 64));
   for (int thread = 0; thread < 2; ++thread) {  // each thread's share of the groups
-    c.fn(x.data(), w.packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), thread, 2);
+    c.fn(x.data(), w.packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), thread, 2, nullptr);
   }
   EXPECT_LE(relative_error(ours.data(), expected.data(), ours.size()), 1e-5) << c.name;
   for (std::int64_t t : {0L, 31L, 32L, 47L}) {  // tiles and the vector path both wrote
     EXPECT_NEAR(ours[t * out + 17], expected[t * out + 17], 1e-4 * (1 + std::fabs(expected[t * out + 17])))
         << c.name << " token " << t;
+  }
+}
+
+// Streamed products (under 32 tokens: decode, batched or not) hand out their groups of rows
+// through a counter the threads share (packed_matmul.cpp, Claims). Whoever claims what,
+// every group is computed once, by the same tiles, so the bits are those of fixed shares:
+// with two threads racing, and with one thread taking everything before the other arrives.
+TEST_P(AmxKernels, ClaimedGroupsGiveTheBitsOfFixedShares) {
+  if (!__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512vnni")) {
+    GTEST_SKIP() << "the kernels here are compiled for AVX-512 BF16 and VNNI; this machine lacks them";
+  }
+  const Case c = GetParam();
+  // 600 outputs: 37 whole groups of 16 and a short one of 8.
+  const std::int64_t in = 96, out = 600, rows = c.gated ? 2 * out : out;
+  const Weights w = make_weights(c.dtype, rows, in, c.gated);
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  for (const std::int64_t tokens : {1L, 8L, 13L}) {
+    std::vector<float> x(tokens * in);
+    for (float& v : x) v = u(rng);
+    const std::size_t scratch_floats = tokens * (3 * in + 64);
+    std::vector<float> fixed(tokens * out, NAN), scratch(2 * scratch_floats);
+    c.fn(x.data(), w.packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), fixed.data(), 0, 1, nullptr);
+
+    std::vector<float> raced(tokens * out, NAN);
+    std::int64_t claimed = 0;
+    std::thread other([&] {
+      c.fn(x.data(), w.packed.data(), tokens, in, out, 1, scratch.data() + scratch_floats, raced.data(), 1, 2, &claimed);
+    });
+    c.fn(x.data(), w.packed.data(), tokens, in, out, 1, scratch.data(), raced.data(), 0, 2, &claimed);
+    other.join();
+    EXPECT_EQ(std::memcmp(raced.data(), fixed.data(), fixed.size() * sizeof(float)), 0) << c.name << ", " << tokens << " tokens, raced";
+    EXPECT_GE(claimed, (out + 15) / 16) << c.name;
+
+    std::vector<float> alone(tokens * out, NAN);
+    claimed = 0;
+    c.fn(x.data(), w.packed.data(), tokens, in, out, 1, scratch.data(), alone.data(), 0, 2, &claimed);
+    EXPECT_EQ(std::memcmp(alone.data(), fixed.data(), fixed.size() * sizeof(float)), 0) << c.name << ", " << tokens << " tokens, first thread alone";
+    std::fill(alone.begin(), alone.end(), NAN);
+    c.fn(x.data(), w.packed.data(), tokens, in, out, 1, scratch.data(), alone.data(), 1, 2, &claimed);
+    EXPECT_TRUE(std::all_of(alone.begin(), alone.end(), [](float v) { return std::isnan(v); }))
+        << c.name << ": the late thread found groups left to claim";
   }
 }
 
@@ -171,7 +217,7 @@ TEST(ActivationRounding, KernelsRoundAsTheReference) {
     x[in] = 0.0f;  // a block of tiny values beside a zero
     for (std::int64_t k = 1; k < 32 && in + k < tokens * in; ++k) x[in + k] = 1e-30f * k;
     std::vector<float> ours(tokens * out, NAN), scratch(tokens * (3 * in + 64));
-    q3k_packed_linear_q8_0(x.data(), packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), 0, 1);
+    q3k_packed_linear_q8_0(x.data(), packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), ours.data(), 0, 1, nullptr);
     for (std::int64_t t = 0; t < tokens; ++t) {
       for (std::int64_t r = 0; r < out; ++r) {
         weight_format::ActivationBlock block;

@@ -18,7 +18,9 @@ inline constexpr char kArtifactMagic[8] = {'Q', '3', 'C', 'A', 'R', 'T', '\r', '
 // slot and per-sequence caches; the Vulkan step buffer carries the slots).
 // 3: the KV cache type is chosen when running (the CPU entry point takes it; caches are
 // byte rows), and rope ops may carry YaRN scaling.
-inline constexpr std::uint32_t kArtifactVersion = 3;
+// 4: the CPU entry point takes a work counter per kernel call (the packed matrix products
+// hand out their rows to the threads as they go).
+inline constexpr std::uint32_t kArtifactVersion = 4;
 inline constexpr std::uint64_t kArtifactAlignment = 64;
 inline constexpr std::uint64_t kArtifactHeaderSize = 64;
 inline constexpr std::uint64_t kMaxManifestBytes = 256ull << 20;

@@ -31,11 +31,11 @@ extern const int32_t q3k_target_prefers_bf16_dot = 0;
 // As the code generator sets it for the host (compiler/codegen.cpp: AMD no, others yes).
 extern const int32_t q3k_target_prefetches_to_l2 = __builtin_cpu_is("amd") ? 0 : 1;
 void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t);
+                            int64_t, int64_t*);
 void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t);
+                            int64_t, int64_t*);
 void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t);
+                            int64_t, int64_t*);
 void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
@@ -97,7 +97,7 @@ void linear(benchmark::State& state, LinearFn fn, qwen3c::DType format) {
 }
 
 using PackedFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                         int64_t);
+                         int64_t, int64_t*);
 
 // A packed product: range(0) tokens, range(1) 1 for --precision fast.
 void packed_linear(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
@@ -109,7 +109,7 @@ void packed_linear(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
   const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
   std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(static_cast<std::size_t>(tokens * (3 * kIn + 64)));
   for (auto _ : state) {
-    fn(x.data(), w.data(), tokens, kIn, kOut, fast, scratch.data(), out.data(), 0, 1);
+    fn(x.data(), w.data(), tokens, kIn, kOut, fast, scratch.data(), out.data(), 0, 1, nullptr);
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),

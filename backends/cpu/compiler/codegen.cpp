@@ -102,11 +102,11 @@ class ScheduleEmitter {
     auto* i64 = llvm::Type::getInt64Ty(context_);
     auto* fn_type = llvm::FunctionType::get(
         llvm::Type::getVoidTy(context_),
-        {ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr}, false);
+        {ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, ptr, ptr, ptr, i64, i64, i64, ptr, ptr, ptr}, false);
     auto* fn = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, kEntryPoint, module_);
     const char* names[] = {"weights", "k_cache", "v_cache",    "kv_type", "ids",     "positions",
                            "slots",   "tokens",  "arena",      "scratch", "logits",  "logit_rows",
-                           "thread",  "threads", "barrier",    "barrier_context"};
+                           "thread",  "threads", "barrier",    "barrier_context", "work"};
     for (unsigned i = 0; i < fn->arg_size(); ++i) {
       args_[names[i]] = fn->getArg(i);
       fn->getArg(i)->setName(names[i]);
@@ -165,6 +165,8 @@ class ScheduleEmitter {
         return args_["barrier"];
       case Kind::BarrierContext:
         return args_["barrier_context"];
+      case Kind::WorkCounter:
+        return b_.CreateInBoundsGEP(llvm::Type::getInt64Ty(context_), args_["work"], b_.getInt64(o.value));
       case Kind::Int:
       case Kind::Float:
         break;

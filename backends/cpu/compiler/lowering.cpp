@@ -66,10 +66,13 @@ class ScheduleLowering : public ForwardLowering {
   // `in` floats after the per-token scratch.
   void need_panel(std::int64_t in) { schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, 8 * in); }
 
-  // Every kernel ends with (thread, threads): it does its share of the work.
-  void emit(std::string kernel, std::vector<Operand> args) {
+  // Every kernel ends with (thread, threads): it does its share of the work. Kernels that
+  // claim their work as they go (the packed matrix products) also take the call's counter.
+  enum class Shares { Fixed, Claimed };
+  void emit(std::string kernel, std::vector<Operand> args, Shares shares = Shares::Fixed) {
     args.push_back({Kind::Thread});
     args.push_back({Kind::Threads});
+    if (shares == Shares::Claimed) args.push_back({Kind::WorkCounter, static_cast<std::int64_t>(schedule_.calls.size())});
     schedule_.calls.push_back({std::move(kernel), std::move(args), in_tail()});
   }
 
@@ -180,10 +183,13 @@ class ScheduleLowering : public ForwardLowering {
     if (Value norm = m.getFoldedNormWeight()) {
       emit("q3k_packed_rms_norm_" + kernel,
            {read(m.getInput()), weight(norm), bf16_flag(norm), weight(m.getWeight()), rows(), integer(in),
-            integer(row_width(result)), real(m.getFoldedNormEpsilon()), fast, {Kind::Scratch}, write(result)});
+            integer(row_width(result)), real(m.getFoldedNormEpsilon()), fast, {Kind::Scratch}, write(result)},
+           Shares::Claimed);
     } else {
-      emit("q3k_packed_" + kernel, {read(m.getInput()), weight(m.getWeight()), rows(), integer(in),
-                                    integer(row_width(result)), fast, {Kind::Scratch}, write(result)});
+      emit("q3k_packed_" + kernel,
+           {read(m.getInput()), weight(m.getWeight()), rows(), integer(in), integer(row_width(result)), fast,
+            {Kind::Scratch}, write(result)},
+           Shares::Claimed);
     }
   }
   void visit(q3::LinearOp l) override { matrix_product(l, l.getResult()); }

@@ -30,6 +30,9 @@ struct Operand {
     Threads,
     Barrier,    // the barrier function and its context (kernels that sync inside)
     BarrierContext,
+    WorkCounter,  // value = the call's index: its int64 counter of work handed out, shared by
+                  // the threads and zero when a step starts (kernels that share out their work
+                  // as it goes take it after Threads)
   };
   Kind kind;
   std::int64_t value = 0;

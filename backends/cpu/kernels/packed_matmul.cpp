@@ -32,6 +32,8 @@ constexpr bool kAmx = false;
 // not) stream each weight once, 8 tokens a tile (measured, Qwen3-4B q4_0: 16 sequences
 // decode at 57.7 tokens/s streamed, 48.8 blocked).
 constexpr int64_t kBlockedTokens = 32;
+// Groups of weights a tile takes (gated: two gate and up pairs).
+constexpr int kTileGroups = 4;
 
 //===----------------------------------------------------------------------===//
 // Drivers: tiles over this thread's groups and all tokens, results to the output.
@@ -123,7 +125,7 @@ struct Product {
   // Chunks of Gr groups (Gr / 2 gate and up pairs); a group shorter than 16 rows (only
   // ever the last) goes alone.
   void run(int64_t tokens, q3k::Range groups) const {
-    constexpr int Gr = 4;
+    constexpr int Gr = kTileGroups;
     const int step = gated ? Gr / 2 : Gr;
     const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
     const bool blocked = tokens - t_begin >= kBlockedTokens;
@@ -175,16 +177,38 @@ void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix
   Product<K>{a, m, up, gated, out, partial, 0}.run(tokens, groups);
 }
 
+// Output groups handed out to the threads from a counter they share (`claimed`: groups taken
+// so far in this call, zero before it), in pieces that shrink as the groups run out. A
+// streamed product is memory-bound and the threads' rates drift (another core's traffic, the
+// VM's), so with fixed halves one thread waits for the other at every kernel's barrier:
+// measured about 5% of a decode step on AMD Zen 5. A group's sums are the same whichever
+// thread computes it.
+struct Claims {
+  int64_t* claimed;
+  int64_t total, unit, threads;  // pieces are whole multiples of `unit` groups (one tile)
+  bool next(q3k::Range& r) const {
+    const int64_t left = total - __atomic_load_n(claimed, __ATOMIC_RELAXED);
+    if (left <= 0) return false;
+    int64_t size = left / (2 * threads) / unit * unit;
+    if (size < unit) size = unit;
+    const int64_t begin = __atomic_fetch_add(claimed, size, __ATOMIC_RELAXED);
+    if (begin >= total) return false;
+    r = {begin, begin + size < total ? begin + size : total};
+    return true;
+  }
+};
+
 // y = x W^T (or SwiGLU) for one weight format, both precisions. `w` holds the packed
-// matrix (gated: gate then up, each `rows` rows).
+// matrix (gated: gate then up, each `rows` rows). `work`: the call's shared counter (null:
+// fixed shares).
 enum class Format { Bf16, Q8, Q4 };
 
 void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t tokens, int64_t in, int64_t rows,
-            bool gated, float* out, float* scratch, int64_t thread, int64_t threads) {
+            bool gated, float* out, float* scratch, int64_t thread, int64_t threads, int64_t* work) {
   const int64_t row_bytes = format == Format::Bf16 ? in * 2 : (in / kBlock) * (format == Format::Q8 ? 34 : 18);
   const Matrix m{static_cast<const uint8_t*>(w), rows, row_bytes};
   const Matrix up{m.base + rows * row_bytes, rows, row_bytes};
-  const q3k::Range groups = q3k::share((rows + G - 1) / G, thread, threads);
+  const int64_t groups = (rows + G - 1) / G;
   Kind kind;
   // With AMX, fast bf16 products multiply bf16 pairs: in tiles, and by vdpbf16ps for the rest.
   if (format == Format::Bf16) kind = fast && (bf16_dot() || kAmx) ? Kind::Bf16Dot : Kind::Bf16F32;
@@ -197,17 +221,27 @@ void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t 
   Activations a = prepare(kind, x, tokens, in, scratch);
   a.stream = tokens < kBlockedTokens;
   float* partial = scratch + tokens * in;  // after the prepared activations (at most in floats a token)
-  switch (kind) {
-    case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, partial, groups);
+  auto run = [&](q3k::Range share) {
+    switch (kind) {
+      case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, partial, share);
 #if defined(__AVX512BF16__)
-    case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, partial, groups);
+      case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, partial, share);
 #else
-    case Kind::Bf16Dot: return;  // not chosen without the instruction
+      case Kind::Bf16Dot: return;  // not chosen without the instruction
 #endif
-    case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, partial, groups);
-    case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, partial, groups);
-    case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, partial, groups);
-    case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, partial, groups);
+      case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, partial, share);
+      case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, partial, share);
+      case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, partial, share);
+      case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, partial, share);
+    }
+  };
+  // Streamed steps claim their groups; cache-blocked prefill (compute-bound, and in AMX
+  // tiles of whole group pairs) keeps fixed shares.
+  if (work != nullptr && a.stream && threads > 1) {
+    const Claims claims{work, groups, gated ? kTileGroups / 2 : kTileGroups, threads};
+    for (q3k::Range r; claims.next(r);) run(r);
+  } else {
+    run(q3k::share(groups, thread, threads));
   }
 }
 
@@ -225,29 +259,30 @@ const float* normalise(const float* x, const void* g, int64_t g_is_bf16, int64_t
 #define Q3_PACKED_MATMULS(name, FORMAT)                                                                       \
   Q3_KERNEL void q3k_packed_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
                                           int64_t out_features, int64_t fast, float* scratch, float* out,     \
-                                          int64_t thread, int64_t threads) {                                  \
-    matmul(FORMAT, fast, x, w, tokens, in, out_features, false, out, scratch, thread, threads);               \
+                                          int64_t thread, int64_t threads, int64_t* work) {                   \
+    matmul(FORMAT, fast, x, w, tokens, in, out_features, false, out, scratch, thread, threads, work);         \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
                                           int64_t inter, int64_t fast, float* scratch, float* out,            \
-                                          int64_t thread, int64_t threads) {                                  \
-    matmul(FORMAT, fast, x, w, tokens, in, inter, true, out, scratch, thread, threads);                       \
+                                          int64_t thread, int64_t threads, int64_t* work) {                   \
+    matmul(FORMAT, fast, x, w, tokens, in, inter, true, out, scratch, thread, threads, work);                 \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16,          \
                                                    const void* w, int64_t tokens, int64_t in,                 \
                                                    int64_t out_features, float eps, int64_t fast,             \
                                                    float* scratch, float* out, int64_t thread,                \
-                                                   int64_t threads) {                                         \
+                                                   int64_t threads, int64_t* work) {                          \
     const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
     matmul(FORMAT, fast, normed, w, tokens, in, out_features, false, out, scratch + tokens * in, thread,      \
-           threads);                                                                                          \
+           threads, work);                                                                                    \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16,          \
                                                    const void* w, int64_t tokens, int64_t in, int64_t inter,  \
                                                    float eps, int64_t fast, float* scratch, float* out,       \
-                                                   int64_t thread, int64_t threads) {                         \
+                                                   int64_t thread, int64_t threads, int64_t* work) {          \
     const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
-    matmul(FORMAT, fast, normed, w, tokens, in, inter, true, out, scratch + tokens * in, thread, threads);     \
+    matmul(FORMAT, fast, normed, w, tokens, in, inter, true, out, scratch + tokens * in, thread, threads,      \
+           work);                                                                                             \
   }
 Q3_PACKED_MATMULS(bf16, Format::Bf16)
 Q3_PACKED_MATMULS(q8_0, Format::Q8)

@@ -16,7 +16,9 @@
 //
 // The step runs on `threads` threads at once, each calling the entry with its own `thread`
 // index and scratch: every kernel does its share of the work, then all meet at `barrier`
-// (one call a kernel; a spin barrier costs well under a microsecond).
+// (one call a kernel; a spin barrier costs well under a microsecond). Kernels that hand out
+// their work as they go share `work`, one counter a kernel call of the schedule, which the
+// caller zeroes before each step.
 
 #include <cstdint>
 
@@ -31,6 +33,6 @@ using ForwardFn = void (*)(const void* const* weights, std::uint8_t* const* cons
                            const std::int64_t* positions, const std::int64_t* slots, std::int64_t tokens,
                            float* arena, float* scratch, float* logits, std::int64_t logit_rows,
                            std::int64_t thread, std::int64_t threads, BarrierFn barrier,
-                           void* barrier_context);
+                           void* barrier_context, std::int64_t* work);
 
 }  // namespace qwen3c::cpu

@@ -89,6 +89,7 @@ class CpuExecutor : public Executor {
     check_fingerprint(artifact, m);
     kernels_ = m.kernels;
     kernel_barriers_ = m.kernel_barriers;
+    work_.assign(kernels_.size(), 0);  // the fingerprint held: one entry a call of the code
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
     if (artifact.random_seed()) pack_generated(artifact, weights);
   }
@@ -170,6 +171,7 @@ class CpuExecutor : public Executor {
     }
     ProfilingBarrier timed{barrier_.get(), {}, std::chrono::steady_clock::now()};
     const bool profiling = profiling_;
+    std::fill(work_.begin(), work_.end(), 0);
     pool_->run([&](int thread) {
       t_records_profile = thread == 0;
       forward_(weight_ptrs_.data(), state.k_layers.data(), state.v_layers.data(),
@@ -177,7 +179,7 @@ class CpuExecutor : public Executor {
                state.arena.floats(), state.scratch[thread].floats(),
                r.logits, r.logit_rows, thread, threads,
                profiling ? &ProfilingBarrier::wait_on : &SpinBarrier::wait_on,
-               profiling ? static_cast<void*>(&timed) : static_cast<void*>(barrier_.get()));
+               profiling ? static_cast<void*>(&timed) : static_cast<void*>(barrier_.get()), work_.data());
     });
     if (profiling) record(timed);
   }
@@ -262,6 +264,7 @@ class CpuExecutor : public Executor {
   ModelConfig config_;
   std::vector<std::string> kernels_;
   std::vector<std::int64_t> kernel_barriers_;
+  std::vector<std::int64_t> work_;  // each kernel call's shared work counter (cpu_abi.h)
   bool profiling_ = false;
   std::vector<double> times_;
   std::int64_t calls_ = 0;
