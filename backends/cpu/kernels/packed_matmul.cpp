@@ -34,6 +34,8 @@ constexpr bool kAmx = false;
 constexpr int64_t kBlockedTokens = 32;
 // Groups of weights a tile takes (gated: two gate and up pairs).
 constexpr int kTileGroups = 4;
+// Output groups a tile covers: gated tiles hold each output group's gate and up groups.
+constexpr int tile_outputs(bool gated) { return gated ? kTileGroups / 2 : kTileGroups; }
 
 //===----------------------------------------------------------------------===//
 // Drivers: tiles over this thread's groups and all tokens, results to the output.
@@ -126,7 +128,7 @@ struct Product {
   // ever the last) goes alone.
   void run(int64_t tokens, q3k::Range groups) const {
     constexpr int Gr = kTileGroups;
-    const int step = gated ? Gr / 2 : Gr;
+    const int step = tile_outputs(gated);
     const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
     const bool blocked = tokens - t_begin >= kBlockedTokens;
     int64_t g = groups.begin;
@@ -238,7 +240,7 @@ void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t 
   // Streamed steps claim their groups; cache-blocked prefill (compute-bound, and in AMX
   // tiles of whole group pairs) keeps fixed shares.
   if (work != nullptr && a.stream && threads > 1) {
-    const Claims claims{work, groups, gated ? kTileGroups / 2 : kTileGroups, threads};
+    const Claims claims{work, groups, tile_outputs(gated), threads};
     for (q3k::Range r; claims.next(r);) run(r);
   } else {
     run(q3k::share(groups, thread, threads));
