@@ -90,7 +90,8 @@ struct Product {
     int64_t rows[Gr];
     chunk<Gr>(g0, count, w, rows);
     f32x16 acc[Mr][Gr] = {};
-    tile<K, Mr, Gr>(a, t0, w, rows, 0, a.in, acc);
+    // The tile after this one reads the `count` groups that follow each of these.
+    tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, count * G * m.row_bytes, 0, a.in, acc);
     for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t]);
   }
 
@@ -120,7 +121,7 @@ struct Product {
     f32x16 acc[Mr][Gr] = {};
     float* sums = partial + t0 * Gr * G;
     if (k0 > 0) __builtin_memcpy(acc, sums, sizeof acc);
-    tile<K, Mr, Gr>(a, t0, w, rows, k0, k1, acc);
+    tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, 0, k0, k1, acc);
     __builtin_memcpy(sums, acc, sizeof acc);
   }
 
