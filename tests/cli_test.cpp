@@ -530,6 +530,32 @@ TEST_F(CliText, BenchBatchedAndAtDepth) {
   EXPECT_EQ(qwen3c("bench " + artifact() + " -b 0").exit_code, 2);
 }
 
+// --depth-fill copy reaches a depth by copying 512 computed positions on (the test is named
+// so); --bandwidth reports a tg test's bytes a step (weights and the cache it reads) over the
+// threads' read bandwidth, measured around the repetitions.
+TEST_F(CliText, BenchCopiedDepthAndBandwidth) {
+  auto tg = [&](const std::string& flags) {
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + artifact() +
+                                  " -p 0 -n 2 -r 2 -t 1 --bandwidth --json " + flags, /*merge_stderr=*/false);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return nlohmann::json::parse(r.output);
+  };
+  const nlohmann::json shallow = tg(""), deep = tg("-b 2 -d 1000 --depth-fill copy --kv-type bf16");
+  EXPECT_EQ(shallow["test"], "tg2");
+  EXPECT_EQ(deep["test"], "tg2x2 @ d1000 copied");
+  for (const auto& r : {shallow, deep}) {
+    EXPECT_GT(r["read_bandwidth_gbs"].get<double>(), 0.1) << r;
+    EXPECT_GT(r["bandwidth_fraction"].get<double>(), 0.0) << r;
+  }
+  // Two sequences' caches at depth 1000 are read on top of the weights.
+  EXPECT_GT(deep["bytes_per_step"].get<double>(), shallow["bytes_per_step"].get<double>() + 1000.0);
+  // Below the copied span the depth is computed, and the name says nothing else.
+  ProcessResult small = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + artifact() +
+                                    " -p 0 -n 2 -r 1 -t 1 -d 100 --depth-fill copy --json", false);
+  EXPECT_NE(small.output.find("\"tg2 @ d100\""), std::string::npos) << small.output;
+  EXPECT_EQ(qwen3c("bench " + artifact() + " --depth-fill guess").exit_code, 2);
+}
+
 TEST_F(CliText, ChatWithPipedInput) {
   const std::string chat = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c chat " + artifact() +
                            " --greedy -n 6 --no-think --system 'Be brief.'";

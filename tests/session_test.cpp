@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/session.h"
 #include "tests/golden.h"
 #include "tests/compile_for_test.h"
@@ -101,6 +102,47 @@ TEST_F(SessionTest, ContextLargerThanModelIsRefused) {
 TEST_F(SessionTest, EmptyStepIsRefused) {
   Session s(model_, 10);
   EXPECT_THROW(s.forward(std::span<const std::int64_t>()), Error);
+}
+
+// Session::replicate (bench --depth-fill copy): the cache grows by copies of what it holds,
+// which the next step reads, and the positions it held are left as they were.
+TEST_F(SessionTest, ReplicateCopiesTheHeldPositions) {
+  std::vector<std::int64_t> prompt(32);
+  for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int64_t>(i * 37 + 5) % vocab();
+  const std::vector<std::int64_t> next = {7};
+  for (KvType type : {KvType::F32, KvType::F16, KvType::Q8_0}) {
+    SCOPED_TRACE(kv_type_name(type));
+    Session plain(model_, 100, 1, type);
+    plain.forward(prompt);
+    const std::vector<float> after_prompt = plain.forward(next);
+    Session copied(model_, 100, 1, type), again(model_, 100, 1, type);
+    for (Session* s : {&copied, &again}) {
+      s->forward(prompt);
+      s->replicate(90);
+    }
+    EXPECT_EQ(copied.position(), 90);
+    // The step after the copies reads them: not the step after the prompt, and the same in
+    // two sessions copied alike (the copies are what was held, not uninitialised memory).
+    const std::vector<float> a = copied.forward(next), b = again.forward(next);
+    EXPECT_EQ(a, b);
+    EXPECT_GT(relative_error(a.data(), after_prompt.data(), vocab()), 1e-3);
+    // The held positions are untouched: back to them, the step is the plain one's.
+    copied.truncate(32);
+    EXPECT_EQ(copied.forward(next), after_prompt);
+  }
+}
+
+TEST_F(SessionTest, ReplicateRefusesWhatItCannotCopy) {
+  Session s(model_, 64);
+  EXPECT_THROW(s.replicate(32), Error);  // nothing held
+  std::vector<std::int64_t> ten(10, 3);
+  s.forward(ten);
+  EXPECT_THROW(s.replicate(32), Error);  // not a whole multiple of 16
+  std::vector<std::int64_t> six(6, 4);
+  s.forward(six);
+  EXPECT_THROW(s.replicate(65), Error);  // past the context
+  EXPECT_EQ(s.position(), 16);
+  EXPECT_NO_THROW(s.replicate(64));
 }
 
 }  // namespace

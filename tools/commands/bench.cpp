@@ -5,9 +5,13 @@
 // --batch B, tg<N>xB generates N tokens in each of B sequences decoded together, one
 // batched step a token for all of them (tokens/s = B * N / time), as llama-batched-bench's
 // S_TG. With --depth D (llama-bench's -d), every test starts with D tokens already in each
-// sequence's cache (filled once, untimed; each run rewinds to them): "tg128 @ d8192". Each
+// sequence's cache (filled once, untimed; each run rewinds to them): "tg128 @ d8192"; with
+// --depth-fill copy, 512 of them are computed and copied on ("tg32 @ d131008 copied"). Each
 // test runs REPS times after one warm-up; mean, standard deviation and median are
-// reported.
+// reported. With --bandwidth, a tg test also reports the bytes a step reads (weights and
+// cache) over the read bandwidth of the same threads, measured in this process before the
+// first repetition and after each one: the fraction of the physical limit each repetition
+// reached, with the limit it had then.
 
 #include <chrono>
 #include <cmath>
@@ -18,8 +22,10 @@
 #include <iostream>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "runtime/core/error.h"
+#include "runtime/execution/read_bandwidth.h"
 #include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/format.h"
@@ -36,31 +42,73 @@ struct BenchOptions {
   std::int64_t generate = 128;
   std::int64_t batch = 1;
   std::int64_t depth = 0;
+  std::string depth_fill = "compute";
   std::int64_t context = 0;  // 0: what the tests need
   std::string kv_type;
   int threads = 0;
   int repetitions = 5;
   bool json = false;
   bool profile = false;
+  bool bandwidth = false;
+};
+
+// What a tg test's steps read against what the memory could give (--bandwidth).
+struct BandwidthShare {
+  double bytes_per_step = 0;    // weights and the cache at the test's mean position
+  double read_bandwidth = 0;    // bytes/s, median of the measurements around the repetitions
+  double fraction = 0;          // median over repetitions of bytes read a second / bandwidth then
 };
 
 struct Result {
   std::string test;
   double mean = 0, stddev = 0, median = 0;
+  std::optional<BandwidthShare> share;
 };
 
-Result measure(const std::string& test, std::int64_t tokens, int repetitions, const std::function<double()>& run) {
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// A tg test's bytes a step and the probe that measures the bandwidth around its repetitions.
+struct BandwidthCheck {
+  ReadBandwidth* probe;
+  double bytes_per_step;
+  std::int64_t tokens_per_step;  // the batch: tokens/s over this is steps/s
+};
+
+Result measure(const std::string& test, std::int64_t tokens, int repetitions, const std::function<double()>& run,
+               const std::optional<BandwidthCheck>& check = std::nullopt) {
   run();  // warm-up: first-touch of the arena and caches
-  std::vector<double> rates;
-  for (int i = 0; i < repetitions; ++i) rates.push_back(tokens / run());
+  std::vector<double> rates, bandwidths, fractions;
+  if (check) bandwidths.push_back(check->probe->measure());
+  for (int i = 0; i < repetitions; ++i) {
+    rates.push_back(tokens / run());
+    if (!check) continue;
+    bandwidths.push_back(check->probe->measure());
+    const double limit = (bandwidths[i] + bandwidths[i + 1]) / 2;
+    fractions.push_back(rates.back() / check->tokens_per_step * check->bytes_per_step / limit);
+  }
   const double mean = std::accumulate(rates.begin(), rates.end(), 0.0) / rates.size();
   double var = 0;
   for (double r : rates) var += (r - mean) * (r - mean);
-  std::vector<double> sorted = rates;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  return {test, mean, n > 1 ? std::sqrt(var / (n - 1)) : 0.0, median};
+  const std::size_t n = rates.size();
+  Result result{test, mean, n > 1 ? std::sqrt(var / (n - 1)) : 0.0, median_of(rates), std::nullopt};
+  if (check) result.share = BandwidthShare{check->bytes_per_step, median_of(bandwidths), median_of(fractions)};
+  return result;
+}
+
+// Bytes of weights a decode step reads: all of them, but for an untied embedding table, of
+// which a step reads one row a token.
+double weight_bytes_per_step(const Model& model) {
+  double bytes = static_cast<double>(model.weights().total_bytes());
+  if (!model.config().tie_word_embeddings) {
+    for (const ArtifactTensor& t : model.artifact().tensors()) {
+      if (t.name.find("embed_tokens") != std::string::npos) bytes -= static_cast<double>(t.byte_size());
+    }
+  }
+  return bytes;
 }
 
 std::string quant_of(const Artifact& a) {
@@ -77,8 +125,16 @@ std::string quant_of(const Artifact& a) {
   return quant;
 }
 
-// Fills every sequence of `session` to `depth` tokens (untimed), in prompt-sized steps.
-void fill(Session& session, std::int64_t depth) {
+// Fills every sequence of `session` to `depth` tokens (untimed), in prompt-sized steps; with
+// `copy`, computes the first kCopiedSpan tokens and copies them on to the depth
+// (Session::replicate: the speed of what follows is the same, the fill minutes, not hours).
+constexpr std::int64_t kCopiedSpan = 512;
+void fill(Session& session, std::int64_t depth, bool copy) {
+  if (copy && depth > kCopiedSpan) {
+    fill(session, kCopiedSpan, false);
+    for (std::int64_t s = 0; s < session.slots(); ++s) session.replicate(depth, s);
+    return;
+  }
   session.reset();
   const std::int64_t vocab = session.model().config().vocab_size;
   constexpr std::int64_t kChunk = 512;
@@ -179,10 +235,24 @@ void run_bench(const BenchOptions& opts) {
                 std::to_string(c.max_position_embeddings) + " positions");
   }
   Session session(model, context, opts.batch, resolve_kv_type(opts.kv_type, *model));
-  fill(session, opts.depth);
-  const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) : "";
+  fill(session, opts.depth, opts.depth_fill == "copy");
+  const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) +
+                                                    (opts.depth_fill == "copy" && opts.depth > kCopiedSpan ? " copied" : "")
+                                              : "";
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
+
+  // --bandwidth: the probe is made (1 GiB written) only when asked, so plain runs' memory
+  // stays weights + cache.
+  std::unique_ptr<ReadBandwidth> probe;
+  std::optional<BandwidthCheck> check;
+  if (opts.bandwidth && opts.generate > 0) {
+    probe = std::make_unique<ReadBandwidth>(model->executor().threads());
+    const double cache_positions = static_cast<double>(opts.depth) + static_cast<double>(opts.generate) / 2;
+    const double cache_bytes = cache_positions * static_cast<double>(opts.batch) *
+                               static_cast<double>(kv_cache_bytes_per_position(c, session.kv_type()));
+    check = BandwidthCheck{probe.get(), weight_bytes_per_step(*model) + cache_bytes, opts.batch};
+  }
 
   std::vector<Result> results;
   if (opts.prompt > 0) {
@@ -201,7 +271,7 @@ void run_bench(const BenchOptions& opts) {
       const auto t0 = Clock::now();
       decode_together(session, opts.generate, opts.depth);
       return seconds(t0);
-    }));
+    }, check));
   } else if (opts.generate > 0) {
     results.push_back(measure("tg" + std::to_string(opts.generate) + at_depth, opts.generate, opts.repetitions, [&] {
       rewind(session, opts.depth);
@@ -211,7 +281,7 @@ void run_bench(const BenchOptions& opts) {
         token = session.forward_greedy(std::span<const std::int64_t>(&token, 1));
       }
       return seconds(t0);
-    }));
+    }, check));
   }
   if (opts.profile) print_profile(*model, session, opts);
   const std::string quant = quant_of(model->artifact());
@@ -221,8 +291,13 @@ void run_bench(const BenchOptions& opts) {
     for (const Result& r : results) {
       std::printf(
           "{\"test\": \"%s\", \"tokens_per_s\": %.3f, \"stddev\": %.3f, \"median\": %.3f, \"threads\": %d, "
-          "\"quant\": \"%s\", \"kv_type\": \"%s\"}\n",
+          "\"quant\": \"%s\", \"kv_type\": \"%s\"",
           r.test.c_str(), r.mean, r.stddev, r.median, threads, quant.c_str(), kv.c_str());
+      if (r.share) {
+        std::printf(", \"bytes_per_step\": %.0f, \"read_bandwidth_gbs\": %.2f, \"bandwidth_fraction\": %.3f",
+                    r.share->bytes_per_step, r.share->read_bandwidth / 1e9, r.share->fraction);
+      }
+      std::printf("}\n");
     }
     return;
   }
@@ -234,6 +309,13 @@ void run_bench(const BenchOptions& opts) {
                 human_bytes(static_cast<std::int64_t>(model->weights().total_bytes())).c_str(),
                 human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
                 kv.c_str(), r.test.c_str(), r.mean, r.stddev, r.median);
+  }
+  for (const Result& r : results) {
+    if (!r.share) continue;
+    std::printf("\n%s: %.3f GB read a step at %.2f GB/s (median); the read bandwidth of %d threads around the "
+                "repetitions: %.2f GB/s (median); %.1f%% of it (median over the repetitions)\n",
+                r.test.c_str(), r.share->bytes_per_step / 1e9, r.median / opts.batch * r.share->bytes_per_step / 1e9,
+                threads, r.share->read_bandwidth / 1e9, 100 * r.share->fraction);
   }
 }
 
@@ -255,6 +337,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-d,--depth", opts->depth,
                   "Tokens already in each sequence's cache before every test (filled once, untimed; default 0)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 24));
+  cmd->add_option("--depth-fill", opts->depth_fill,
+                  "How the depth is filled: compute (a real prefill) or copy (the first 512 tokens computed, "
+                  "then copied on: the same cache size and reads, for speed at depths whose prefill would take hours)")
+      ->check(CLI::IsMember({"compute", "copy"}));
   cmd->add_option("-c,--context", opts->context,
                   "Positions each sequence's cache holds (default: the depth and the tests' tokens)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 24));
@@ -262,6 +348,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--repetitions", opts->repetitions, "Measured runs of each test (default 5)")
       ->check(CLI::Range(1, 1000));
   cmd->add_flag("--json", opts->json, "One JSON object per test instead of the table");
+  cmd->add_flag("--bandwidth", opts->bandwidth,
+                "With a tg test: measure the threads' read bandwidth before and after each repetition and report "
+                "the fraction of it the steps' bytes (weights and cache) reached");
   cmd->add_flag("--profile", opts->profile, "Time every kernel of one prompt step and of the decode steps (stderr)");
   cmd->callback([opts] { run_bench(*opts); });
 }

@@ -142,6 +142,32 @@ class CpuExecutor : public Executor {
     return state;
   }
 
+  bool replicate_cache(ExecutorState& base, std::int64_t slot, std::int64_t held, std::int64_t length) override {
+    auto& state = static_cast<CpuState&>(base);
+    const std::int64_t row_bytes = kv_row_bytes(state.kv_type, config_.head_dim);
+    const std::int64_t heads = config_.num_kv_heads;
+    const std::int64_t slots = static_cast<std::int64_t>(state.k_heads.size()) / (config_.num_layers * heads);
+    // Keys are stored in transposed blocks of kKeyBlock positions: whole blocks are copied
+    // (a head's key region holds whole blocks), the positions past `length` unread.
+    const std::int64_t key_length =
+        std::min((length + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock,
+                 (state.max_context + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock);
+    auto copy = [&](std::uint8_t* head, std::int64_t end) {
+      for (std::int64_t p = held; p < end; p += held) {
+        const std::int64_t n = std::min(held, end - p);
+        std::memcpy(head + p * row_bytes, head, static_cast<std::size_t>(n * row_bytes));
+      }
+    };
+    for (std::int64_t l = 0; l < config_.num_layers; ++l) {
+      for (std::int64_t h = 0; h < heads; ++h) {
+        const std::size_t i = static_cast<std::size_t>((l * slots + slot) * heads + h);
+        copy(state.k_heads[i], key_length);
+        copy(state.v_heads[i], length);
+      }
+    }
+    return true;
+  }
+
   std::vector<KvType> kv_types() const override {
     return {std::begin(kAllKvTypes), std::end(kAllKvTypes)};
   }
