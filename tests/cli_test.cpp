@@ -618,6 +618,17 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
 
 // qwen3c-run (no LLVM, MLIR or shaderc linked: a configure-time check) runs artifacts of
 // both backends.
+// What bench cannot measure on a device says so: the host's bandwidth is not the device's,
+// and the Vulkan cache is not copied.
+TEST_F(CliVulkan, BenchRefusesHostOnlyMeasures) {
+  ProcessResult bandwidth = qwen3c("bench " + artifact() + " -p 0 -n 2 -r 1 --bandwidth");
+  EXPECT_EQ(bandwidth.exit_code, 1) << bandwidth.output;
+  EXPECT_NE(bandwidth.output.find("measures the host's memory"), std::string::npos) << bandwidth.output;
+  ProcessResult copy = qwen3c("bench " + artifact() + " -p 0 -n 2 -r 1 -d 600 --depth-fill copy");
+  EXPECT_EQ(copy.exit_code, 1) << copy.output;
+  EXPECT_NE(copy.output.find("cannot copy its KV cache"), std::string::npos) << copy.output;
+}
+
 TEST_F(CliVulkan, RuntimeOnlyBinaryRunsEveryBackend) {
   const std::string runtime = std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c-run";
   const std::string cpu = dir_->file("tiny-cpu.q3c");

@@ -82,7 +82,8 @@ class Executor {
   // long depth depends on how many positions it reads, not on what they hold, and computing
   // 131,072 positions is hours of prefill on a CPU. Every page of the copied range is written
   // (untouched anonymous memory would read as the shared zero page, faster than real cache).
-  // False where the executor cannot; `bench` then says so.
+  // False where the executor cannot (can_replicate_cache()); `bench` then says so.
+  virtual bool can_replicate_cache() const { return false; }
   virtual bool replicate_cache(ExecutorState& state, std::int64_t slot, std::int64_t held, std::int64_t length) {
     return false;
   }

@@ -234,6 +234,10 @@ void run_bench(const BenchOptions& opts) {
                 std::to_string(std::max(opts.prompt, opts.generate)) + " tokens exceed the model's " +
                 std::to_string(c.max_position_embeddings) + " positions");
   }
+  if (opts.depth_fill == "copy" && opts.depth > kCopiedSpan && !model->executor().can_replicate_cache()) {
+    throw Error("the " + model->artifact().backend() +
+                " backend cannot copy its KV cache (--depth-fill copy); fill the depth by computing it");
+  }
   Session session(model, context, opts.batch, resolve_kv_type(opts.kv_type, *model));
   fill(session, opts.depth, opts.depth_fill == "copy");
   const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) +
@@ -247,6 +251,10 @@ void run_bench(const BenchOptions& opts) {
   std::unique_ptr<ReadBandwidth> probe;
   std::optional<BandwidthCheck> check;
   if (opts.bandwidth && opts.generate > 0) {
+    if (!model->executor().keeps_host_weights()) {
+      throw Error("--bandwidth measures the host's memory, and this artifact's weights live on a " +
+                  model->artifact().backend() + " device");
+    }
     probe = std::make_unique<ReadBandwidth>(model->executor().threads());
     const double cache_positions = static_cast<double>(opts.depth) + static_cast<double>(opts.generate) / 2;
     const double cache_bytes = cache_positions * static_cast<double>(opts.batch) *

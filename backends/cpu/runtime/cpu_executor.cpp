@@ -142,6 +142,7 @@ class CpuExecutor : public Executor {
     return state;
   }
 
+  bool can_replicate_cache() const override { return true; }
   bool replicate_cache(ExecutorState& base, std::int64_t slot, std::int64_t held, std::int64_t length) override {
     auto& state = static_cast<CpuState&>(base);
     const std::int64_t row_bytes = kv_row_bytes(state.kv_type, config_.head_dim);
