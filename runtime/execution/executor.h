@@ -78,15 +78,14 @@ class Executor {
   virtual std::vector<KernelTime> profile() const { return {}; }
 
   // Fills positions [held, length) of a sequence's cache with copies of its first `held`
-  // positions (a multiple of 16), for `bench --depth-fill copy`: a decode step's speed at a
+  // positions, for `bench --depth-fill copy`: a decode step's speed at a
   // long depth depends on how many positions it reads, not on what they hold, and computing
   // 131,072 positions is hours of prefill on a CPU. Every page of the copied range is written
   // (untouched anonymous memory would read as the shared zero page, faster than real cache).
-  // False where the executor cannot (can_replicate_cache()); `bench` then says so.
+  // Only where can_replicate_cache() (`bench` says so up front otherwise); throws Error when
+  // `held` does not suit the executor's cache layout.
   virtual bool can_replicate_cache() const { return false; }
-  virtual bool replicate_cache(ExecutorState& state, std::int64_t slot, std::int64_t held, std::int64_t length) {
-    return false;
-  }
+  virtual void replicate_cache(ExecutorState& state, std::int64_t slot, std::int64_t held, std::int64_t length) {}
 };
 
 // How to run an artifact, where a backend has a choice.

@@ -189,13 +189,14 @@ void Session::truncate(std::int64_t length, std::int64_t slot) {
 void Session::replicate(std::int64_t length, std::int64_t slot) {
   check_slot(slot);
   std::int64_t& position = positions_[static_cast<std::size_t>(slot)];
-  if (position <= 0 || position % 16 != 0 || length < position || length > max_context_) {
-    throw Error("cannot copy a cache of " + std::to_string(position) + " positions to " + std::to_string(length) +
-                " in a context of " + std::to_string(max_context_) + " (it needs a whole multiple of 16 positions)");
-  }
-  if (!model_->executor().replicate_cache(*state_, slot, position, length)) {
+  if (!model_->executor().can_replicate_cache()) {
     throw Error("the " + model_->artifact().backend() + " backend cannot copy its KV cache; fill the depth by computing it");
   }
+  if (position <= 0 || length < position || length > max_context_) {
+    throw Error("cannot copy a cache of " + std::to_string(position) + " positions to " + std::to_string(length) +
+                " in a context of " + std::to_string(max_context_));
+  }
+  model_->executor().replicate_cache(*state_, slot, position, length);
   position = length;
 }
 

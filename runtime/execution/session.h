@@ -89,7 +89,7 @@ class Session {
   void truncate(std::int64_t length, std::int64_t slot = 0);
   // Grows the slot's sequence to `length` positions by copying the ones it holds
   // (Executor::replicate_cache: for benchmarks of long depths). Throws where the backend
-  // cannot, or when the positions held are not a whole multiple of 16.
+  // cannot, or when the positions held do not suit its cache layout (CPU: whole blocks of 16).
   void replicate(std::int64_t length, std::int64_t slot = 0);
   const Model& model() const { return *model_; }
 

@@ -126,11 +126,11 @@ std::string quant_of(const Artifact& a) {
 }
 
 // Fills every sequence of `session` to `depth` tokens (untimed), in prompt-sized steps; with
-// `copy`, computes the first kCopiedSpan tokens and copies them on to the depth
+// `copied`, computes the first kCopiedSpan tokens and copies them on to the depth
 // (Session::replicate: the speed of what follows is the same, the fill minutes, not hours).
 constexpr std::int64_t kCopiedSpan = 512;
-void fill(Session& session, std::int64_t depth, bool copy) {
-  if (copy && depth > kCopiedSpan) {
+void fill(Session& session, std::int64_t depth, bool copied) {
+  if (copied) {
     fill(session, kCopiedSpan, false);
     for (std::int64_t s = 0; s < session.slots(); ++s) session.replicate(depth, s);
     return;
@@ -234,15 +234,15 @@ void run_bench(const BenchOptions& opts) {
                 std::to_string(std::max(opts.prompt, opts.generate)) + " tokens exceed the model's " +
                 std::to_string(c.max_position_embeddings) + " positions");
   }
-  if (opts.depth_fill == "copy" && opts.depth > kCopiedSpan && !model->executor().can_replicate_cache()) {
+  // --depth-fill copy below the computed span computes it all.
+  const bool copied = opts.depth_fill == "copy" && opts.depth > kCopiedSpan;
+  if (copied && !model->executor().can_replicate_cache()) {
     throw Error("the " + model->artifact().backend() +
                 " backend cannot copy its KV cache (--depth-fill copy); fill the depth by computing it");
   }
   Session session(model, context, opts.batch, resolve_kv_type(opts.kv_type, *model));
-  fill(session, opts.depth, opts.depth_fill == "copy");
-  const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) +
-                                                    (opts.depth_fill == "copy" && opts.depth > kCopiedSpan ? " copied" : "")
-                                              : "";
+  fill(session, opts.depth, copied);
+  const std::string at_depth = opts.depth > 0 ? " @ d" + std::to_string(opts.depth) + (copied ? " copied" : "") : "";
   using Clock = std::chrono::steady_clock;
   auto seconds = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
 

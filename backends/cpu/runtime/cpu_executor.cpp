@@ -59,6 +59,12 @@ class AnonymousMemory {
   std::size_t size_ = 0;
 };
 
+// Positions of a head's key region holding `positions`: keys are stored in whole transposed
+// blocks of kKeyBlock (kernels/kv_cache.h).
+std::int64_t whole_key_blocks(std::int64_t positions) {
+  return (positions + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock;
+}
+
 struct CpuState : ExecutorState {
   std::int64_t max_context = 0;
   KvType kv_type = KvType::F32;
@@ -125,7 +131,7 @@ class CpuExecutor : public Executor {
     // positions (kernels/kv_cache.h).
     const std::int64_t row_bytes = kv_row_bytes(kv_type, config_.head_dim);
     const std::size_t per_head = static_cast<std::size_t>(max_context * row_bytes);
-    const std::size_t per_head_keys = static_cast<std::size_t>((max_context + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock * row_bytes);
+    const std::size_t per_head_keys = static_cast<std::size_t>(whole_key_blocks(max_context) * row_bytes);
     const std::size_t heads = static_cast<std::size_t>(config_.num_layers * slots * config_.num_kv_heads);
     state->keys = AnonymousMemory(per_head_keys * heads);
     state->values = AnonymousMemory(per_head * heads);
@@ -143,16 +149,18 @@ class CpuExecutor : public Executor {
   }
 
   bool can_replicate_cache() const override { return true; }
-  bool replicate_cache(ExecutorState& base, std::int64_t slot, std::int64_t held, std::int64_t length) override {
+  void replicate_cache(ExecutorState& base, std::int64_t slot, std::int64_t held, std::int64_t length) override {
+    if (held % q3k::kKeyBlock != 0) {
+      throw Error("cannot copy a cache of " + std::to_string(held) + " positions: the CPU cache copies whole blocks of " +
+                  std::to_string(q3k::kKeyBlock) + " keys");
+    }
     auto& state = static_cast<CpuState&>(base);
     const std::int64_t row_bytes = kv_row_bytes(state.kv_type, config_.head_dim);
     const std::int64_t heads = config_.num_kv_heads;
     const std::int64_t slots = static_cast<std::int64_t>(state.k_heads.size()) / (config_.num_layers * heads);
     // Keys are stored in transposed blocks of kKeyBlock positions: whole blocks are copied
     // (a head's key region holds whole blocks), the positions past `length` unread.
-    const std::int64_t key_length =
-        std::min((length + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock,
-                 (state.max_context + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock);
+    const std::int64_t key_length = whole_key_blocks(length);
     auto copy = [&](std::uint8_t* head, std::int64_t end) {
       for (std::int64_t p = held; p < end; p += held) {
         const std::int64_t n = std::min(held, end - p);
@@ -166,7 +174,6 @@ class CpuExecutor : public Executor {
         copy(state.v_heads[i], length);
       }
     }
-    return true;
   }
 
   std::vector<KvType> kv_types() const override {
