@@ -58,7 +58,7 @@ struct QkNormRopePattern : mlir::OpRewritePattern<q3::AttentionOp> {
         q.rope.getYarnAttr());
     rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(a, a.getType(), prologue.getResult(), a.getCache(),
                                                        a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
-                                                       a.getHeadDimAttr(), a.getScaleAttr());
+                                                       a.getHeadDimAttr(), a.getScaleAttr(), a.getInt8ScoresAttr());
     erase_if_dead(rewriter, {q.rope, k.rope, q.norm, k.norm});
     return mlir::success();
   }

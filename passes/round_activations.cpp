@@ -1,5 +1,7 @@
 // q3-round-activations: the `fast` precision, as an attribute on every matrix product whose
-// weights have narrower instructions than f32 (bf16 dot products, int8 dot products).
+// weights have narrower instructions than f32 (bf16 dot products, int8 dot products), and on
+// every attention, whose scores against a q8_0 cache (a choice made at run time) are then
+// int8 dot products too.
 
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
@@ -32,6 +34,9 @@ struct RoundActivationsPass : impl::RoundActivationsBase<RoundActivationsPass> {
       }
       product->setAttr("round_activations", mlir::StringAttr::get(&getContext(), rounding));
     });
+    const auto int8_scores = mlir::UnitAttr::get(&getContext());
+    getOperation().walk([&](q3::AttentionOp a) { a.setInt8ScoresAttr(int8_scores); });
+    getOperation().walk([&](q3::CachedAttentionOp a) { a.setInt8ScoresAttr(int8_scores); });
   }
 };
 

@@ -9,6 +9,7 @@
 #include <deque>
 
 #include "runtime/core/error.h"
+#include "runtime/core/kv_type_names.h"
 #include "runtime/execution/session.h"
 #include "tests/compile_for_test.h"
 #include "tests/golden.h"
@@ -35,8 +36,8 @@ struct Trace {
 
 std::int64_t argmax(const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); }
 
-Trace run_alone(const std::shared_ptr<Model>& model, const Request& r) {
-  Session s(model, 128);
+Trace run_alone(const std::shared_ptr<Model>& model, const Request& r, KvType kv_type) {
+  Session s(model, 128, 1, kv_type);
   Trace t;
   t.logits.push_back(s.forward(r.prompt));
   for (int i = 0; i < r.decode_steps; ++i) {
@@ -50,8 +51,8 @@ Trace run_alone(const std::shared_ptr<Model>& model, const Request& r) {
 // Every request through one session of `slots` sequences: each step feeds every active
 // sequence its next prompt chunk (at most `chunk` tokens) or its last greedy token.
 std::vector<Trace> run_batched(const std::shared_ptr<Model>& model, const std::vector<Request>& requests, int slots,
-                               std::size_t chunk) {
-  Session s(model, 128, slots);
+                               std::size_t chunk, KvType kv_type) {
+  Session s(model, 128, slots, kv_type);
   struct Active {
     std::size_t request;
     std::int64_t slot;
@@ -116,14 +117,22 @@ std::vector<std::int64_t> prompt(std::size_t length, std::int64_t seed, std::int
   return p;
 }
 
-// "target/quant/precision" of the artifact, and the fixture it is compiled from.
+// "target/quant/precision[/kv type]" of the artifact and session (the cache f16 unless
+// named), and the fixture it is compiled from.
 class BatchedStep : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(BatchedStep, SequencesTogetherMatchEachAlone) {
-  const std::string param = GetParam();
-  const std::string target = param.substr(0, param.find('/'));
-  const std::string rest = param.substr(param.find('/') + 1);
-  const std::string quant = rest.substr(0, rest.find('/')), precision = rest.substr(rest.find('/') + 1);
+  std::vector<std::string> fields;
+  for (std::string rest = GetParam();;) {
+    fields.push_back(rest.substr(0, rest.find('/')));
+    if (rest.find('/') == std::string::npos) break;
+    rest = rest.substr(rest.find('/') + 1);
+  }
+  ASSERT_GE(fields.size(), 3u);
+  const std::string target = fields[0], quant = fields[1], precision = fields[2];
+  // A q8_0 cache under the fast precision scores by int8 dot products: a prompt tile and a
+  // decoding tile must still give a row the same scores.
+  const KvType kv_type = fields.size() > 3 ? parse_kv_type(fields[3]).value() : KvType::F16;
   const std::string fixture = quant == "q4_0" ? "models/qwen3-hd128" : "models/qwen3-small";
   TempDir dir;
   const std::string path = dir.file("model.q3c");
@@ -142,10 +151,10 @@ TEST_P(BatchedStep, SequencesTogetherMatchEachAlone) {
       {prompt(5, 1, vocab), 9, 0},  {prompt(23, 2, vocab), 14, 0}, {prompt(9, 3, vocab), 3, 2},
       {prompt(40, 4, vocab), 8, 3}, {prompt(17, 5, vocab), 6, 4},
   };
-  const std::vector<Trace> together = run_batched(model, requests, 3, 16);
+  const std::vector<Trace> together = run_batched(model, requests, 3, 16, kv_type);
   ASSERT_EQ(together.size(), requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    const Trace alone = run_alone(model, requests[i]);
+    const Trace alone = run_alone(model, requests[i], kv_type);
     EXPECT_EQ(together[i].tokens, alone.tokens) << "request " << i;
     ASSERT_EQ(together[i].logits.size(), alone.logits.size()) << "request " << i;
     double worst = 0;
@@ -158,8 +167,8 @@ TEST_P(BatchedStep, SequencesTogetherMatchEachAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BatchedStep,
-                         ::testing::Values("cpu/bf16/f32", "cpu/q8_0/fast", "cpu/q4_0/fast", "portable/bf16/f32",
-                                           "vulkan/bf16/f32"),
+                         ::testing::Values("cpu/bf16/f32", "cpu/q8_0/fast", "cpu/q4_0/fast", "cpu/q4_0/fast/q8_0",
+                                           "portable/bf16/f32", "vulkan/bf16/f32"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) c = c == '/' ? '_' : c;

@@ -28,10 +28,11 @@ class KvCache : public ::testing::Test {
   static void SetUpTestSuite() { dir_ = new TempDir(); }
   static void TearDownTestSuite() { delete dir_; }
   static std::shared_ptr<Model> compile(const std::string& model, const std::string& target = "cpu",
-                                        int opt_level = 2) {
-    const std::string out = dir_->file(model + "-" + target + "-O" + std::to_string(opt_level) + ".q3c");
+                                        int opt_level = 2, const std::string& precision = "f32") {
+    const std::string out =
+        dir_->file(model + "-" + target + "-O" + std::to_string(opt_level) + "-" + precision + ".q3c");
     if (!std::filesystem::exists(out)) {
-      compile_for_test(test_data("models/" + model), out, target_options(target, "bf16", opt_level));
+      compile_for_test(test_data("models/" + model), out, target_options(target, "bf16", opt_level, precision));
     }
     return Model::load(out);
   }
@@ -105,6 +106,44 @@ TEST_F(KvCache, EveryTypeHoldsOverALongSequence) {
   }
 }
 
+// Under --precision fast a q8_0 cache's scores are int8 dot products: each query rounded to
+// int8 blocks of 32 with a scale (flash_attention.cpp). What that adds to the cache's own
+// rounding, against the f32 cache of the same fast artifact, on the fixtures whose heads
+// are whole q8_0 blocks and over 8,192 tokens.
+TEST_F(KvCache, Int8ScoresOfTheQ8CacheStayWithinTheirMeasuredCost) {
+  // Mean KL, the largest over each model's sequences, measured 2026-12-02 (BENCHMARKS.md):
+  // small 1.52e-4, hd128 1.46e-4 (top-1 0.946), hd128 over 8,192 tokens 6.4e-5; with f32
+  // queries (--precision f32, the test above) 1.05e-4, 7.5e-5 and 1.3e-5. Bounds: about 2x.
+  const std::map<std::string, double> max_kl = {{"qwen3-small", 3e-4}, {"qwen3-hd128", 3e-4}};
+  for (const auto& [name, bound] : max_kl) {
+    auto model = compile(name, "cpu", 2, "fast");
+    Goldens g(test_data("models/" + name + "/goldens.safetensors"));
+    const std::int64_t vocab = model->config().vocab_size;
+    for (int seq = 0; seq < g.sequences(); ++seq) {
+      const std::string prefix = "seq" + std::to_string(seq) + ".";
+      std::vector<std::int64_t> ids = g.ints(prefix + "input_ids");
+      const std::size_t prompt = ids.size();
+      for (std::int64_t t : g.ints(prefix + "greedy.tokens")) ids.push_back(t);
+      const Accuracy a = compare(logits_through_cache(model, ids, KvType::Q8_0, prompt, 8, false),
+                                 logits_through_cache(model, ids, KvType::F32, prompt, 8, false), vocab);
+      std::printf("%s seq%d fast, q8_0 cache (int8 scores) vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n",
+                  name.c_str(), seq, a.mean_kl, a.top1_agreement, a.relative_error);
+      EXPECT_LE(a.mean_kl, bound) << name << " seq" << seq;
+      EXPECT_GE(a.top1_agreement, 0.92) << name << " seq" << seq;
+    }
+  }
+  auto model = compile("qwen3-hd128", "cpu", 2, "fast");
+  const std::int64_t vocab = model->config().vocab_size;
+  std::mt19937 rng(5);
+  std::vector<std::int64_t> ids(8192 + 32);
+  for (auto& id : ids) id = std::uniform_int_distribution<std::int64_t>(0, vocab - 1)(rng);
+  const Accuracy a = compare(logits_through_cache(model, ids, KvType::Q8_0, 8192, 512, true),
+                             logits_through_cache(model, ids, KvType::F32, 8192, 512, true), vocab);
+  std::printf("8192 tokens, fast, q8_0 cache (int8 scores) vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n",
+              a.mean_kl, a.top1_agreement, a.relative_error);
+  EXPECT_LE(a.mean_kl, 1.3e-4);
+}
+
 // Two backends storing the same type: their f32 results differ in the last bits, which
 // flips the rounding of a few stored elements (measured up to 1.2e-4 relative on the
 // logits). A backend storing another type than asked differs by its whole rounding error
@@ -115,6 +154,35 @@ std::vector<std::int64_t> mixed_ids() {
   std::vector<std::int64_t> ids;
   for (int t = 0; t < 80; ++t) ids.push_back((t * 37 + 11) % 512);
   return ids;
+}
+
+// The int8 scores are exact integer sums on every kernel tier (vpdpbusd on AVX-512 VNNI,
+// vpmaddubsw on AVX2, plain C on the generic tier): artifacts compiled for each, run here,
+// agree with this machine's as closely as two builds' f32 rounding lets them (measured on
+// Zen 5: AVX2 0, generic 2.3e-4, its scalar sums in another order; bound 1e-3). A tier
+// summing the wrong bytes or signs is off by whole scores: 1.0 (tried on both).
+// Random f32 weights of the fixture's shapes, which every tier multiplies in f32 under the
+// fast precision too, so that only the attention rounds: with the fixture's bf16 weights,
+// vdpbf16ps on AVX-512 against rounded f32 products elsewhere moves the logits by 2-3e-3
+// whatever the cache.
+TEST_F(KvCache, Int8ScoresAgreeOnEveryKernelTier) {
+  auto artifact = [&](const std::string& cpu) {
+    CompileOptions options = target_options("cpu", "bf16", 2, "fast");
+    options.cpu = cpu;
+    options.random_weights = true;
+    options.random_dtype = "f32";
+    const std::string out = dir_->file("qwen3-hd128-f32-fast-" + (cpu.empty() ? "host" : cpu) + ".q3c");
+    compile_for_test(test_data("models/qwen3-hd128"), out, options);
+    return Model::load(out);
+  };
+  const std::vector<float> expected = logits_through_cache(artifact(""), mixed_ids(), KvType::Q8_0, 64, 16, false);
+  for (const std::string cpu : {"x86-64-v3", "x86-64"}) {
+    const std::vector<float> got = logits_through_cache(artifact(cpu), mixed_ids(), KvType::Q8_0, 64, 16, false);
+    const double error = relative_error(got.data(), expected.data(), expected.size());
+    std::printf("--cpu %s against this machine's artifact, fast, q8_0 cache: relative error %.3g\n", cpu.c_str(),
+                error);
+    EXPECT_LE(error, 1e-3) << cpu;
+  }
 }
 
 // The portable backend's emulation and the CPU backend's real rows round alike.
@@ -159,7 +227,7 @@ TEST_F(KvCache, VulkanRowsMatchThePortableBackendsRounding) {
 // it still loads and runs those, and refuses q8_0 by name; a plan with fewer is damaged.
 TEST_F(KvCache, VulkanArtifactsFromBeforeQ8_0KeepTheirTypes) {
   compile("qwen3-small", "vulkan");
-  const std::string current = dir_->file("qwen3-small-vulkan-O2.q3c");
+  const std::string current = dir_->file("qwen3-small-vulkan-O2-f32.q3c");
   auto keep = [&](std::size_t types, const std::string& name) {
     const std::string path = dir_->file(name);
     write_bytes(path, with_manifest(read_all(current), [&](nlohmann::json& m) {

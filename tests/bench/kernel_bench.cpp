@@ -41,8 +41,8 @@ void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*
 void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
 void q3k_cached_attention(const float*, const int64_t*, const int64_t*, int64_t, const uint8_t* const*,
-                          const uint8_t* const*, int64_t, int64_t, int64_t, int64_t, float, float*, float*, int64_t,
-                          int64_t);
+                          const uint8_t* const*, int64_t, int64_t, int64_t, int64_t, float, int64_t, float*, float*,
+                          int64_t, int64_t);
 }
 
 namespace {
@@ -135,7 +135,7 @@ void prompt_attention(benchmark::State& state) {
   for (auto _ : state) {
     q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys.data(), values.data(),
                          /*kv_type=f32*/ 0, heads,
-                         kv_heads, head_dim, 0.088f, scratch.data(), out.data(), 0, 1);
+                         kv_heads, head_dim, 0.088f, /*int8_scores=*/false, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   // Causal: half the score matrix, QK^T and PV.
@@ -166,10 +166,11 @@ class HugePages {
 
 // One decode step's attention: a token at position range(0) over every layer of Qwen3-4B
 // (36 layers x 8 KV heads, head_dim 128), the cache stored as KvType range(1), split between
-// range(2) threads. All layers, so the cache (1.2 GB at 8192 in f16) comes from memory as it
+// range(2) threads, int8 scores (--precision fast; q8_0 only) if range(3). All layers, so the cache (1.2 GB at 8192 in f16) comes from memory as it
 // does when decoding, not from the last-level cache.
 void attention(benchmark::State& state) {
-  const int64_t past = state.range(0), kv_type = state.range(1), threads = state.range(2);
+  const int64_t past = state.range(0), kv_type = state.range(1), threads = state.range(2), int8 = state.range(3);
+  if (int8 != 0 && kv_type != 3) return state.SkipWithError("int8 scores are for the q8_0 cache");
   constexpr int64_t kLayers = 36, kHeads = 32, kKvHeads = 8, kHeadDim = 128;
   const auto type = static_cast<qwen3c::KvType>(kv_type);
   const int64_t row_bytes = qwen3c::kv_row_bytes(type, kHeadDim), rows = past + 1;
@@ -212,7 +213,7 @@ void attention(benchmark::State& state) {
         for (int64_t layer = 0; layer < kLayers; ++layer) {
           const std::uint8_t* const* k = heads.data() + 2 * layer * kKvHeads;
           q3k_cached_attention(q.data(), &position, &slot, 1, k, k + kKvHeads, kv_type, kHeads, kKvHeads, kHeadDim,
-                               0.088f, scratch.data() + t * scratch_floats, out.data(), t, threads);
+                               0.088f, int8, scratch.data() + t * scratch_floats, out.data(), t, threads);
         }
       });
     }
@@ -236,10 +237,10 @@ BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(
 Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
 Q3_PACKED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
 Q3_PACKED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
-// {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads}
+// {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads, int8 scores}
 BENCHMARK(attention)
-    ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}})
-    ->ArgNames({"past", "kv", "threads"})
+    ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}, {0, 1}})
+    ->ArgNames({"past", "kv", "threads", "int8"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(prompt_attention)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);

@@ -65,13 +65,14 @@ void attend_plain(const float* q, const int64_t* positions, const int64_t* slots
 
 // Row t, head h: softmax(q . k_j * scale) over j <= positions[t] of its sequence, weighted
 // sum of v_j: the tiled kernel (flash_attention.cpp) for every Qwen3 head size.
+// int8_scores: see q3.attention (the plain loop, for heads the tiles do not fit, ignores it).
 void attend(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
             const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
-            int64_t kv_heads, int64_t head_dim, float scale, float* scores, float* out, int64_t thread,
-            int64_t threads) {
+            int64_t kv_heads, int64_t head_dim, float scale, int64_t int8_scores, float* scores, float* out,
+            int64_t thread, int64_t threads) {
   if (q3k::flash_attention_applies(heads, kv_heads, head_dim)) {
     q3k::flash_attention(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale,
-                         scores, out, thread, threads);
+                         int8_scores != 0, scores, out, thread, threads);
     return;
   }
   q3k::with_kv_type(kv_type, [&]<KvType T>() {
@@ -93,7 +94,8 @@ inline uint8_t* head_row(uint8_t* const* cache, const int64_t* positions, const 
 Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, const int64_t* positions,
                              const int64_t* slots, int64_t tokens, uint8_t* const* k_cache, uint8_t* const* v_cache,
                              int64_t kv_type, int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
-                             float* scores, float* out, q3k::BarrierFn barrier, void* barrier_context,
+                             int64_t int8_scores, float* scores, float* out, q3k::BarrierFn barrier,
+                             void* barrier_context,
                              int64_t thread, int64_t threads) {
   const KvType type = static_cast<KvType>(kv_type);
   const q3k::Range r = q3k::share(tokens * kv_heads, thread, threads);
@@ -104,16 +106,16 @@ Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, con
                   head_dim, 0);
   }
   barrier(barrier_context);
-  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, scores, out,
-         thread, threads);
+  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, int8_scores, scores,
+         out, thread, threads);
 }
 
 Q3_KERNEL void q3k_cached_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                                     const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type,
-                                    int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, float* scores,
-                                    float* out, int64_t thread, int64_t threads) {
-  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, scores, out,
-         thread, threads);
+                                    int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
+                                    int64_t int8_scores, float* scores, float* out, int64_t thread, int64_t threads) {
+  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, int8_scores, scores,
+         out, thread, threads);
 }
 
 // Normalises and rotates q (into out) and k (into its cache row), stores v in the cache.

@@ -9,6 +9,10 @@
 // keeps the plain loop for other sizes.
 #include <math.h>
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "flash_attention.h"
 #include "kernel_abi.h"
 #include "kv_cache.h"
@@ -59,6 +63,20 @@ void widen_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t)
   }
 }
 
+// The largest lane, as a tree of vector maxima (max is exact, so any order gives the same
+// value): __builtin_reduce_max on floats becomes 15 dependent scalar maxima, which a
+// decoding tile pays for every row of every 64-key block.
+inline float max_lane(f32x16 x) {
+  typedef float f32x8 __attribute__((vector_size(32)));
+  typedef float f32x4 __attribute__((vector_size(16)));
+  const f32x8 m8 = __builtin_elementwise_max(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7),
+                                             __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15));
+  const f32x4 m4 = __builtin_elementwise_max(__builtin_shufflevector(m8, m8, 0, 1, 2, 3),
+                                             __builtin_shufflevector(m8, m8, 4, 5, 6, 7));
+  const f32x4 m2 = __builtin_elementwise_max(m4, (f32x4)__builtin_shufflevector(m4, m4, 2, 3, 0, 1));
+  return __builtin_elementwise_max(m2[0], m2[1]);
+}
+
 // A decoding tile does little arithmetic per byte it reads, and one core's hardware
 // prefetcher keeps too few lines in flight for its streams: while it computes one block, it
 // asks for the next block's keys and values into L2, a line at a time between its loads
@@ -92,6 +110,135 @@ void scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float sc
       for (int c = 0; c < 4; ++c) acc[c] += qv * key_at(d, c);
     }
     for (int c = 0; c < 4; ++c) __builtin_memcpy(p + r * kBlockKeys + 16 * c, &(acc[c] *= scale), 64);
+  }
+}
+
+// --- Int8 scores: a q8_0 cache under --precision fast. Each query row is rounded as the
+// matrix products round their activations (blocks of 32 int8 values with a scale,
+// weight_format::quantize_activations_q8), so a block of 32 dimensions of a score is an
+// exact integer sum of int8 products, then times the key's and the query's scales, as
+// llama.cpp multiplies a q8_0 cache. Widening every key byte to f32 cost more than reading
+// it: a decode step at depth 131,008 read the cache at 37% of the bandwidth.
+using qwen3c::weight_format::ActivationBlock;
+
+// 16 lanes of four key bytes (dimensions 4i..4i+3 of 16 keys) in the form key_dot4 takes.
+// Sum over 4 bytes of each lane: key bytes times the query bytes broadcast from `q4`.
+#if defined(__AVX512VNNI__)
+// vpdpbusd multiplies unsigned by signed bytes: the keys go in with 128 added (the sign bit
+// flipped), and the sum starts at -128 x the query block's sum to take it off again.
+constexpr int32_t kKeyZeroPoint = 128;
+inline i32x16 unsigned_keys(i32x16 k) { return k ^ static_cast<int32_t>(0x80808080u); }
+inline i32x16 key_dot4(i32x16 sum, i32x16 k, int32_t q4) {
+  return (i32x16)_mm512_dpbusd_epi32((__m512i)sum, (__m512i)k, _mm512_set1_epi32(q4));
+}
+#elif defined(__AVX2__)
+// vpmaddubsw (unsigned x signed byte pairs, saturating to int16) on |k| and q with k's sign:
+// exact, as |k| and |q| are at most 127 (both are rounded symmetrically).
+constexpr int32_t kKeyZeroPoint = 0;
+inline i32x16 unsigned_keys(i32x16 k) { return k; }
+inline i32x16 key_dot4(i32x16 sum, i32x16 k, int32_t q4) {
+  const __m256i q = _mm256_set1_epi32(q4), ones = _mm256_set1_epi16(1);
+  __m256i half[2], s[2];
+  __builtin_memcpy(half, &k, 64);
+  __builtin_memcpy(s, &sum, 64);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i products = _mm256_maddubs_epi16(_mm256_abs_epi8(half[h]), _mm256_sign_epi8(q, half[h]));
+    s[h] = _mm256_add_epi32(s[h], _mm256_madd_epi16(products, ones));
+  }
+  __builtin_memcpy(&sum, s, 64);
+  return sum;
+}
+#else
+constexpr int32_t kKeyZeroPoint = 0;
+inline i32x16 unsigned_keys(i32x16 k) { return k; }
+inline i32x16 key_dot4(i32x16 sum, i32x16 k, int32_t q4) {
+  const int8_t* q = reinterpret_cast<const int8_t*>(&q4);
+  for (int b = 0; b < 4; ++b) sum += ((k << (24 - 8 * b)) >> 24) * int32_t(q[b]);
+  return sum;
+}
+#endif
+
+// The rows' queries as int8 blocks (in the tile's key scratch, which this path does not
+// use: rows x head_dim / 32 blocks of 40 bytes fit in its head_dim x 64 floats).
+void round_queries(const float* const* q_rows, int64_t rows, int64_t head_dim, ActivationBlock* out) {
+  const int64_t blocks = head_dim / qwen3c::kKvBlock;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < blocks; ++b) {
+      ActivationBlock& a = out[r * blocks + b];
+      qwen3c::weight_format::quantize_activations_q8(q_rows[r] + b * qwen3c::kKvBlock, &a);
+      a.sum *= -kKeyZeroPoint;  // now where the block's integer sum starts
+    }
+}
+
+// Scores of N rows (their int8 queries `q`, head_dim / 32 blocks each) against the 16-key
+// blocks c0 and c0 + 1 (the first `Present` of them: 1 or 2; a compile-time count keeps the
+// sums in registers) starting at `k`: each row's sums run in the same order whatever N is,
+// so a row's scores do not depend on its tile.
+template <int N, int Present>
+void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float scale, const uint8_t* k,
+                      int64_t block_bytes, float* p, const uint8_t* k_ahead, int64_t lines) {
+  constexpr int present = Present;
+  const int64_t blocks = head_dim / qwen3c::kKvBlock;
+  constexpr int64_t kQuads = qwen3c::kKvBlock / 4;
+  f32x16 total[N][2] = {};
+  for (int64_t b = 0; b < blocks; ++b) {
+    i32x16 acc[N][2];
+    for (int i = 0; i < N; ++i) acc[i][0] = acc[i][1] = i32x16{} + q[i][b].sum;
+    for (int64_t quad = 0; quad < kQuads; ++quad) {
+      const int64_t at = (b * kQuads + quad) * 64;  // dimensions 4(b * 8 + quad)... of 16 keys
+      for (int c = 0; c < present; ++c) {
+        if (k_ahead != nullptr) {
+          // The next block's lines, spread over this one's loads (see prefetch_line).
+          for (int64_t line = at / 64; line < lines; line += head_dim / 4) prefetch_line(k_ahead + c * block_bytes + line * 64);
+        }
+        i32x16 keys;
+        __builtin_memcpy(&keys, k + c * block_bytes + at, 64);
+        keys = unsigned_keys(keys);
+        for (int i = 0; i < N; ++i) {
+          int32_t q4;
+          __builtin_memcpy(&q4, q[i][b].q + 4 * quad, 4);
+          acc[i][c] = key_dot4(acc[i][c], keys, q4);
+        }
+      }
+    }
+    for (int c = 0; c < present; ++c) {
+      f16x16 half_scales;
+      __builtin_memcpy(&half_scales, k + c * block_bytes + kKeyBlock * head_dim + 2 * kKeyBlock * b, sizeof half_scales);
+      const f32x16 key_scales = __builtin_convertvector(half_scales, f32x16);
+      for (int i = 0; i < N; ++i) total[i][c] += __builtin_convertvector(acc[i][c], f32x16) * (key_scales * q[i][b].scale);
+    }
+  }
+  for (int i = 0; i < N; ++i)
+    for (int c = 0; c < 2; ++c) {
+      const f32x16 x = c < present ? total[i][c] * scale : f32x16{};
+      __builtin_memcpy(p + i * kBlockKeys + 16 * c, &x, 64);
+    }
+}
+
+// The block's scores from int8 queries (round_queries) and the q8_0 keys as stored.
+void int8_block_scores(Tile& tile, int64_t rows, const uint8_t* k, int64_t keys, int64_t head_dim, float scale,
+                       const uint8_t* k_ahead) {
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(KvType::Q8_0, head_dim), lines = block_bytes / 64;
+  const int64_t key_blocks = (keys + kKeyBlock - 1) / kKeyBlock, blocks = head_dim / qwen3c::kKvBlock;
+  const ActivationBlock* queries = reinterpret_cast<const ActivationBlock*>(tile.keys_t);
+  for (int64_t c0 = 0; c0 < kBlockKeys / kKeyBlock; c0 += 2) {
+    const int present = key_blocks - c0 >= 2 ? 2 : static_cast<int>(key_blocks - c0 > 0 ? key_blocks - c0 : 0);
+    const uint8_t* kc = k + c0 * block_bytes;
+    const uint8_t* ahead = k_ahead != nullptr ? k_ahead + c0 * block_bytes : nullptr;
+    float* pc = tile.p + 16 * c0;
+    int64_t r = 0;
+    const ActivationBlock* q[4];
+    auto rows_of = [&]<int N>() {
+      for (int i = 0; i < N; ++i) q[i] = queries + (r + i) * blocks;
+      float* pr = pc + r * kBlockKeys;
+      if (present == 2) int8_scores_pair<N, 2>(q, head_dim, scale, kc, block_bytes, pr, ahead, lines);
+      else if (present == 1) int8_scores_pair<N, 1>(q, head_dim, scale, kc, block_bytes, pr, ahead, lines);
+      else for (int i = 0; i < N; ++i) __builtin_memset(pr + i * kBlockKeys, 0, 2 * 64);
+      ahead = nullptr;  // asked for once
+      r += N;
+    };
+    while (r + 4 <= rows) rows_of.template operator()<4>();
+    while (r < rows) rows_of.template operator()<1>();
   }
 }
 
@@ -205,10 +352,11 @@ void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
 
 // Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
 // its rows see; k_head / v_head: that head's cache rows in the sequence.
+// int8_scores: the q8_0 cache's scores as int8 dot products (int8_block_scores).
 template <KvType T>
 void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t0, int64_t block_tokens,
                  int64_t kvh, const uint8_t* k_head, const uint8_t* v_head, int64_t heads, int64_t kv_heads,
-                 int64_t head_dim, float scale, float* out) {
+                 int64_t head_dim, float scale, bool int8_scores, float* out) {
   const int64_t group = heads / kv_heads, row_bytes = kv_row_bytes(T, head_dim);
   const float* q_rows[kMaxRows];
   const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
@@ -219,6 +367,8 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     tile.l[r] = 0;
   }
   for (int64_t i = 0; i < rows * head_dim; ++i) tile.o[i] = 0;
+  int8_scores = int8_scores && T == KvType::Q8_0;
+  if (int8_scores) round_queries(q_rows, rows, head_dim, reinterpret_cast<ActivationBlock*>(tile.keys_t));
   int64_t last_key = 0;  // the tile's rows see up to here
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
@@ -226,7 +376,8 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     // A decoding tile asks for the next block's keys and values while it reads these.
     const uint8_t* k_ahead = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
     const uint8_t* v_ahead = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
-    block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
+    if (int8_scores) int8_block_scores(tile, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
+    else block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
       float* p = tile.p + r * kBlockKeys;
@@ -234,7 +385,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
       const int64_t n = visible < keys ? visible : keys;
       f32x16 mv = f32x16{} + tile.m[r];
       for (int64_t c = 0; c < kBlockKeys; c += 16) mv = __builtin_elementwise_max(mv, keep_below(load16(p + c), c, n, -INFINITY));
-      const float m = __builtin_reduce_max(mv);
+      const float m = max_lane(mv);
       const float alpha = exp_approx(tile.m[r] - m);
       f32x16 sums = {};
       for (int64_t c = 0; c < kBlockKeys; c += 16) {
@@ -262,8 +413,8 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
 
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
-                     int64_t kv_heads, int64_t head_dim, float scale, float* scratch, float* out, int64_t thread,
-                     int64_t threads) {
+                     int64_t kv_heads, int64_t head_dim, float scale, bool int8_scores, float* scratch, float* out,
+                     int64_t thread, int64_t threads) {
   Tile tile{scratch, scratch + head_dim * kBlockKeys, nullptr, nullptr, nullptr};
   tile.o = tile.p + kMaxRows * kBlockKeys;
   tile.m = tile.o + kMaxRows * head_dim;
@@ -280,7 +431,7 @@ void flash_attention(const float* q, const int64_t* positions, const int64_t* sl
       with_kv_type(kv_type, [&]<KvType T>() {
         const int64_t head = slots[t0] * kv_heads + kvh;
         attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head], heads,
-                       kv_heads, head_dim, scale, out);
+                       kv_heads, head_dim, scale, int8_scores, out);
       });
     }
     ++tile_index;

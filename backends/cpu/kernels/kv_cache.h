@@ -104,10 +104,16 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
 }
 
 // --- Keys. A head's keys are stored transposed in blocks of kKeyBlock positions: block b
-// holds positions 16b..16b+15 as [head_dim][16] elements (q8_0: the int8 values
-// [head_dim][16], then the f16 scales [head_dim / 32][16]), kKeyBlock rows' bytes in all. So
+// holds positions 16b..16b+15 as [head_dim][16] elements, kKeyBlock rows' bytes in all. So
 // attention reads one dimension of 16 keys as one vector, with no transposing: a decode step
-// used to spend as long shuffling key blocks as multiplying them. The values stay in rows.
+// used to spend as long shuffling key blocks as multiplying them. q8_0 blocks keep each
+// key's dimensions in fours, [head_dim / 4][16][4] int8 values (then the f16 scales
+// [head_dim / 32][16]), so that one 64-byte vector is what an int8 dot product (vpdpbusd:
+// four bytes a lane) multiplies for 16 keys; a dimension alone is a shift away. The values
+// stay in rows.
+
+// Byte offset, in a q8_0 key block, of dimension d of the block's key `lane`.
+inline int64_t q8_key_offset(int64_t d, int64_t lane) { return d / 4 * 4 * kKeyBlock + lane * 4 + d % 4; }
 
 // Dimension d of the block's 16 keys, as f32.
 template <KvType T>
@@ -115,8 +121,9 @@ inline f32x16 key_load16(const uint8_t* block, int64_t head_dim, int64_t d) {
   if constexpr (T != KvType::Q8_0) {
     return widen16<T>(block + kv_row_bytes(T, d * kKeyBlock));
   } else {
-    i8x16 q;
-    __builtin_memcpy(&q, block + kKeyBlock * d, sizeof q);
+    i32x16 quad;  // dimensions d & ~3 .. (d & ~3) + 3 of the 16 keys, a key a lane
+    __builtin_memcpy(&quad, block + q8_key_offset(d, 0) - d % 4, sizeof quad);
+    const i32x16 q = (quad << static_cast<int32_t>(24 - 8 * (d % 4))) >> 24;  // byte d % 4, sign-extended
     f16x16 scales;
     __builtin_memcpy(&scales, block + kKeyBlock * head_dim + 2 * kKeyBlock * (d / qwen3c::kKvBlock), sizeof scales);
     return __builtin_convertvector(q, f32x16) * __builtin_convertvector(scales, f32x16);
@@ -133,7 +140,7 @@ inline float key_load1(const uint8_t* keys, int64_t head_dim, int64_t position, 
   } else {
     uint16_t scale;
     __builtin_memcpy(&scale, block + kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane), 2);
-    return static_cast<float>(static_cast<int8_t>(block[d * kKeyBlock + lane])) * half_to_float(scale);
+    return static_cast<float>(static_cast<int8_t>(block[q8_key_offset(d, lane)])) * half_to_float(scale);
   }
 }
 
@@ -146,7 +153,7 @@ inline void key_store(KvType type, const float* x, int64_t head_dim, uint8_t* ke
     for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
       uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
       kv_store(type, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
-      for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[(b + i) * kKeyBlock + lane] = row[i];
+      for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[q8_key_offset(b + i, lane)] = row[i];
       __builtin_memcpy(block + kKeyBlock * head_dim + 2 * (b / qwen3c::kKvBlock * kKeyBlock + lane),
                        row + qwen3c::kKvBlock, 2);
     }
