@@ -56,6 +56,28 @@ std::vector<float> logits_through_cache(const std::shared_ptr<Model>& m, const s
   return all;
 }
 
+// A fixture's sequence `seq`: its prompt, then Hugging Face's greedy continuation.
+struct FixtureSequence {
+  std::vector<std::int64_t> ids;
+  std::size_t prompt;  // how many of ids are the prompt
+};
+FixtureSequence fixture_sequence(const Goldens& g, int seq) {
+  const std::string prefix = "seq" + std::to_string(seq) + ".";
+  FixtureSequence s{g.ints(prefix + "input_ids"), 0};
+  s.prompt = s.ids.size();
+  for (std::int64_t t : g.ints(prefix + "greedy.tokens")) s.ids.push_back(t);
+  return s;
+}
+
+// The long sequence both 8,192-token tests feed: random ids (seed 5), 8,192 then 32 more.
+constexpr std::size_t kLongPrefill = 8192, kLongDecode = 32;
+std::vector<std::int64_t> long_sequence(std::int64_t vocab) {
+  std::mt19937 rng(5);
+  std::vector<std::int64_t> ids(kLongPrefill + kLongDecode);
+  for (auto& id : ids) id = std::uniform_int_distribution<std::int64_t>(0, vocab - 1)(rng);
+  return ids;
+}
+
 TEST_F(KvCache, EveryTypeStaysWithinItsMeasuredCostOnTheFixtures) {
   // Mean KL against the f32 cache, the largest over each model's sequences, measured
   // 2026-12-01 (BENCHMARKS.md): tiny 2.0e-7 / 1.2e-5 / - (heads of 16), small 1.4e-7 /
@@ -70,10 +92,7 @@ TEST_F(KvCache, EveryTypeStaysWithinItsMeasuredCostOnTheFixtures) {
     Goldens g(test_data("models/" + name + "/goldens.safetensors"));
     const std::int64_t vocab = model->config().vocab_size;
     for (int seq = 0; seq < g.sequences(); ++seq) {
-      const std::string prefix = "seq" + std::to_string(seq) + ".";
-      std::vector<std::int64_t> ids = g.ints(prefix + "input_ids");
-      const std::size_t prompt = ids.size();
-      for (std::int64_t t : g.ints(prefix + "greedy.tokens")) ids.push_back(t);
+      const auto [ids, prompt] = fixture_sequence(g, seq);
       const std::vector<float> exact = logits_through_cache(model, ids, KvType::F32, prompt, 8, false);
       for (const auto& [type, bound] : bounds) {
         const Accuracy a = compare(logits_through_cache(model, ids, type, prompt, 8, false), exact, vocab);
@@ -89,17 +108,14 @@ TEST_F(KvCache, EveryTypeStaysWithinItsMeasuredCostOnTheFixtures) {
 // 8,192 tokens (random ids) on the head_dim-128 fixture: the last 512-token chunk and 32
 // decoding steps after it, each type against f32.
 TEST_F(KvCache, EveryTypeHoldsOverALongSequence) {
-  constexpr std::size_t kPrefill = 8192, kDecode = 32;
   auto model = compile("qwen3-hd128");
   const std::int64_t vocab = model->config().vocab_size;
-  std::mt19937 rng(5);
-  std::vector<std::int64_t> ids(kPrefill + kDecode);
-  for (auto& id : ids) id = std::uniform_int_distribution<std::int64_t>(0, vocab - 1)(rng);
-  const std::vector<float> exact = logits_through_cache(model, ids, KvType::F32, kPrefill, 512, true);
+  const std::vector<std::int64_t> ids = long_sequence(vocab);
+  const std::vector<float> exact = logits_through_cache(model, ids, KvType::F32, kLongPrefill, 512, true);
   // Measured 2026-12-01: 1.9e-8 / 1.2e-6 / 1.3e-5. Bounds: about 2x.
   const std::map<KvType, double> max_kl = {{KvType::F16, 4e-8}, {KvType::BF16, 2.5e-6}, {KvType::Q8_0, 2.6e-5}};
   for (const auto& [type, bound] : max_kl) {
-    const Accuracy a = compare(logits_through_cache(model, ids, type, kPrefill, 512, true), exact, vocab);
+    const Accuracy a = compare(logits_through_cache(model, ids, type, kLongPrefill, 512, true), exact, vocab);
     std::printf("8192 tokens, %s cache vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n", kv_type_name(type).c_str(),
                 a.mean_kl, a.top1_agreement, a.relative_error);
     EXPECT_LE(a.mean_kl, bound) << kv_type_name(type);
@@ -120,10 +136,7 @@ TEST_F(KvCache, Int8ScoresOfTheQ8CacheStayWithinTheirMeasuredCost) {
     Goldens g(test_data("models/" + name + "/goldens.safetensors"));
     const std::int64_t vocab = model->config().vocab_size;
     for (int seq = 0; seq < g.sequences(); ++seq) {
-      const std::string prefix = "seq" + std::to_string(seq) + ".";
-      std::vector<std::int64_t> ids = g.ints(prefix + "input_ids");
-      const std::size_t prompt = ids.size();
-      for (std::int64_t t : g.ints(prefix + "greedy.tokens")) ids.push_back(t);
+      const auto [ids, prompt] = fixture_sequence(g, seq);
       const Accuracy a = compare(logits_through_cache(model, ids, KvType::Q8_0, prompt, 8, false),
                                  logits_through_cache(model, ids, KvType::F32, prompt, 8, false), vocab);
       std::printf("%s seq%d fast, q8_0 cache (int8 scores) vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n",
@@ -134,11 +147,9 @@ TEST_F(KvCache, Int8ScoresOfTheQ8CacheStayWithinTheirMeasuredCost) {
   }
   auto model = compile("qwen3-hd128", "cpu", 2, "fast");
   const std::int64_t vocab = model->config().vocab_size;
-  std::mt19937 rng(5);
-  std::vector<std::int64_t> ids(8192 + 32);
-  for (auto& id : ids) id = std::uniform_int_distribution<std::int64_t>(0, vocab - 1)(rng);
-  const Accuracy a = compare(logits_through_cache(model, ids, KvType::Q8_0, 8192, 512, true),
-                             logits_through_cache(model, ids, KvType::F32, 8192, 512, true), vocab);
+  const std::vector<std::int64_t> ids = long_sequence(vocab);
+  const Accuracy a = compare(logits_through_cache(model, ids, KvType::Q8_0, kLongPrefill, 512, true),
+                             logits_through_cache(model, ids, KvType::F32, kLongPrefill, 512, true), vocab);
   std::printf("8192 tokens, fast, q8_0 cache (int8 scores) vs f32: KL %.3g, top-1 %.4f, rel. error %.3g\n",
               a.mean_kl, a.top1_agreement, a.relative_error);
   EXPECT_LE(a.mean_kl, 1.3e-4);
