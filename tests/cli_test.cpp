@@ -106,13 +106,11 @@ TEST(Cli, CompiledIrOfFixtureParsesBackUnchanged) {
   ProcessResult r = qwen3c("compile " + test_data("models/qwen3-tiny") + " --emit ir -o " + ir);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("written to " + ir), std::string::npos);
-  std::ifstream in(ir);
-  std::stringstream original;
-  original << in.rdbuf();
-  EXPECT_NE(original.str().find("tensor<151936x32xbf16>"), std::string::npos);
+  const std::string original = read_text(ir);
+  EXPECT_NE(original.find("tensor<151936x32xbf16>"), std::string::npos);
   ProcessResult round = run_process(opt_bin() + " " + quoted(ir));
   ASSERT_EQ(round.exit_code, 0) << round.output;
-  EXPECT_EQ(round.output, original.str());
+  EXPECT_EQ(round.output, original);
 }
 
 TEST(Cli, PrintIrAfterAllShowsEveryPass) {
@@ -370,9 +368,7 @@ TEST(CliCompile, OutputRefusesWhatItMustNotReplace) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(fs::status(out).permissions() & fs::perms::others_read, fs::perms::none);
 
-  std::ifstream in(precious);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(text, "keep me");
+  EXPECT_EQ(read_text(precious), "keep me");
   for (const auto& entry : fs::directory_iterator(dir.path())) {
     EXPECT_EQ(entry.path().string().find(".partial."), std::string::npos) << "left behind: " << entry.path();
   }
@@ -620,6 +616,25 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
   ProcessResult table = qwen3c("bench " + artifact() + " -p 8 -n 2 -r 1");
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("| vulkan |"), std::string::npos) << table.output;
+}
+
+// A prompt step of a Qwen3-sized vocabulary keeps one row of logits: 512 rows of 151,936
+// would need 296 MiB, more than lavapipe lets one binding span (128 MiB), and bench at a
+// depth (or pp512) then failed on lavapipe.
+TEST_F(CliVulkan, LongPromptStepsOfAQwen3VocabularyFitTheBindings) {
+  nlohmann::json config = nlohmann::json::parse(read_text(test_data("configs/Qwen3-0.6B.json")));
+  config.update({{"hidden_size", 64}, {"intermediate_size", 128}, {"num_hidden_layers", 1},
+                 {"num_attention_heads", 2}, {"num_key_value_heads", 1}, {"head_dim", 32}});
+  ASSERT_EQ(config["vocab_size"], 151936);
+  TempDir dir;
+  write_text(dir.file("config.json"), config.dump());
+  const std::string artifact = dir.file("wide.q3c");
+  ProcessResult c = qwen3c("compile " + dir.file("config.json") + " --random-weights --target vulkan -o " + artifact);
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  ProcessResult r = qwen3c("bench " + artifact + " -p 512 -n 2 -d 512 -r 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("pp512 @ d512"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tg2 @ d512"), std::string::npos) << r.output;
 }
 
 // qwen3c-run (no LLVM, MLIR or shaderc linked: a configure-time check) runs artifacts of

@@ -18,6 +18,7 @@
 #include "runtime/core/error.h"
 #include "runtime/core/quantization.h"
 #include "runtime/text/tokenizer.h"
+#include "tests/artifact_edit.h"
 #include "tests/run_process.h"
 #include "tests/test_files.h"
 
@@ -248,10 +249,8 @@ TEST_F(Hardening, InspectVerifyChecksEveryByteRange) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "every checksum matches")) << r.output;
 
-  std::ifstream in(good, std::ios::binary);
-  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  ArtifactHeader h;
-  std::memcpy(&h, bytes.data(), sizeof h);
+  std::vector<std::uint8_t> bytes = read_bytes(good);
+  const ArtifactHeader h = header_of(bytes);
   const nlohmann::json manifest = nlohmann::json::parse(
       std::string(bytes.begin() + h.manifest_offset, bytes.begin() + h.manifest_offset + h.manifest_size));
   const std::uint64_t at = manifest["tokenizer"]["tokenizer_config.json"]["offset"].get<std::uint64_t>() + 10;

@@ -1,6 +1,7 @@
 #include "tests/test_files.h"
 
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 
@@ -36,6 +37,17 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  const std::string text = read_text(path);
+  return {text.begin(), text.end()};
 }
 
 void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes) {

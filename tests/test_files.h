@@ -41,6 +41,10 @@ struct TensorSpec {
 
 void write_text(const std::string& path, const std::string& text);
 void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes);
+// A whole file; a file that cannot be read throws (the test fails naming it) rather than
+// reading as empty.
+std::string read_text(const std::string& path);
+std::vector<std::uint8_t> read_bytes(const std::string& path);
 
 // A well-formed safetensors file with zero-filled tensors laid out back to back.
 void write_safetensors(const std::string& path, const std::vector<TensorSpec>& tensors);

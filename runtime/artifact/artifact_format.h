@@ -20,7 +20,9 @@ inline constexpr char kArtifactMagic[8] = {'Q', '3', 'C', 'A', 'R', 'T', '\r', '
 // byte rows), and rope ops may carry YaRN scaling.
 // 4: the CPU entry point takes a work counter per kernel call (the packed matrix products
 // hand out their rows to the threads as they go).
-inline constexpr std::uint32_t kArtifactVersion = 4;
+// 5: the Vulkan step header's eighth word is the rows the logits buffer holds (the device
+// argmax's word follows them), no longer the step's row capacity.
+inline constexpr std::uint32_t kArtifactVersion = 5;
 inline constexpr std::uint64_t kArtifactAlignment = 64;
 inline constexpr std::uint64_t kArtifactHeaderSize = 64;
 inline constexpr std::uint64_t kMaxManifestBytes = 256ull << 20;

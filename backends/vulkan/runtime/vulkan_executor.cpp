@@ -43,8 +43,10 @@ struct VulkanState : ExecutorState {
   std::size_t kv_type = 0;  // index in kKvTypes
   std::vector<Buffer> keys, values;  // per layer: every slot's [max_context, kv_dim], in slot order
   Buffer indirect;                   // VkDispatchIndirectCommand per dispatch
-  // Sized for `capacity` rows a step; replaced (and the commands re-recorded) to grow.
-  std::int64_t capacity = 0;
+  // Sized for `capacity` rows a step (the logits for `logit_capacity` rows: a prompt's step
+  // wants one row of them, and a vocabulary's worth of rows for all would outgrow a binding);
+  // replaced (and the commands re-recorded) to grow.
+  std::int64_t capacity = 0, logit_capacity = 0;
   Buffer step, arena, logits, partials;
   VkCommandPool pool = VK_NULL_HANDLE;
   VkCommandBuffer commands = VK_NULL_HANDLE;
@@ -141,7 +143,7 @@ class VulkanExecutor : public Executor {
     auto& state = static_cast<VulkanState&>(base);
     const auto tokens = static_cast<std::uint64_t>(r.ids.size());
     const auto logit_rows = static_cast<std::uint64_t>(r.logit_rows);
-    grow(state, static_cast<std::int64_t>(tokens));
+    grow(state, static_cast<std::int64_t>(tokens), r.logit_rows);
 
     // The step buffer: header, ids, positions, slots, cos and sin of every (row, frequency).
     auto* words = static_cast<std::uint32_t*>(state.step.mapped());
@@ -158,7 +160,7 @@ class VulkanExecutor : public Executor {
                                                     static_cast<std::uint32_t>(split),
                                                     static_cast<std::uint32_t>(splits),
                                                     kv_scales(state),
-                                                    0};
+                                                    static_cast<std::uint32_t>(state.logit_capacity)};
     std::memcpy(words, header, sizeof header);
     std::uint32_t* data = words + kStepHeaderWords;
     const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
@@ -206,7 +208,8 @@ class VulkanExecutor : public Executor {
     if (r.greedy_token != nullptr) {
       if (!plan_.device_argmax) throw Error("this artifact has no argmax dispatch");
       std::uint32_t token = 0;
-      std::memcpy(&token, static_cast<const std::uint8_t*>(state.logits.mapped()) + capacity * config_.vocab_size * 4, 4);
+      std::memcpy(&token, static_cast<const std::uint8_t*>(state.logits.mapped()) +
+                      static_cast<std::uint64_t>(state.logit_capacity) * config_.vocab_size * 4, 4);
       if (token >= static_cast<std::uint64_t>(config_.vocab_size)) {
         throw Error("Vulkan: the device's greedy token " + std::to_string(token) + " is outside the vocabulary");
       }
@@ -387,28 +390,41 @@ class VulkanExecutor : public Executor {
     return static_cast<std::uint32_t>(static_cast<std::uint64_t>(s.max_context * s.slots) * config_.kv_dim() / 2);
   }
 
-  // Makes the step-sized buffers hold `tokens` rows, rebinding and re-recording if they grow.
-  void grow(VulkanState& s, std::int64_t tokens) {
-    if (tokens <= s.capacity) return;
-    std::int64_t capacity = 1;
-    while (capacity < tokens) capacity *= 2;
-    capacity = std::min(capacity, s.max_context * s.slots);
-    const auto rows = static_cast<std::uint64_t>(capacity);
-    const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
-    const std::uint64_t max_splits = (static_cast<std::uint64_t>(s.max_context) + kDecodeSplit - 1) / kDecodeSplit;
-    // (row, head) units times their splits: rows x 1 for long steps, up to kDecodeRows rows
-    // x max_splits for short ones.
-    const std::uint64_t partial_slots =
-        static_cast<std::uint64_t>(plan_.attention_heads) * std::max(rows, std::min(rows, kDecodeRows) * max_splits);
+  // Makes the step-sized buffers hold `tokens` rows and the logits `logit_rows` of them,
+  // rebinding and re-recording if they grow.
+  void grow(VulkanState& s, std::int64_t tokens, std::int64_t logit_rows) {
+    logit_rows = std::max<std::int64_t>(logit_rows, 1);  // the argmax's word needs a buffer too
+    const bool more_rows = tokens > s.capacity, more_logits = logit_rows > s.logit_capacity;
+    if (!more_rows && !more_logits) return;
+    const std::int64_t most_rows = s.max_context * s.slots;
     vkDeviceWaitIdle(device_->get());
-    s.step = Buffer(device_, (kStepHeaderWords + rows * (3 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
-    s.arena = Buffer(device_, rows * plan_.arena_floats_per_token * sizeof(float), Buffer::Memory::DeviceLocal,
-                     "activations of a " + std::to_string(rows) + "-token step");
-    s.logits = Buffer(device_, (rows * config_.vocab_size + 1) * sizeof(float), Buffer::Memory::HostVisible,
-                      "logits of a " + std::to_string(rows) + "-token step");
-    s.partials = Buffer(device_, partial_slots * (plan_.attention_head_dim + 2) * sizeof(float),
-                        Buffer::Memory::DeviceLocal, "attention partials");
-    s.capacity = capacity;
+    if (more_rows) {
+      std::int64_t capacity = 1;
+      while (capacity < tokens) capacity *= 2;
+      capacity = std::min(capacity, most_rows);
+      const auto rows = static_cast<std::uint64_t>(capacity);
+      const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
+      const std::uint64_t max_splits = (static_cast<std::uint64_t>(s.max_context) + kDecodeSplit - 1) / kDecodeSplit;
+      // (row, head) units times their splits: rows x 1 for long steps, up to kDecodeRows rows
+      // x max_splits for short ones.
+      const std::uint64_t partial_slots =
+          static_cast<std::uint64_t>(plan_.attention_heads) * std::max(rows, std::min(rows, kDecodeRows) * max_splits);
+      s.step = Buffer(device_, (kStepHeaderWords + rows * (3 + 2 * half)) * 4, Buffer::Memory::HostVisible, "the step buffer");
+      s.arena = Buffer(device_, rows * plan_.arena_floats_per_token * sizeof(float), Buffer::Memory::DeviceLocal,
+                       "activations of a " + std::to_string(rows) + "-token step");
+      s.partials = Buffer(device_, partial_slots * (plan_.attention_head_dim + 2) * sizeof(float),
+                          Buffer::Memory::DeviceLocal, "attention partials");
+      s.capacity = capacity;
+    }
+    if (more_logits) {
+      std::int64_t capacity = 1;
+      while (capacity < logit_rows) capacity *= 2;
+      capacity = std::min(capacity, most_rows);
+      // One word more: where the device's argmax leaves the greedy token.
+      s.logits = Buffer(device_, (static_cast<std::uint64_t>(capacity) * config_.vocab_size + 1) * sizeof(float),
+                        Buffer::Memory::HostVisible, "logits of " + std::to_string(capacity) + " rows");
+      s.logit_capacity = capacity;
+    }
     bind(s);
     record(s);
   }

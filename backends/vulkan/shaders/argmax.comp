@@ -1,6 +1,6 @@
 // Greedy decoding on the device: the index of the largest logit of the step's last logit
 // row (the lowest index among equals, as the host's sampler picks), written as a 32-bit
-// word just past the logit rows the logits buffer holds: dst[capacity * VOCAB]. The host
+// word just past the logit rows the logits buffer holds: dst[logit_capacity * VOCAB]. The host
 // then reads back one word instead of a row of logits. One workgroup. Defines: VOCAB.
 layout(std430, set = 0, binding = 6) buffer DestinationWords { uint dst_words[]; };
 shared float best_values[WG];
@@ -33,6 +33,6 @@ void main() {
         at = best_indices[s];
       }
     }
-    dst_words[step.capacity * VOCAB] = at;
+    dst_words[step.logit_capacity * VOCAB] = at;
   }
 }

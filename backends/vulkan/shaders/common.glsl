@@ -36,7 +36,7 @@ layout(std430, set = 0, binding = 0) readonly buffer StepBuffer {
   uint split;       // attention: keys per split
   uint splits;      // attention: splits per (row, head)
   uint kv_scales;   // q8_0 cache: the halfword where a layer buffer's block scales start
-  uint reserved1;
+  uint logit_capacity;  // rows the logits buffer holds (the argmax's word follows them)
   uint data[];      // ids[capacity], positions[capacity], slots[capacity],
                     // cos[capacity][ROPE_HALF], sin[capacity][ROPE_HALF]
 } step;
