@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/cpu/kernels/kernel_entry_points.h"
 #include "backends/cpu/runtime/packing.h"
 #include "runtime/core/half.h"
 #include "runtime/core/quantization.h"
@@ -26,14 +27,8 @@
 extern "C" {
 extern const int32_t q3k_target_prefers_bf16_dot = 0;
 extern const int32_t q3k_target_prefetches_to_l2 = 1;
-using Product = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_swiglu_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_swiglu_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
-void q3k_packed_swiglu_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t, int64_t*);
 }
+using Product = decltype(&q3k_packed_linear_bf16);  // every packed product has its signature
 
 namespace qwen3c {
 namespace {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels/flash_attention.h"
+#include "backends/cpu/kernels/kernel_entry_points.h"
 #include "backends/cpu/runtime/packing.h"
 #include "runtime/core/kv_type.h"
 #include "runtime/core/quantization.h"
@@ -30,19 +31,6 @@ extern "C" {
 extern const int32_t q3k_target_prefers_bf16_dot = 0;
 // As the code generator sets it for the host (compiler/codegen.cpp: AMD no, others yes).
 extern const int32_t q3k_target_prefetches_to_l2 = __builtin_cpu_is("amd") ? 0 : 1;
-void q3k_packed_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t, int64_t*);
-void q3k_packed_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t, int64_t*);
-void q3k_packed_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
-                            int64_t, int64_t*);
-void q3k_linear_bf16(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_linear_f32(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_linear_q8_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_linear_q4_0(const float*, const void*, int64_t, int64_t, int64_t, float*, float*, int64_t, int64_t);
-void q3k_cached_attention(const float*, const int64_t*, const int64_t*, int64_t, const uint8_t* const*,
-                          const uint8_t* const*, int64_t, int64_t, int64_t, int64_t, float, int64_t, float*, float*,
-                          int64_t, int64_t);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "flash_attention.h"
 #include "kernel_abi.h"
+#include "kernel_entry_points.h"
 #include "kv_cache.h"
 
 namespace q3k {

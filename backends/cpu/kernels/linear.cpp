@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "kernel_abi.h"
+#include "kernel_entry_points.h"
 
 namespace {
 

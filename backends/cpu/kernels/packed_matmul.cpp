@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "amx_matmul.h"
+#include "kernel_entry_points.h"
 #include "packed_tiles.h"
 #include "prepared_activations.h"
 
