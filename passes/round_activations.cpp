@@ -3,6 +3,7 @@
 // every attention, whose scores against a q8_0 cache (a choice made at run time) are then
 // int8 dot products too.
 
+#include "llvm/ADT/TypeSwitch.h"
 #include "passes/Passes.h"
 #include "passes/pass_utils.h"
 
@@ -26,17 +27,19 @@ struct RoundActivationsPass : impl::RoundActivationsBase<RoundActivationsPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    getOperation().walk([&](q3::MatrixProductOpInterface product) {
-      const llvm::StringRef rounding = rounding_for(product.getWeight());
-      if (rounding.empty()) {
-        remark(verbose, product, "activations stay f32: the weights are f32");
-        return;
-      }
-      product->setAttr("round_activations", mlir::StringAttr::get(&getContext(), rounding));
-    });
     const auto int8_scores = mlir::UnitAttr::get(&getContext());
-    getOperation().walk([&](q3::AttentionOp a) { a.setInt8ScoresAttr(int8_scores); });
-    getOperation().walk([&](q3::CachedAttentionOp a) { a.setInt8ScoresAttr(int8_scores); });
+    getOperation().walk([&](mlir::Operation* op) {  // one walk: products and attentions
+      llvm::TypeSwitch<mlir::Operation*>(op)
+          .Case<q3::MatrixProductOpInterface>([&](q3::MatrixProductOpInterface product) {
+            const llvm::StringRef rounding = rounding_for(product.getWeight());
+            if (rounding.empty()) {
+              remark(verbose, product, "activations stay f32: the weights are f32");
+              return;
+            }
+            product->setAttr("round_activations", mlir::StringAttr::get(&getContext(), rounding));
+          })
+          .Case<q3::AttentionOp, q3::CachedAttentionOp>([&](auto attention) { attention.setInt8ScoresAttr(int8_scores); });
+    });
   }
 };
 
