@@ -12,11 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/artifact/artifact_format.h"
-#include "tests/test_files.h"
 
 namespace qwen3c::testing {
-
-inline std::vector<std::uint8_t> read_all(const std::string& path) { return read_bytes(path); }
 
 inline ArtifactHeader header_of(const std::vector<std::uint8_t>& bytes) {
   if (bytes.size() < sizeof(ArtifactHeader)) throw std::runtime_error("not an artifact: shorter than its header");

@@ -65,7 +65,7 @@ TEST_F(ArtifactTest, GoodArtifactLoads) {
 }
 
 TEST_F(ArtifactTest, TruncatedIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   bytes.resize(bytes.size() - 100);
   expect_refused(bytes, "truncated");
   bytes.resize(40);
@@ -73,13 +73,13 @@ TEST_F(ArtifactTest, TruncatedIsRefused) {
 }
 
 TEST_F(ArtifactTest, WrongMagicIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   bytes[0] = 'X';
   expect_refused(bytes, "not a qwen3c artifact");
 }
 
 TEST_F(ArtifactTest, WrongVersionIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   ArtifactHeader h = header_of(bytes);
   h.version = 99;
   h.header_checksum = checksum(&h, offsetof(ArtifactHeader, header_checksum));
@@ -88,25 +88,25 @@ TEST_F(ArtifactTest, WrongVersionIsRefused) {
 }
 
 TEST_F(ArtifactTest, FlippedHeaderByteIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   bytes[20] ^= 0x01;
   expect_refused(bytes, "header checksum mismatch");
 }
 
 TEST_F(ArtifactTest, FlippedManifestByteIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   bytes[header_of(bytes).manifest_offset + 10] ^= 0x20;
   expect_refused(bytes, "manifest checksum mismatch");
 }
 
 TEST_F(ArtifactTest, FlippedWeightByteIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   bytes[kArtifactHeaderSize + 1000] ^= 0x40;  // inside the first tensor
   expect_refused(bytes, "checksum mismatch in tensor 'model.embed_tokens.weight'");
 }
 
 TEST_F(ArtifactTest, FlippedCodeByteIsRefused) {
-  auto bytes = read_all(good());
+  auto bytes = read_bytes(good());
   ArtifactHeader h = header_of(bytes);
   json manifest = json::parse(std::string(bytes.begin() + h.manifest_offset, bytes.end()));
   bytes[manifest["backend"]["code"]["offset"].get<std::size_t>() + 100] ^= 0x01;
@@ -114,7 +114,7 @@ TEST_F(ArtifactTest, FlippedCodeByteIsRefused) {
 }
 
 TEST_F(ArtifactTest, UnknownBackendIsRefused) {
-  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["name"] = "tpu"; }),
+  expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["backend"]["name"] = "tpu"; }),
                  "built for backend 'tpu', which this runtime does not have");
 }
 
@@ -128,18 +128,18 @@ TEST_F(ArtifactTest, MissingCpuFeatureIsRefused) {
     }
   }
   ASSERT_FALSE(lacking.empty()) << "no x86 CPU has both AMX and SSE4a";
-  expect_refused(with_manifest(read_all(good()),
+  expect_refused(with_manifest(read_bytes(good()),
                                [&](json& m) { m["backend"]["target_features"].push_back(lacking); }),
                  "features this machine lacks (" + lacking + ")");
 }
 
 TEST_F(ArtifactTest, TensorOutsideDataIsRefused) {
-  expect_refused(with_manifest(read_all(good()), [](json& m) { m["tensors"][3]["offset"] = 1ull << 40; }),
+  expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["tensors"][3]["offset"] = 1ull << 40; }),
                  "lies outside the data section");
 }
 
 TEST_F(ArtifactTest, TensorShapeMismatchIsRefused) {
-  expect_refused(with_manifest(read_all(good()), [](json& m) { m["tensors"][0]["shape"] = {512, 64}; }),
+  expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["tensors"][0]["shape"] = {512, 64}; }),
                  "size does not match its shape");
 }
 
@@ -155,7 +155,7 @@ TEST_F(ArtifactTest, ManifestThatDisagreesWithTheCodeIsRefused) {
       [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; },  // another precision
   };
   for (const auto& edit : edits) {
-    const auto bytes = with_manifest(read_all(good()), edit);
+    const auto bytes = with_manifest(read_bytes(good()), edit);
     const std::string path = dir_->file("crafted.q3c");
     write_bytes(path, bytes);
     ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c eval " + path +
@@ -164,15 +164,15 @@ TEST_F(ArtifactTest, ManifestThatDisagreesWithTheCodeIsRefused) {
     EXPECT_NE(r.output.find("error"), std::string::npos) << r.output;
   }
   // Where the model configuration still validates, the fingerprint is what refuses it.
-  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["arena_floats_per_token"] = 1; }),
+  expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["backend"]["arena_floats_per_token"] = 1; }),
                  mismatch);
   expect_refused(
-      with_manifest(read_all(good()), [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; }),
+      with_manifest(read_bytes(good()), [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; }),
       mismatch);
 }
 
 TEST_F(ArtifactTest, EntryPointOtherThanTheGeneratedOneIsRefused) {
-  expect_refused(with_manifest(read_all(good()), [](json& m) { m["backend"]["entry"] = "abort"; }),
+  expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["backend"]["entry"] = "abort"; }),
                  "entry point 'abort' is not the generated 'q3_forward'");
 }
 

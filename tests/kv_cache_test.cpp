@@ -241,7 +241,7 @@ TEST_F(KvCache, VulkanArtifactsFromBeforeQ8_0KeepTheirTypes) {
   const std::string current = dir_->file("qwen3-small-vulkan-O2-f32.q3c");
   auto keep = [&](std::size_t types, const std::string& name) {
     const std::string path = dir_->file(name);
-    write_bytes(path, with_manifest(read_all(current), [&](nlohmann::json& m) {
+    write_bytes(path, with_manifest(read_bytes(current), [&](nlohmann::json& m) {
       for (auto& d : m["backend"]["dispatches"]) {
         auto& shaders = d["kv_shaders"];
         while (shaders.size() > types) shaders.erase(shaders.size() - 1);
