@@ -620,7 +620,7 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
 
 // A prompt step of a Qwen3-sized vocabulary keeps one row of logits: 512 rows of 151,936
 // would need 296 MiB, more than lavapipe lets one binding span (128 MiB), and bench at a
-// depth (or pp512) then failed on lavapipe.
+// depth (or pp512) then failed on lavapipe; eval, which wants them all, failed past 220.
 TEST_F(CliVulkan, LongPromptStepsOfAQwen3VocabularyFitTheBindings) {
   nlohmann::json config = nlohmann::json::parse(read_text(test_data("configs/Qwen3-0.6B.json")));
   config.update({{"hidden_size", 64}, {"intermediate_size", 128}, {"num_hidden_layers", 1},
@@ -635,6 +635,13 @@ TEST_F(CliVulkan, LongPromptStepsOfAQwen3VocabularyFitTheBindings) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("pp512 @ d512"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("tg2 @ d512"), std::string::npos) << r.output;
+  // eval wants every prompt row's logits: 300 rows (174 MiB) come from steps that fit.
+  std::string ids;
+  for (int i = 0; i < 300; ++i) ids += (i ? "," : "") + std::to_string(i * 7919 % 151936);
+  const std::string out = dir.file("logits.safetensors");
+  ProcessResult e = qwen3c("eval " + artifact + " --ids " + ids + " --out " + out);
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_GE(read_bytes(out).size(), std::size_t{300} * 151936 * 4) << e.output;
 }
 
 // qwen3c-run (no LLVM, MLIR or shaderc linked: a configure-time check) runs artifacts of

@@ -46,6 +46,27 @@ TEST_F(SessionTest, TokenByTokenEqualsPrefill) {
   }
 }
 
+// Every row's logits of a prompt longer than one step (Session::kMaxPrefillStep) come from
+// several steps, in order: the rows of the first step are those of that step alone, and
+// the last row is what a last-logits-only prefill gives.
+TEST_F(SessionTest, AllLogitsOfALongPromptRunInSteps) {
+  const std::size_t step = Session::kMaxPrefillStep, count = step + 88;
+  std::vector<std::int64_t> ids(count);
+  for (std::size_t i = 0; i < count; ++i) ids[i] = static_cast<std::int64_t>((i * 37 + 11) % vocab());
+  Session whole(model_, 1024), first(model_, 1024), last(model_, 1024);
+  const std::vector<float> all = whole.forward(ids, /*all_logits=*/true);
+  ASSERT_EQ(all.size(), count * static_cast<std::size_t>(vocab()));
+  EXPECT_EQ(whole.position(), static_cast<std::int64_t>(count));
+  const std::vector<float> head = first.forward(std::span<const std::int64_t>(ids).first(step), /*all_logits=*/true);
+  for (std::size_t t = 0; t < step; t += 73) {
+    EXPECT_LE(relative_error(all.data() + t * vocab(), head.data() + t * vocab(), vocab()), 1e-6) << t;
+  }
+  const std::vector<float> tail = last.forward(ids);
+  EXPECT_LE(relative_error(all.data() + (count - 1) * vocab(), tail.data(), vocab()), 1e-6);
+  // Rows of the second step are not copies of the first step's.
+  EXPECT_GT(relative_error(all.data() + step * vocab(), all.data() + (step - 1) * vocab(), vocab()), 1e-3);
+}
+
 TEST_F(SessionTest, ResetAndTruncateRewind) {
   Session s(model_, 32);
   std::vector<float> first = s.forward(kPrompt);

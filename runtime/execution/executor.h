@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -65,6 +66,10 @@ class Executor {
   virtual bool computes_argmax() const { return false; }
   // False when the executor copied the weights (to a device): the host copy is freed.
   virtual bool keeps_host_weights() const { return true; }
+  // The most rows one step may return logits for (a device's buffers can span only so
+  // many bytes: lavapipe's 128 MiB hold 220 rows of Qwen3's vocabulary); Session cuts
+  // longer all-logits steps to fit. At least 1.
+  virtual std::int64_t max_logit_rows() const { return std::numeric_limits<std::int64_t>::max(); }
 
   // Time spent per kernel (or shader), for `bench --profile`, by executors that can say.
   struct KernelTime {

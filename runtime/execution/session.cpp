@@ -116,14 +116,34 @@ std::span<const std::int64_t> Session::prefill_all_but_last_step(std::span<const
 
 std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
   check_ids(ids, 0);
-  if (!all_logits) ids = prefill_all_but_last_step(ids);
-  const Rows rows = rows_of(ids);
-  const auto count = static_cast<std::int64_t>(ids.size());
-  const std::int64_t logit_rows = all_logits ? count : 1;
-  std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
-  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, logit_rows, logits.data()});
-  positions_[0] += count;
-  return logits;
+  const std::int64_t start = positions_[0];
+  try {
+    if (!all_logits) {
+      ids = prefill_all_but_last_step(ids);
+      const Rows rows = rows_of(ids);
+      std::vector<float> logits(static_cast<std::size_t>(model_->config().vocab_size));
+      model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, logits.data()});
+      positions_[0] += static_cast<std::int64_t>(ids.size());
+      return logits;
+    }
+    // Every row's logits, in steps that keep activations bounded and fit the executor's
+    // logits buffer; how a prompt is cut into steps does not change what a row computes.
+    const auto step = static_cast<std::size_t>(
+        std::min<std::int64_t>(kMaxPrefillStep, std::max<std::int64_t>(model_->executor().max_logit_rows(), 1)));
+    const std::int64_t vocab = model_->config().vocab_size;
+    std::vector<float> logits(ids.size() * static_cast<std::size_t>(vocab));
+    for (std::size_t done = 0; done < ids.size(); done += step) {
+      const std::span<const std::int64_t> part = ids.subspan(done, std::min(step, ids.size() - done));
+      const Rows rows = rows_of(part);
+      const auto count = static_cast<std::int64_t>(part.size());
+      model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, count, logits.data() + done * vocab});
+      positions_[0] += count;
+    }
+    return logits;
+  } catch (...) {
+    positions_[0] = start;  // the steps that ran are forgotten with the one that failed
+    throw;
+  }
 }
 
 std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
@@ -132,12 +152,18 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
     return std::max_element(logits.begin(), logits.end()) - logits.begin();
   }
   check_ids(ids, 0);
-  ids = prefill_all_but_last_step(ids);
-  const Rows rows = rows_of(ids);
-  std::int64_t token = -1;
-  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, nullptr, &token});
-  positions_[0] += static_cast<std::int64_t>(ids.size());
-  return token;
+  const std::int64_t start = positions_[0];
+  try {
+    ids = prefill_all_but_last_step(ids);
+    const Rows rows = rows_of(ids);
+    std::int64_t token = -1;
+    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, nullptr, &token});
+    positions_[0] += static_cast<std::int64_t>(ids.size());
+    return token;
+  } catch (...) {
+    positions_[0] = start;
+    throw;
+  }
 }
 
 std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {

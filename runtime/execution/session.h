@@ -61,9 +61,10 @@ class Session {
           KvType kv_type = KvType::F32);
 
   // Appends `ids` to the context (of slot 0) and returns logits: [vocab] for the last
-  // token (in steps of at most kMaxPrefillStep tokens), or [ids.size() * vocab] with
-  // `all_logits` (one step). Throws (leaving the session
-  // unchanged) on an unknown id, an empty step, or when the context would overflow.
+  // token, or [ids.size() * vocab] with `all_logits`, in steps of at most kMaxPrefillStep
+  // tokens (and, with all_logits, at most the executor's max_logit_rows()). Throws, leaving
+  // the session's positions unchanged, on an unknown id, an empty step, when the context
+  // would overflow, or when a step fails.
   std::vector<float> forward(std::span<const std::int64_t> ids, bool all_logits = false);
   // The same step, returning only the most likely next token (the first of equal logits):
   // greedy decoding, computed on the device where the backend can.

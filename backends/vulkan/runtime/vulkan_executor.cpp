@@ -74,6 +74,7 @@ class VulkanExecutor : public Executor {
     }
     plan_ = plan_from_json(manifest, weights.count(), config_.num_layers, artifact);
     device_ = std::make_shared<Device>(options.device);
+    binding_limit_ = binding_limit_of(*device_);
     try {
       create_pipelines(artifact);
       upload_weights(artifact, weights);
@@ -219,6 +220,11 @@ class VulkanExecutor : public Executor {
 
   bool computes_argmax() const override { return plan_.device_argmax; }
   bool keeps_host_weights() const override { return false; }  // uploaded: the host copy can go
+  // The logits buffer is one binding: its rows and the argmax's word must fit in it.
+  std::int64_t max_logit_rows() const override {
+    const auto rows = static_cast<std::int64_t>((binding_limit() / sizeof(float) - 1) / config_.vocab_size);
+    return std::max<std::int64_t>(rows, 1);
+  }
 
  private:
   void create_pipelines(const Artifact& artifact) {
@@ -341,9 +347,11 @@ class VulkanExecutor : public Executor {
   }
 
   // The most bytes one descriptor may span: the device's limit, or less where the
-  // environment asks (QWEN3C_VULKAN_MAX_BINDING_BYTES: tests slice small models this way).
-  VkDeviceSize binding_limit() const {
-    VkDeviceSize limit = device_->limits().maxStorageBufferRange;
+  // environment asks when the model is loaded (QWEN3C_VULKAN_MAX_BINDING_BYTES: tests
+  // slice small models this way).
+  VkDeviceSize binding_limit() const { return binding_limit_; }
+  static VkDeviceSize binding_limit_of(const Device& device) {
+    VkDeviceSize limit = device.limits().maxStorageBufferRange;
     if (const char* env = std::getenv("QWEN3C_VULKAN_MAX_BINDING_BYTES")) {
       const unsigned long long forced = std::strtoull(env, nullptr, 10);
       if (forced >= 4096) limit = std::min<VkDeviceSize>(limit, forced);
@@ -390,6 +398,13 @@ class VulkanExecutor : public Executor {
     return static_cast<std::uint32_t>(static_cast<std::uint64_t>(s.max_context * s.slots) * config_.kv_dim() / 2);
   }
 
+  // `wanted` rounded up to a power of two (fewer regrowths as steps lengthen), at most `most`.
+  static std::int64_t rounded_capacity(std::int64_t wanted, std::int64_t most) {
+    std::int64_t capacity = 1;
+    while (capacity < wanted) capacity *= 2;
+    return std::min(capacity, most);
+  }
+
   // Makes the step-sized buffers hold `tokens` rows and the logits `logit_rows` of them,
   // rebinding and re-recording if they grow.
   void grow(VulkanState& s, std::int64_t tokens, std::int64_t logit_rows) {
@@ -399,9 +414,7 @@ class VulkanExecutor : public Executor {
     const std::int64_t most_rows = s.max_context * s.slots;
     vkDeviceWaitIdle(device_->get());
     if (more_rows) {
-      std::int64_t capacity = 1;
-      while (capacity < tokens) capacity *= 2;
-      capacity = std::min(capacity, most_rows);
+      const std::int64_t capacity = rounded_capacity(tokens, most_rows);
       const auto rows = static_cast<std::uint64_t>(capacity);
       const std::uint64_t half = static_cast<std::uint64_t>(plan_.rope_head_dim / 2);
       const std::uint64_t max_splits = (static_cast<std::uint64_t>(s.max_context) + kDecodeSplit - 1) / kDecodeSplit;
@@ -417,9 +430,9 @@ class VulkanExecutor : public Executor {
       s.capacity = capacity;
     }
     if (more_logits) {
-      std::int64_t capacity = 1;
-      while (capacity < logit_rows) capacity *= 2;
-      capacity = std::min(capacity, most_rows);
+      // Rounding up must not pass what one binding spans when the rows asked for fit it.
+      const std::int64_t capacity =
+          rounded_capacity(logit_rows, std::min(most_rows, std::max(logit_rows, max_logit_rows())));
       // One word more: where the device's argmax leaves the greedy token.
       s.logits = Buffer(device_, (static_cast<std::uint64_t>(capacity) * config_.vocab_size + 1) * sizeof(float),
                         Buffer::Memory::HostVisible, "logits of " + std::to_string(capacity) + " rows");
@@ -513,6 +526,7 @@ class VulkanExecutor : public Executor {
   ModelConfig config_;
   Plan plan_;
   std::shared_ptr<Device> device_;
+  VkDeviceSize binding_limit_ = 0;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout pipeline_layout_ = VK_NULL_HANDLE;
   std::vector<VkPipeline> pipelines_;  // per shader
