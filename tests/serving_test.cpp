@@ -237,5 +237,50 @@ TEST_F(Scheduler, CancellingFreesTheSlotAndAFullQueueRefuses) {
   EXPECT_THROW(s.submit(job(long_prompt, 2)), Error);  // longer than the context
 }
 
+// A step returns at most the rows of logits the device's buffers hold (Vulkan: one binding;
+// lavapipe's 128 MiB are 220 rows of Qwen3's vocabulary): pretending a binding holds 2
+// rows, four requests decoding together take turns and are still answered as each alone
+// (before, every step of three or more failed them all).
+TEST(SchedulerOnADevice, StepsReturnNoMoreLogitsThanTheDeviceHolds) {
+  TempDir dir;
+  const std::string artifact = dir.file("tiny-vulkan.q3c");
+  ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c compile " +
+                                test_data("models/qwen3-tiny") + " --target vulkan -o " + artifact);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string two_rows = std::to_string(((2 * 151936 + 1) * 4 + 15) / 16 * 16);
+  ::setenv("QWEN3C_VULKAN_MAX_BINDING_BYTES", two_rows.c_str(), 1);
+  std::shared_ptr<Model> model = Model::load(artifact);
+  ::unsetenv("QWEN3C_VULKAN_MAX_BINDING_BYTES");
+  ASSERT_EQ(model->executor().max_logit_rows(), 2);
+  const Tokenizer tokenizer = Tokenizer::load(artifact);
+  auto job = [&](int i) {
+    auto j = std::make_shared<GenerationJob>();
+    j->prompt = tokenizer.encode("Request " + std::to_string(i) + std::string(i * 7, 'y'));
+    j->options.max_tokens = 8;
+    j->options.sampling.temperature = 0;
+    return j;
+  };
+  std::vector<std::vector<std::int64_t>> alone;
+  {
+    SlotScheduler one(model, tokenizer, 1, 256, 8);
+    for (int i = 0; i < 4; ++i) {
+      auto j = job(i);
+      ASSERT_TRUE(one.submit(j));
+      j->wait();
+      ASSERT_EQ(j->finish, GenerationJob::Finish::Length) << j->error;
+      alone.push_back(j->tokens);
+    }
+  }
+  SlotScheduler four(model, tokenizer, 4, 256, 8);
+  std::vector<std::shared_ptr<GenerationJob>> jobs;
+  for (int i = 0; i < 4; ++i) jobs.push_back(job(i));
+  for (auto& j : jobs) ASSERT_TRUE(four.submit(j));
+  for (int i = 0; i < 4; ++i) {
+    jobs[i]->wait();
+    EXPECT_EQ(jobs[i]->finish, GenerationJob::Finish::Length) << jobs[i]->error;
+    EXPECT_EQ(jobs[i]->tokens, alone[i]) << "request " << i;
+  }
+}
+
 }  // namespace
 }  // namespace qwen3c

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "runtime/core/error.h"
 #include "runtime/generation/reply.h"
@@ -148,20 +149,34 @@ void SlotScheduler::admit(std::shared_ptr<GenerationJob> job) {
 }
 
 // One batched forward step: every busy slot's next token, or its prompt's next chunk.
+// A step returns at most the executor's max_logit_rows() rows of logits (a device's
+// binding limit: 220 rows of Qwen3's vocabulary on lavapipe): slots past that wait, and
+// the next step starts with the first of them, so that each waits at most one step a turn.
 void SlotScheduler::step() {
   std::vector<Slot*> stepping;
   std::vector<Session::Chunk> chunks;
-  for (auto& slot : slots_) {
-    Slot& s = *slot;
+  const std::int64_t most_logits = model_->executor().max_logit_rows();
+  std::int64_t logit_rows = 0;
+  std::optional<std::size_t> first_waiting;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const std::size_t at = (first_slot_ + i) % slots_.size();
+    Slot& s = *slots_[at];
     if (!s.job) continue;
     if (s.job->cancelled.load()) {
       finish(s, GenerationJob::Finish::Cancelled);
       continue;
     }
     const std::size_t n = std::min(s.pending.size(), kPrefillChunk);
-    chunks.push_back({s.index, std::span<const std::int64_t>(s.pending.data(), n), n == s.pending.size()});
+    const bool wants_logits = n == s.pending.size();
+    if (wants_logits && logit_rows == most_logits) {
+      if (!first_waiting) first_waiting = at;
+      continue;
+    }
+    logit_rows += wants_logits;
+    chunks.push_back({s.index, std::span<const std::int64_t>(s.pending.data(), n), wants_logits});
     stepping.push_back(&s);
   }
+  if (first_waiting) first_slot_ = *first_waiting;
   if (chunks.empty()) return;
   std::vector<float> logits;
   try {

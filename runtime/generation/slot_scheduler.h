@@ -103,6 +103,8 @@ class SlotScheduler {
   std::vector<std::int64_t> undecodable_;
   Session session_;  // one sequence per slot
   std::vector<std::unique_ptr<Slot>> slots_;
+  // Where step() starts looking: the first slot a full step left waiting (see step()).
+  std::size_t first_slot_ = 0;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -220,9 +220,11 @@ class VulkanExecutor : public Executor {
 
   bool computes_argmax() const override { return plan_.device_argmax; }
   bool keeps_host_weights() const override { return false; }  // uploaded: the host copy can go
-  // The logits buffer is one binding: its rows and the argmax's word must fit in it.
+  // The logits buffer is one binding: its rows and the argmax's word must fit in it
+  // (buffers are whole multiples of 16 bytes).
   std::int64_t max_logit_rows() const override {
-    const auto rows = static_cast<std::int64_t>((binding_limit() / sizeof(float) - 1) / config_.vocab_size);
+    const VkDeviceSize usable = binding_limit() / 16 * 16;
+    const auto rows = static_cast<std::int64_t>((usable / sizeof(float) - 1) / config_.vocab_size);
     return std::max<std::int64_t>(rows, 1);
   }
 
