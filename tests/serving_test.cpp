@@ -252,6 +252,19 @@ TEST(SchedulerOnADevice, StepsReturnNoMoreLogitsThanTheDeviceHolds) {
   std::shared_ptr<Model> model = Model::load(artifact);
   ::unsetenv("QWEN3C_VULKAN_MAX_BINDING_BYTES");
   ASSERT_EQ(model->executor().max_logit_rows(), 2);
+  {  // A batched step asking for more is refused up front, naming the limit.
+    Session session(model, 16, 3);
+    const std::vector<std::int64_t> ids = {1, 2};
+    const std::vector<Session::Chunk> three = {{0, ids}, {1, ids}, {2, ids}};
+    try {
+      session.forward_batch(three);
+      ADD_FAILURE() << "three rows of logits at a limit of two";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("at most 2 rows of logits"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(session.position(1), 0);
+    EXPECT_EQ(session.forward_batch(std::span(three).first(2)).size(), 2u * 151936);
+  }
   const Tokenizer tokenizer = Tokenizer::load(artifact);
   auto job = [&](int i) {
     auto j = std::make_shared<GenerationJob>();

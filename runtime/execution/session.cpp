@@ -190,6 +190,11 @@ std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
     add(c, c.ids.size() - 1, c.ids.size());
     ++logit_rows;
   }
+  if (logit_rows > model_->executor().max_logit_rows()) {
+    throw Error("a step of " + std::to_string(logit_rows) + " sequences wanting logits: the " +
+                model_->artifact().backend() + " backend returns at most " +
+                std::to_string(model_->executor().max_logit_rows()) + " rows of logits a step here");
+  }
   std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
   if (logit_rows == 0) {  // every step computes at least one row's logits: the last row's
     logits.resize(static_cast<std::size_t>(model_->config().vocab_size));

@@ -78,7 +78,8 @@ class Session {
   };
   // One step advancing each chunk's sequence (at most one chunk a slot) by its ids.
   // Returns the last token's logits of every chunk that asks for them, in chunk order:
-  // [chunks asking * vocab]. Throws, changing nothing, as forward() does.
+  // [chunks asking * vocab]. Throws, changing nothing, as forward() does, and when more
+  // chunks ask than the executor's max_logit_rows().
   std::vector<float> forward_batch(std::span<const Chunk> chunks);
 
   std::int64_t position(std::int64_t slot = 0) const;
