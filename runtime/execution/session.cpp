@@ -97,19 +97,17 @@ void Session::Rows::add(std::int64_t slot, std::int64_t held, std::span<const st
   }
 }
 
-Session::Rows Session::rows_of(std::span<const std::int64_t> ids) const {
+void Session::step(std::span<const std::int64_t> ids, std::int64_t logit_rows, float* logits, std::int64_t* greedy) {
   Rows rows;
   rows.add(0, positions_[0], ids, 0, ids.size());
-  return rows;
+  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, logit_rows, logits, greedy});
+  positions_[0] += static_cast<std::int64_t>(ids.size());
 }
 
 std::span<const std::int64_t> Session::prefill_all_but_last_step(std::span<const std::int64_t> ids) {
   std::vector<float> unused(static_cast<std::size_t>(model_->config().vocab_size));
-  while (ids.size() > kMaxPrefillStep) {
-    const Rows rows = rows_of(ids.first(kMaxPrefillStep));
-    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, unused.data()});
-    positions_[0] += static_cast<std::int64_t>(kMaxPrefillStep);
-    ids = ids.subspan(kMaxPrefillStep);
+  for (; ids.size() > kMaxPrefillStep; ids = ids.subspan(kMaxPrefillStep)) {
+    step(ids.first(kMaxPrefillStep), 1, unused.data());
   }
   return ids;
 }
@@ -120,24 +118,19 @@ std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_
   try {
     if (!all_logits) {
       ids = prefill_all_but_last_step(ids);
-      const Rows rows = rows_of(ids);
       std::vector<float> logits(static_cast<std::size_t>(model_->config().vocab_size));
-      model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, logits.data()});
-      positions_[0] += static_cast<std::int64_t>(ids.size());
+      step(ids, 1, logits.data());
       return logits;
     }
     // Every row's logits, in steps that keep activations bounded and fit the executor's
     // logits buffer; how a prompt is cut into steps does not change what a row computes.
-    const auto step = static_cast<std::size_t>(
+    const auto most = static_cast<std::size_t>(
         std::min<std::int64_t>(kMaxPrefillStep, std::max<std::int64_t>(model_->executor().max_logit_rows(), 1)));
-    const std::int64_t vocab = model_->config().vocab_size;
-    std::vector<float> logits(ids.size() * static_cast<std::size_t>(vocab));
-    for (std::size_t done = 0; done < ids.size(); done += step) {
-      const std::span<const std::int64_t> part = ids.subspan(done, std::min(step, ids.size() - done));
-      const Rows rows = rows_of(part);
-      const auto count = static_cast<std::int64_t>(part.size());
-      model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, count, logits.data() + done * vocab});
-      positions_[0] += count;
+    const auto vocab = static_cast<std::size_t>(model_->config().vocab_size);
+    std::vector<float> logits(ids.size() * vocab);
+    for (std::size_t done = 0; done < ids.size(); done += most) {
+      const std::span<const std::int64_t> part = ids.subspan(done, std::min(most, ids.size() - done));
+      step(part, static_cast<std::int64_t>(part.size()), logits.data() + done * vocab);
     }
     return logits;
   } catch (...) {
@@ -154,11 +147,8 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
   check_ids(ids, 0);
   const std::int64_t start = positions_[0];
   try {
-    ids = prefill_all_but_last_step(ids);
-    const Rows rows = rows_of(ids);
     std::int64_t token = -1;
-    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, nullptr, &token});
-    positions_[0] += static_cast<std::int64_t>(ids.size());
+    step(prefill_all_but_last_step(ids), 1, nullptr, &token);
     return token;
   } catch (...) {
     positions_[0] = start;

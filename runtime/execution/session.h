@@ -105,7 +105,10 @@ class Session {
     void add(std::int64_t slot, std::int64_t held, std::span<const std::int64_t> ids, std::size_t begin,
              std::size_t end);
   };
-  Rows rows_of(std::span<const std::int64_t> ids) const;  // all of `ids`, to slot 0
+  // One step appending all of `ids` to slot 0 (ForwardRequest's logit_rows, logits and
+  // greedy_token as given); advances the slot's position.
+  void step(std::span<const std::int64_t> ids, std::int64_t logit_rows, float* logits,
+            std::int64_t* greedy = nullptr);
   // Runs all of `ids` but its last kMaxPrefillStep (or fewer) tokens; returns those.
   std::span<const std::int64_t> prefill_all_but_last_step(std::span<const std::int64_t> ids);
 
