@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -152,6 +153,46 @@ class HugePages {
   std::uint8_t* data_;
 };
 
+// Decode as a model's step runs it: the weights come from memory, not from the last-level
+// cache (copies of the matrix, 1 GiB in all, multiplied one after the other), range(1)
+// threads claim output groups from a counter each product shares, as the executor's threads
+// do, and meet at a barrier after each product. range(0) tokens (1: decode; 8: a batched
+// step), --precision fast. The single-matrix benchmark above reads its 14 MB from L3.
+void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
+  const int64_t tokens = state.range(0), threads = state.range(1);
+  const std::vector<int64_t> shape = {kOut, kIn};
+  const std::vector<std::uint8_t> one = qwen3c::cpu::pack_weight(
+      format == qwen3c::DType::BF16 ? qwen3c::cpu::kPackedLayout : qwen3c::cpu::kPackedBlockLayout, format, shape,
+      weights(format));
+  const std::size_t copies = std::max<std::size_t>(4, (std::size_t{1} << 30) / one.size());
+  HugePages w(copies * one.size());
+  for (std::size_t c = 0; c < copies; ++c) std::memcpy(w.data() + c * one.size(), one.data(), one.size());
+  const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
+  const std::size_t scratch_floats = static_cast<std::size_t>(tokens * (3 * kIn + 64));
+  std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(threads * scratch_floats);
+  std::vector<int64_t> claimed(copies);
+  std::barrier meet(threads);
+  for (auto _ : state) {
+    std::fill(claimed.begin(), claimed.end(), 0);
+    std::vector<std::thread> pool;
+    for (int64_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (std::size_t c = 0; c < copies; ++c) {
+          fn(x.data(), w.data() + c * one.size(), tokens, kIn, kOut, /*fast=*/1, scratch.data() + t * scratch_floats,
+             out.data(), t, threads, &claimed[c]);
+          meet.arrive_and_wait();
+        }
+      });
+    }
+    for (std::thread& thread : pool) thread.join();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),
+                                                        benchmark::Counter::kIsRate);
+  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(copies) * kIn * kOut * tokens * state.iterations(),
+                                               benchmark::Counter::kIsRate);
+}
+
 // One decode step's attention: a token at position range(0) over every layer of Qwen3-4B
 // (36 layers x 8 KV heads, head_dim 128), the cache stored as KvType range(1), split between
 // range(2) threads, int8 scores (--precision fast; q8_0 only) if range(3). All layers, so the cache (1.2 GB at 8192 in f16) comes from memory as it
@@ -225,6 +266,16 @@ BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(
 Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
 Q3_PACKED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
 Q3_PACKED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
+// Streamed from memory, {tokens, threads}.
+#define Q3_STREAMED_BENCH(name, fn, format)                                                              \
+  BENCHMARK_CAPTURE(packed_linear_streamed, name, fn, format)                                            \
+      ->ArgsProduct({{1, 8}, {1, 2}})                                                                    \
+      ->ArgNames({"tokens", "threads"})                                                                  \
+      ->Unit(benchmark::kMillisecond)                                                                    \
+      ->UseRealTime();
+Q3_STREAMED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
+Q3_STREAMED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
+Q3_STREAMED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
 // {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads, int8 scores}
 BENCHMARK(attention)
     ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}, {0, 1}})
