@@ -88,13 +88,18 @@ void linear(benchmark::State& state, LinearFn fn, qwen3c::DType format) {
 using PackedFn = void (*)(const float*, const void*, int64_t, int64_t, int64_t, int64_t, float*, float*, int64_t,
                          int64_t, int64_t*);
 
+// The kOut x kIn matrix packed as the CPU backend lays out a weight of this format.
+std::vector<std::uint8_t> packed_weights(qwen3c::DType format) {
+  const std::vector<int64_t> shape = {kOut, kIn};
+  return qwen3c::cpu::pack_weight(
+      format == qwen3c::DType::BF16 ? qwen3c::cpu::kPackedLayout : qwen3c::cpu::kPackedBlockLayout, format, shape,
+      weights(format));
+}
+
 // A packed product: range(0) tokens, range(1) 1 for --precision fast.
 void packed_linear(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
   const int64_t tokens = state.range(0), fast = state.range(1);
-  const std::vector<int64_t> shape = {kOut, kIn};
-  const std::vector<std::uint8_t> w = qwen3c::cpu::pack_weight(
-      format == qwen3c::DType::BF16 ? qwen3c::cpu::kPackedLayout : qwen3c::cpu::kPackedBlockLayout, format, shape,
-      weights(format));
+  const std::vector<std::uint8_t> w = packed_weights(format);
   const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
   std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(static_cast<std::size_t>(tokens * (3 * kIn + 64)));
   for (auto _ : state) {
@@ -160,10 +165,7 @@ class HugePages {
 // step), --precision fast. The single-matrix benchmark above reads its 14 MB from L3.
 void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
   const int64_t tokens = state.range(0), threads = state.range(1);
-  const std::vector<int64_t> shape = {kOut, kIn};
-  const std::vector<std::uint8_t> one = qwen3c::cpu::pack_weight(
-      format == qwen3c::DType::BF16 ? qwen3c::cpu::kPackedLayout : qwen3c::cpu::kPackedBlockLayout, format, shape,
-      weights(format));
+  const std::vector<std::uint8_t> one = packed_weights(format);
   const std::size_t copies = std::max<std::size_t>(4, (std::size_t{1} << 30) / one.size());
   HugePages w(copies * one.size());
   for (std::size_t c = 0; c < copies; ++c) std::memcpy(w.data() + c * one.size(), one.data(), one.size());
