@@ -292,9 +292,9 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
       // Decode streams each group once: ask for the data a little ahead (each group is its
       // own stream; the hardware prefetcher alone loses them at page boundaries). The
       // one-token tile asks for each line as it loads the one 2 KiB before it (here the
-      // scales, the values in the loop below): asking for a block's lines in a burst at its
-      // start read 61-67% of the bandwidth where spread requests read 72-73% (2 threads
-      // streaming 1 GiB of 2560 x 9728 q4_0 matrices, AMD Zen 5; q8_0 78 -> 83%). The
+      // scales, the values in the loop below), not for a block's lines in a burst at its
+      // start: a Qwen3-4B decode step read a median 76% -> 82% (q4_0) and 75% -> 83% (q8_0)
+      // of the bandwidth measured around it, 2 threads, AMD Zen 5 (BENCHMARKS.md). The
       // batched tiles, with 8 times the arithmetic between loads, keep the burst (spread,
       // they lost in four of five pairs, up to 18%).
       if (Mr == 1) {
