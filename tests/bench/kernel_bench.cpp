@@ -163,7 +163,10 @@ class HugePages {
 // threads claim output groups from a counter each product shares, as the executor's threads
 // do, and meet at a barrier after each product. range(0) tokens (1: decode; 8: a batched
 // step), --precision fast. The single-matrix benchmark above reads its 14 MB from L3.
-void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType format) {
+// `gated`: `fn` is a SwiGLU kernel, which reads the same bytes as gate and up matrices of
+// kOut / 2 rows each (kOut / 2 is a whole number of 16-row groups, so the packed matrix is
+// both halves as the SwiGLU layout stacks them).
+void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType format, bool gated) {
   const int64_t tokens = state.range(0), threads = state.range(1);
   const std::vector<std::uint8_t> one = packed_weights(format);
   const std::size_t copies = std::max<std::size_t>(4, (std::size_t{1} << 30) / one.size());
@@ -180,7 +183,8 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
     for (int64_t t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         for (std::size_t c = 0; c < copies; ++c) {
-          fn(x.data(), w.data() + c * one.size(), tokens, kIn, kOut, /*fast=*/1, scratch.data() + t * scratch_floats,
+          fn(x.data(), w.data() + c * one.size(), tokens, kIn, gated ? kOut / 2 : kOut, /*fast=*/1,
+             scratch.data() + t * scratch_floats,
              out.data(), t, threads, &claimed[c]);
           meet.arrive_and_wait();
         }
@@ -269,15 +273,17 @@ Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
 Q3_PACKED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
 Q3_PACKED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
 // Streamed from memory, {tokens, threads}.
-#define Q3_STREAMED_BENCH(name, fn, format)                                                              \
-  BENCHMARK_CAPTURE(packed_linear_streamed, name, fn, format)                                            \
+#define Q3_STREAMED_BENCH(name, fn, format, gated)                                                       \
+  BENCHMARK_CAPTURE(packed_linear_streamed, name, fn, format, gated)                                     \
       ->ArgsProduct({{1, 8}, {1, 2}})                                                                    \
       ->ArgNames({"tokens", "threads"})                                                                  \
       ->Unit(benchmark::kMillisecond)                                                                    \
       ->UseRealTime();
-Q3_STREAMED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
-Q3_STREAMED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
-Q3_STREAMED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
+Q3_STREAMED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16, false)
+Q3_STREAMED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0, false)
+Q3_STREAMED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0, false)
+Q3_STREAMED_BENCH(swiglu_q8_0, q3k_packed_swiglu_q8_0, qwen3c::DType::Q8_0, true)
+Q3_STREAMED_BENCH(swiglu_q4_0, q3k_packed_swiglu_q4_0, qwen3c::DType::Q4_0, true)
 // {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads, int8 scores}
 BENCHMARK(attention)
     ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}, {0, 1}})
