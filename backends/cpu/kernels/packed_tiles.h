@@ -287,6 +287,7 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
   for (int64_t b = k0 / kBlock; b < k1 / kBlock; ++b) {
     f32x16 scale[Gr];
     const uint8_t* values[Gr];
+    const int64_t stream_offset = b * block_bytes<Q4>(G);  // the block's place in a whole group's stream
     for (int g = 0; g < Gr; ++g) {
       const uint8_t* block = w[g] + b * block_bytes<Q4>(lanes<Full>(rows, g));
       // Decode streams each group once: ask for the data a little ahead (each group is its
@@ -298,10 +299,9 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
       // batched tiles, with 8 times the arithmetic between loads, keep the burst (spread,
       // they lost in four of five pairs, up to 18%).
       if (Mr == 1) {
-        stream_ahead(s, block, b * block_bytes<Q4>(G));
+        stream_ahead(s, block, stream_offset);
       } else if (a.stream) {
-        const int64_t offset = b * block_bytes<Q4>(G);
-        for (int64_t line = 0; line < block_bytes<Q4>(G); line += 64) stream_ahead(s, block + line, offset + line);
+        for (int64_t line = 0; line < block_bytes<Q4>(G); line += 64) stream_ahead(s, block + line, stream_offset + line);
       }
       scale[g] = scales<Full>(block, rows[g]);
       values[g] = block + lanes<Full>(rows, g) * 2;
@@ -318,7 +318,7 @@ void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, 
       // groups in each), asked for as it is loaded.
       constexpr int kStoredGroups = Q4 ? kBlock / 8 : kBlock / 4;
       if (Mr == 1 && j < kStoredGroups) {
-        for (int g = 0; g < Gr; ++g) stream_ahead(s, values[g] + j * 64, b * block_bytes<Q4>(G) + G * 2 + j * 64);
+        for (int g = 0; g < Gr; ++g) stream_ahead(s, values[g] + j * 64, stream_offset + G * 2 + j * 64);
       }
       for (int g = 0; g < Gr; ++g) u[g] = block_values<Q4, Full>(values[g], j, rows[g]);
       for (int m = 0; m < Mr; ++m) {
