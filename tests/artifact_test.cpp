@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 
+#include "backends/cpu/runtime/cpu_manifest.h"
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/cpu_features.h"
 #include "runtime/core/error.h"
@@ -169,6 +170,39 @@ TEST_F(ArtifactTest, ManifestThatDisagreesWithTheCodeIsRefused) {
   expect_refused(
       with_manifest(read_bytes(good()), [](json& m) { m["precision"] = m["precision"] == "fast" ? "f32" : "fast"; }),
       mismatch);
+}
+
+// Each call's weights label `bench --profile-calls` and nothing else: a list that does not fit
+// the tensor table leaves the calls unlabelled, the artifact still runs.
+TEST_F(ArtifactTest, CallWeightListsAreOnlyProfileLabels) {
+  const cpu::CpuManifest m = cpu::CpuManifest::from_json(Artifact::open(good()));
+  ASSERT_EQ(m.kernel_weights.size(), m.kernels.size());
+  const std::size_t tensors = Artifact::open(good()).tensors().size();
+  std::size_t labelled = 0;
+  for (const auto& list : m.kernel_weights) {
+    labelled += list.empty() ? 0 : 1;
+    for (std::int64_t i : list) EXPECT_LT(static_cast<std::size_t>(i), tensors);
+  }
+  EXPECT_GT(labelled, m.kernels.size() / 2);  // the products and norms name their weights
+
+  const std::vector<std::function<void(json&)>> edits = {
+      [](json& m) { m["backend"].erase("kernel_weights"); },                       // an older artifact
+      [](json& m) { m["backend"]["kernel_weights"][1] = {1ull << 40}; },           // outside the table
+      [](json& m) { m["backend"]["kernel_weights"][1] = {"q_proj"}; },             // not an index
+      [](json& m) { m["backend"]["kernel_weights"].erase(0); },                    // one list short
+      [](json& m) { m["backend"]["kernel_weights"] = "all"; },                     // not a list
+  };
+  for (const auto& edit : edits) {
+    const std::string path = dir_->file("labels.q3c");
+    write_bytes(path, with_manifest(read_bytes(good()), edit));
+    const cpu::CpuManifest edited = cpu::CpuManifest::from_json(Artifact::open(path));
+    ASSERT_EQ(edited.kernel_weights.size(), m.kernels.size());
+    for (const auto& list : edited.kernel_weights) EXPECT_TRUE(list.empty());
+    ProcessResult r = run_process(std::string(QWEN3C_BINARY_DIR) + "/tools/qwen3c bench " + path +
+                                  " -p 0 -n 1 -r 1 -t 1 --profile-calls");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.output.find(" q_proj"), std::string::npos) << r.output;
+  }
 }
 
 TEST_F(ArtifactTest, EntryPointOtherThanTheGeneratedOneIsRefused) {

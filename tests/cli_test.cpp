@@ -5,8 +5,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
+
+#include "runtime/artifact/artifact.h"
 
 #include "tests/golden.h"
 #include "tests/run_process.h"
@@ -505,6 +509,74 @@ TEST_F(CliText, BenchReportsEveryTest) {
   EXPECT_NE(table.output.find("| pp8 |"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("| tg2 |"), std::string::npos) << table.output;
   EXPECT_EQ(qwen3c("bench " + artifact() + " -r 0").exit_code, 2);
+}
+
+// --profile sums each kernel's time; --profile-calls adds every call of a step in order, with
+// the weights it reads whole and their bytes (from the artifact's tensor table).
+TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
+  std::map<std::string, std::uint64_t> tensor_bytes;
+  const Artifact opened = Artifact::open(artifact());
+  for (const ArtifactTensor& t : opened.tensors()) tensor_bytes[t.name] = t.byte_size();
+
+  ProcessResult r = qwen3c("bench " + artifact() + " -p 4 -n 2 -r 1 -t 2 --profile-calls");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::regex kernel_line(R"(^  (q3k_\S+) +(\d+) calls +[0-9.]+ ms +[0-9.]+%$)");
+  const std::regex call_line(R"(^ +(\d+)  (q3k_\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$)");
+  struct Table {
+    std::int64_t calls_summed = 0;  // the kernel summary's calls a step
+    std::vector<std::string> kernels, weights, megabytes;
+  };
+  std::vector<Table> tables;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (line.rfind("profile of ", 0) == 0) tables.emplace_back();
+    if (tables.empty()) continue;
+    if (std::regex_match(line, m, kernel_line)) tables.back().calls_summed += std::stoll(m[2]);
+    if (std::regex_match(line, m, call_line)) {
+      EXPECT_EQ(std::stoull(m[1]), tables.back().kernels.size()) << line;  // in order, from 0
+      tables.back().kernels.push_back(m[2]);
+      tables.back().weights.push_back(m[3]);
+      tables.back().megabytes.push_back(m[5]);
+    }
+  }
+  ASSERT_EQ(tables.size(), 2u) << r.output;  // pp4, then tg2
+  for (const Table& t : tables) {
+    ASSERT_GT(t.kernels.size(), 0u) << r.output;
+    EXPECT_EQ(static_cast<std::int64_t>(t.kernels.size()), t.calls_summed) << r.output;
+    bool saw_q_proj = false;
+    for (std::size_t i = 0; i < t.kernels.size(); ++i) {
+      if (t.kernels[i].find("_embedding_") != std::string::npos) {
+        EXPECT_EQ(t.weights[i], "-");  // a lookup reads its tokens' rows, not the table
+        continue;
+      }
+      if (t.weights[i] == "-") continue;
+      // Each named tensor exists; the bytes are theirs together.
+      std::uint64_t bytes = 0;
+      std::istringstream names(t.weights[i]);
+      for (std::string name; names >> name;) {
+        const auto found = tensor_bytes.find("model." + name + ".weight");
+        const auto bare = tensor_bytes.find(name);
+        ASSERT_TRUE(found != tensor_bytes.end() || bare != tensor_bytes.end()) << name;
+        bytes += (found != tensor_bytes.end() ? found : bare)->second;
+        saw_q_proj |= name == "layers.0.self_attn.q_proj";
+      }
+      EXPECT_NEAR(std::stod(t.megabytes[i]), static_cast<double>(bytes) / 1e6, 6e-4) << t.weights[i];
+    }
+    EXPECT_TRUE(saw_q_proj) << r.output;
+  }
+
+  // scripts/profile-by-matrix.py reads this output: a rate and a share for every kind of
+  // matrix in both tables, the output projection the reference of each.
+  const std::string calls = dir_->file("calls.txt");
+  write_text(calls, r.output);
+  ProcessResult sums = run_process("python3 " + test_data("../../scripts/profile-by-matrix.py") + " " + calls);
+  ASSERT_EQ(sums.exit_code, 0) << sums.output;
+  for (const char* kind : {"q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"}) {
+    EXPECT_EQ(count(sums.output, std::string("  ") + kind + " "), 2u) << sums.output;
+  }
+  EXPECT_EQ(count(sums.output, "  output         "), 2u) << sums.output;
+  EXPECT_EQ(count(sums.output, "    1.00 "), 2u) << sums.output;  // the output over itself
 }
 
 // -b decodes several sequences in batched steps; -d starts every test after that many

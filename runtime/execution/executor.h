@@ -81,6 +81,16 @@ class Executor {
   // Starts (clearing what was recorded) or stops recording.
   virtual void set_profiling(bool on) {}
   virtual std::vector<KernelTime> profile() const { return {}; }
+  // The same recording call by call, in the order a step makes them (`bench --profile-calls`),
+  // by executors whose calls are known; empty otherwise.
+  struct CallTime {
+    std::string kernel;
+    std::vector<std::string> weights;  // the tensors the call reads, by name
+    std::uint64_t weight_bytes = 0;    // their bytes, streamed once a step
+    double seconds = 0;                // over every recorded step
+    std::int64_t steps = 0;
+  };
+  virtual std::vector<CallTime> call_profile() const { return {}; }
 
   // Fills positions [held, length) of a sequence's cache with copies of its first `held`
   // positions, for `bench --depth-fill copy`: a decode step's speed at a

@@ -49,6 +49,7 @@ struct BenchOptions {
   int repetitions = 5;
   bool json = false;
   bool profile = false;
+  bool profile_calls = false;
   bool bandwidth = false;
 };
 
@@ -171,6 +172,38 @@ void decode_together(Session& session, std::int64_t steps, std::int64_t depth) {
   }
 }
 
+// A tensor's name without what every name shares ("model." and ".weight").
+std::string short_tensor_name(std::string name) {
+  if (name.rfind("model.", 0) == 0) name.erase(0, 6);
+  if (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0) name.erase(name.size() - 7);
+  return name;
+}
+
+// --profile-calls: every call of a step in order, with the weights it streams and the rate it
+// read them at. Rates of calls within one step compare products under the same memory
+// conditions, which the machine's bandwidth (it moves from minute to minute on a VM) does not.
+void print_calls(const std::vector<Executor::CallTime>& calls, std::int64_t steps) {
+  if (calls.empty()) {
+    std::fprintf(stderr, "bench: this artifact's executor cannot profile call by call\n");
+    return;
+  }
+  std::fprintf(stderr, "  %5s  %-32s %-56s %9s %9s %8s\n", "call", "kernel", "weights", "us", "MB", "GB/s");
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const Executor::CallTime& c = calls[i];
+    std::string weights;
+    for (const std::string& name : c.weights) weights += (weights.empty() ? "" : " ") + short_tensor_name(name);
+    const double seconds = c.seconds / static_cast<double>(std::max<std::int64_t>(steps, 1));
+    std::fprintf(stderr, "  %5zu  %-32s %-56s %9.1f", i, c.kernel.c_str(), weights.empty() ? "-" : weights.c_str(),
+                 seconds * 1e6);
+    if (c.weight_bytes > 0 && seconds > 0) {
+      std::fprintf(stderr, " %9.3f %8.2f\n", static_cast<double>(c.weight_bytes) / 1e6,
+                   static_cast<double>(c.weight_bytes) / seconds / 1e9);
+    } else {
+      std::fprintf(stderr, " %9s %8s\n", "-", "-");
+    }
+  }
+}
+
 // Where a prompt step and a decode step spend their time, kernel by kernel.
 void print_profile(Model& model, Session& session, const BenchOptions& opts) {
   Executor& executor = model.executor();
@@ -191,6 +224,7 @@ void print_profile(Model& model, Session& session, const BenchOptions& opts) {
       std::fprintf(stderr, "  %-40s %5lld calls %9.2f ms  %5.1f%%\n", t.name.c_str(),
                    static_cast<long long>(t.calls / steps), t.seconds * 1e3 / steps, 100 * t.seconds / std::max(total, 1e-12));
     }
+    if (opts.profile_calls) print_calls(executor.call_profile(), steps);
   };
   if (opts.prompt > 0) {
     std::vector<std::int64_t> ids(opts.prompt);
@@ -291,7 +325,7 @@ void run_bench(const BenchOptions& opts) {
       return seconds(t0);
     }, check));
   }
-  if (opts.profile) print_profile(*model, session, opts);
+  if (opts.profile || opts.profile_calls) print_profile(*model, session, opts);
   const std::string quant = quant_of(model->artifact());
   const std::string kv = kv_type_name(session.kv_type());
   const int threads = model->executor().threads();
@@ -360,6 +394,9 @@ void add_bench_command(CLI::App& app) {
                 "With a tg test: measure the threads' read bandwidth before and after each repetition and report "
                 "the fraction of it the steps' bytes (weights and cache) reached");
   cmd->add_flag("--profile", opts->profile, "Time every kernel of one prompt step and of the decode steps (stderr)");
+  cmd->add_flag("--profile-calls", opts->profile_calls,
+                "As --profile, then every call of a step in order: its weights, their bytes and the rate it read "
+                "them at (stderr)");
   cmd->callback([opts] { run_bench(*opts); });
 }
 

@@ -58,6 +58,12 @@ class CpuBackend : public Backend {
       manifest.kernels.push_back(call.kernel);
       manifest.kernel_barriers.push_back(std::count_if(call.args.begin(), call.args.end(),
                                                        [](const Operand& o) { return o.kind == Operand::Kind::Barrier; }));
+      // The weights a call reads whole (a lookup reads only its tokens' rows of the table).
+      std::vector<std::int64_t>& weights = manifest.kernel_weights.emplace_back();
+      const bool lookup = call.kernel.find("_embedding_") != std::string::npos;
+      for (const Operand& o : call.args) {
+        if (o.kind == Operand::Kind::Weight && !lookup) weights.push_back(o.value);
+      }
     }
     CompiledCode code =
         compile_schedule(schedule, options.target_cpu, CpuManifest::fingerprint_text(writer.manifest(), manifest));

@@ -95,6 +95,14 @@ class CpuExecutor : public Executor {
     check_fingerprint(artifact, m);
     kernels_ = m.kernels;
     kernel_barriers_ = m.kernel_barriers;
+    for (const std::vector<std::int64_t>& indices : m.kernel_weights) {
+      CallTime& call = calls_read_.emplace_back();
+      for (std::int64_t i : indices) {
+        const ArtifactTensor& tensor = artifact.tensors()[static_cast<std::size_t>(i)];
+        call.weights.push_back(tensor.name);
+        call.weight_bytes += tensor.byte_size();
+      }
+    }
     work_.assign(kernels_.size(), 0);  // the fingerprint held: one entry a call of the code
     for (std::size_t i = 0; i < weights.count(); ++i) weight_ptrs_.push_back(weights.data(i));
     if (artifact.random_seed()) pack_generated(artifact, weights);
@@ -227,7 +235,7 @@ class CpuExecutor : public Executor {
   }
   std::vector<KernelTime> profile() const override {
     std::map<std::string, KernelTime> by_name;
-    for (std::size_t i = 0; i < kernels_.size(); ++i) {
+    for (std::size_t i = 0; i < kernels_.size() && i < times_.size(); ++i) {
       KernelTime& k = by_name[kernels_[i]];
       k.name = kernels_[i];
       k.seconds += times_[i];
@@ -235,6 +243,18 @@ class CpuExecutor : public Executor {
     }
     std::vector<KernelTime> out;
     for (auto& [name, k] : by_name) out.push_back(k);
+    return out;
+  }
+  std::vector<CallTime> call_profile() const override {
+    std::vector<CallTime> out;
+    if (times_.size() != kernels_.size()) return out;  // never recorded
+    for (std::size_t i = 0; i < kernels_.size(); ++i) {
+      CallTime call = i < calls_read_.size() ? calls_read_[i] : CallTime{};
+      call.kernel = kernels_[i];
+      call.seconds = times_[i];
+      call.steps = calls_;
+      out.push_back(std::move(call));
+    }
     return out;
   }
 
@@ -298,6 +318,7 @@ class CpuExecutor : public Executor {
   ModelConfig config_;
   std::vector<std::string> kernels_;
   std::vector<std::int64_t> kernel_barriers_;
+  std::vector<CallTime> calls_read_;  // each call's weights (names, bytes), for call_profile()
   std::vector<std::int64_t> work_;  // each kernel call's shared work counter (cpu_abi.h)
   bool profiling_ = false;
   std::vector<double> times_;

@@ -22,6 +22,7 @@ json CpuManifest::to_json() const {
       {"kernel_calls", kernel_calls},
       {"kernels", kernels},
       {"kernel_barriers", kernel_barriers},
+      {"kernel_weights", kernel_weights},
   };
 }
 
@@ -64,6 +65,25 @@ std::int64_t bounded(const json& b, const char* key, std::int64_t limit, const s
   return b[key].get<std::int64_t>();
 }
 
+// Profiling labels only (the code never sees them): a malformed list, or an index outside the
+// tensor table, leaves every call unlabelled rather than refusing the artifact.
+std::vector<std::vector<std::int64_t>> kernel_weights_from_json(const json& b, std::size_t calls, std::size_t tensors) {
+  std::vector<std::vector<std::int64_t>> lists(calls);
+  auto k = b.find("kernel_weights");
+  if (k == b.end() || !k->is_array() || k->size() != calls) return lists;
+  for (std::size_t i = 0; i < calls; ++i) {
+    const json& list = (*k)[i];
+    if (!list.is_array() || list.size() > 16) return std::vector<std::vector<std::int64_t>>(calls);
+    for (const json& index : list) {
+      if (!index.is_number_unsigned() || index.get<std::uint64_t>() >= tensors) {
+        return std::vector<std::vector<std::int64_t>>(calls);
+      }
+      lists[i].push_back(index.get<std::int64_t>());
+    }
+  }
+  return lists;
+}
+
 }  // namespace
 
 CpuManifest CpuManifest::from_json(const Artifact& artifact) {
@@ -96,6 +116,7 @@ CpuManifest CpuManifest::from_json(const Artifact& artifact) {
     for (const auto& n : *k) m.kernel_barriers.push_back(n.is_number_unsigned() ? n.get<std::int64_t>() : 0);
   }
   if (m.kernel_barriers.size() != m.kernels.size()) m.kernels.clear();  // no profile without both
+  m.kernel_weights = kernel_weights_from_json(b, m.kernels.size(), artifact.tensors().size());
   return m;
 }
 

@@ -30,6 +30,10 @@ struct CpuManifest {
   std::int64_t kernel_calls = 0;             // for `inspect`
   std::vector<std::string> kernels;          // each call's kernel, in order (for profiles)
   std::vector<std::int64_t> kernel_barriers; // barriers each call meets inside (attention: 1)
+  // The weights each call reads whole, as tensor-table indices (for `bench --profile-calls`:
+  // which matrix a call multiplies and the bytes it streams; none for a table lookup). Empty
+  // lists where an artifact predates them.
+  std::vector<std::vector<std::int64_t>> kernel_weights;
 
   nlohmann::json to_json() const;
 
