@@ -112,31 +112,50 @@ std::span<const std::int64_t> Session::prefill_all_but_last_step(std::span<const
   return ids;
 }
 
+namespace {
+
+// A call of several steps that throws part-way forgets the steps that ran with the one that
+// failed: the sequence's position goes back to where the call found it.
+class PositionRollback {
+ public:
+  explicit PositionRollback(std::int64_t& position) : position_(position), start_(position) {}
+  PositionRollback(const PositionRollback&) = delete;
+  PositionRollback& operator=(const PositionRollback&) = delete;
+  ~PositionRollback() {
+    if (!kept_) position_ = start_;
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  std::int64_t& position_;
+  const std::int64_t start_;
+  bool kept_ = false;
+};
+
+}  // namespace
+
 std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_logits) {
   check_ids(ids, 0);
-  const std::int64_t start = positions_[0];
-  try {
-    if (!all_logits) {
-      ids = prefill_all_but_last_step(ids);
-      std::vector<float> logits(static_cast<std::size_t>(model_->config().vocab_size));
-      step(ids, 1, logits.data());
-      return logits;
-    }
+  PositionRollback rollback(positions_[0]);
+  std::vector<float> logits;
+  if (!all_logits) {
+    ids = prefill_all_but_last_step(ids);
+    logits.resize(static_cast<std::size_t>(model_->config().vocab_size));
+    step(ids, 1, logits.data());
+  } else {
     // Every row's logits, in steps that keep activations bounded and fit the executor's
     // logits buffer; how a prompt is cut into steps does not change what a row computes.
     const auto most = static_cast<std::size_t>(
         std::min<std::int64_t>(kMaxPrefillStep, std::max<std::int64_t>(model_->executor().max_logit_rows(), 1)));
     const auto vocab = static_cast<std::size_t>(model_->config().vocab_size);
-    std::vector<float> logits(ids.size() * vocab);
+    logits.resize(ids.size() * vocab);
     for (std::size_t done = 0; done < ids.size(); done += most) {
       const std::span<const std::int64_t> part = ids.subspan(done, std::min(most, ids.size() - done));
       step(part, static_cast<std::int64_t>(part.size()), logits.data() + done * vocab);
     }
-    return logits;
-  } catch (...) {
-    positions_[0] = start;  // the steps that ran are forgotten with the one that failed
-    throw;
   }
+  rollback.keep();
+  return logits;
 }
 
 std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
@@ -145,15 +164,11 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
     return std::max_element(logits.begin(), logits.end()) - logits.begin();
   }
   check_ids(ids, 0);
-  const std::int64_t start = positions_[0];
-  try {
-    std::int64_t token = -1;
-    step(prefill_all_but_last_step(ids), 1, nullptr, &token);
-    return token;
-  } catch (...) {
-    positions_[0] = start;
-    throw;
-  }
+  PositionRollback rollback(positions_[0]);
+  std::int64_t token = -1;
+  step(prefill_all_but_last_step(ids), 1, nullptr, &token);
+  rollback.keep();
+  return token;
 }
 
 std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
