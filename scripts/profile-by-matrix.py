@@ -13,7 +13,7 @@ import collections
 import re
 import sys
 
-CALL = re.compile(r"^ +(\d+)  (q3k_\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$")
+CALL = re.compile(r"^ +(\d+)  (\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$")
 KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
 
 

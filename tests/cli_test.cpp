@@ -511,17 +511,18 @@ TEST_F(CliText, BenchReportsEveryTest) {
   EXPECT_EQ(qwen3c("bench " + artifact() + " -r 0").exit_code, 2);
 }
 
-// --profile sums each kernel's time; --profile-calls adds every call of a step in order, with
-// the weights it reads whole and their bytes (from the artifact's tensor table).
-TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
+// --profile sums each kernel's (or shader's) time; --profile-calls adds every call of a step in
+// order, with the weights it reads whole and their bytes (from the artifact's tensor table),
+// and scripts/profile-by-matrix.py sums those by kind of matrix.
+void expect_profile_of_every_call(const std::string& artifact, const std::string& scratch_dir) {
   std::map<std::string, std::uint64_t> tensor_bytes;
-  const Artifact opened = Artifact::open(artifact());
+  const Artifact opened = Artifact::open(artifact);
   for (const ArtifactTensor& t : opened.tensors()) tensor_bytes[t.name] = t.byte_size();
 
-  ProcessResult r = qwen3c("bench " + artifact() + " -p 4 -n 2 -r 1 -t 2 --profile-calls");
+  ProcessResult r = qwen3c("bench " + artifact + " -p 4 -n 2 -r 1 -t 2 --profile-calls");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::regex kernel_line(R"(^  (q3k_\S+) +(\d+) calls +[0-9.]+ ms +[0-9.]+%$)");
-  const std::regex call_line(R"(^ +(\d+)  (q3k_\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$)");
+  const std::regex kernel_line(R"(^  (\S+) +(\d+) calls +[0-9.]+ ms +[0-9.]+%$)");
+  const std::regex call_line(R"(^ +(\d+)  (\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$)");
   struct Table {
     std::int64_t calls_summed = 0;  // the kernel summary's calls a step
     std::vector<std::string> kernels, weights, megabytes;
@@ -532,12 +533,13 @@ TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
     std::smatch m;
     if (line.rfind("profile of ", 0) == 0) tables.emplace_back();
     if (tables.empty()) continue;
-    if (std::regex_match(line, m, kernel_line)) tables.back().calls_summed += std::stoll(m[2]);
     if (std::regex_match(line, m, call_line)) {
       EXPECT_EQ(std::stoull(m[1]), tables.back().kernels.size()) << line;  // in order, from 0
       tables.back().kernels.push_back(m[2]);
       tables.back().weights.push_back(m[3]);
       tables.back().megabytes.push_back(m[5]);
+    } else if (std::regex_match(line, m, kernel_line)) {
+      tables.back().calls_summed += std::stoll(m[2]);
     }
   }
   ASSERT_EQ(tables.size(), 2u) << r.output;  // pp4, then tg2
@@ -546,7 +548,7 @@ TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
     EXPECT_EQ(static_cast<std::int64_t>(t.kernels.size()), t.calls_summed) << r.output;
     bool saw_q_proj = false;
     for (std::size_t i = 0; i < t.kernels.size(); ++i) {
-      if (t.kernels[i].find("_embedding_") != std::string::npos) {
+      if (t.kernels[i].find("embedding") != std::string::npos) {
         EXPECT_EQ(t.weights[i], "-");  // a lookup reads its tokens' rows, not the table
         continue;
       }
@@ -568,7 +570,7 @@ TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
 
   // scripts/profile-by-matrix.py reads this output: a rate and a share for every kind of
   // matrix in both tables, the output projection the reference of each.
-  const std::string calls = dir_->file("calls.txt");
+  const std::string calls = scratch_dir + "/calls.txt";
   write_text(calls, r.output);
   ProcessResult sums = run_process("python3 " + test_data("../../scripts/profile-by-matrix.py") + " " + calls);
   ASSERT_EQ(sums.exit_code, 0) << sums.output;
@@ -577,6 +579,10 @@ TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
   }
   EXPECT_EQ(count(sums.output, "  output         "), 2u) << sums.output;
   EXPECT_EQ(count(sums.output, "    1.00 "), 2u) << sums.output;  // the output over itself
+}
+
+TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
+  expect_profile_of_every_call(artifact(), dir_->path().string());
 }
 
 // -b decodes several sequences in batched steps; -d starts every test after that many
@@ -688,6 +694,11 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
   ProcessResult table = qwen3c("bench " + artifact() + " -p 8 -n 2 -r 1");
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("| vulkan |"), std::string::npos) << table.output;
+}
+
+// The same profile from the queue's timestamps, dispatch by dispatch.
+TEST_F(CliVulkan, BenchProfilesEveryDispatchWithItsWeights) {
+  expect_profile_of_every_call(artifact(), dir_->path().string());
 }
 
 // A prompt step of a Qwen3-sized vocabulary keeps one row of logits: 512 rows of 151,936

@@ -90,6 +90,7 @@ struct Probe {
   VkPhysicalDeviceMaintenance3Properties maintenance3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceMemoryProperties memory{};
   std::int64_t compute_family = -1;
+  std::uint32_t timestamp_bits = 0;  // of the compute family's queues (0: no timestamps)
   std::uint64_t device_local_bytes = 0;
 
   explicit Probe(VkPhysicalDevice device) {
@@ -109,6 +110,7 @@ struct Probe {
     for (std::uint32_t f = 0; f < count; ++f) {
       if (families[f].queueFlags & VK_QUEUE_COMPUTE_BIT) {
         compute_family = f;
+        timestamp_bits = families[f].timestampValidBits;
         break;
       }
     }
@@ -201,6 +203,7 @@ Device::Device(int index) {
     subgroup_size_ = p.subgroup.subgroupSize;
     name_ = properties_.deviceName;
     queue_family_ = static_cast<std::uint32_t>(p.compute_family);
+    timestamp_bits_ = p.timestamp_bits;
 
     const float priority = 1.0f;
     VkDeviceQueueCreateInfo queue{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

@@ -39,6 +39,9 @@ class Device {
   const std::string& name() const { return name_; }
   // Whether shaders may keep 16-bit values in storage buffers (f16 / bf16 KV caches).
   bool storage_16bit() const { return storage_16bit_; }
+  // Valid bits of the queue's timestamps (0: it writes none), and nanoseconds a tick.
+  std::uint32_t timestamp_bits() const { return timestamp_bits_; }
+  double timestamp_period_ns() const { return properties_.limits.timestampPeriod; }
   // A memory type allowed by `type_bits` with every `required` property, preferring
   // `preferred`; throws naming `what` when none exists.
   std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
@@ -55,6 +58,7 @@ class Device {
   VkPhysicalDeviceMemoryProperties memory_{};
   std::uint64_t max_allocation_ = 0;
   std::uint32_t subgroup_size_ = 0;
+  std::uint32_t timestamp_bits_ = 0;
   bool storage_16bit_ = false;
   std::string name_;
 };

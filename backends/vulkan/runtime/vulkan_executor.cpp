@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -53,11 +54,15 @@ struct VulkanState : ExecutorState {
   VkFence fence = VK_NULL_HANDLE;
   VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
   std::vector<VkDescriptorSet> sets;  // per recorded dispatch
+  // While profiling: a timestamp before the first dispatch and after each (bench --profile).
+  VkQueryPool timestamps = VK_NULL_HANDLE;
+  bool recorded_timestamps = false;  // whether the command buffer writes them
 
   ~VulkanState() override {
     if (!device) return;
     VkDevice d = device->get();
     vkDeviceWaitIdle(d);
+    if (timestamps != VK_NULL_HANDLE) vkDestroyQueryPool(d, timestamps, nullptr);
     if (descriptor_pool != VK_NULL_HANDLE) vkDestroyDescriptorPool(d, descriptor_pool, nullptr);
     if (fence != VK_NULL_HANDLE) vkDestroyFence(d, fence, nullptr);
     if (pool != VK_NULL_HANDLE) vkDestroyCommandPool(d, pool, nullptr);
@@ -73,6 +78,7 @@ class VulkanExecutor : public Executor {
       throw Error(artifact.path() + ": its shaders were built for another workgroup size; recompile it");
     }
     plan_ = plan_from_json(manifest, weights.count(), config_.num_layers, artifact);
+    for (const ArtifactTensor& t : artifact.tensors()) tensors_.push_back({t.name, t.byte_size()});
     device_ = std::make_shared<Device>(options.device);
     binding_limit_ = binding_limit_of(*device_);
     try {
@@ -145,6 +151,7 @@ class VulkanExecutor : public Executor {
     const auto tokens = static_cast<std::uint64_t>(r.ids.size());
     const auto logit_rows = static_cast<std::uint64_t>(r.logit_rows);
     grow(state, static_cast<std::int64_t>(tokens), r.logit_rows);
+    if (state.recorded_timestamps != profiling_) record(state);
 
     // The step buffer: header, ids, positions, slots, cos and sin of every (row, frequency).
     auto* words = static_cast<std::uint32_t*>(state.step.mapped());
@@ -203,6 +210,7 @@ class VulkanExecutor : public Executor {
     if (waited == VK_TIMEOUT) throw Error("Vulkan: a forward step did not finish within 10 minutes on " + device_->name());
     check(waited, "waiting for a forward step");
     check(vkResetFences(device_->get(), 1, &state.fence), "resetting a fence");
+    if (state.recorded_timestamps) read_timestamps(state);
     if (r.logits != nullptr) {
       std::memcpy(r.logits, state.logits.mapped(), logit_rows * config_.vocab_size * sizeof(float));
     }
@@ -216,6 +224,44 @@ class VulkanExecutor : public Executor {
       }
       *r.greedy_token = token;
     }
+  }
+
+  // Profiles from the queue's timestamps, on devices that write them (lavapipe does).
+  bool can_profile() const override { return device_->timestamp_bits() > 0; }
+  void set_profiling(bool on) override {
+    profiling_ = on && can_profile();
+    if (!profiling_) return;
+    dispatch_seconds_.assign(plan_.dispatches.size(), 0.0);
+    profiled_steps_ = 0;
+  }
+  std::vector<KernelTime> profile() const override {
+    std::map<std::string, KernelTime> by_name;
+    for (std::size_t i = 0; i < dispatch_seconds_.size(); ++i) {
+      KernelTime& k = by_name[shader_label(plan_.dispatches[i])];
+      k.name = shader_label(plan_.dispatches[i]);
+      k.seconds += dispatch_seconds_[i];
+      k.calls += profiled_steps_;
+    }
+    std::vector<KernelTime> out;
+    for (auto& [name, k] : by_name) out.push_back(k);
+    return out;
+  }
+  std::vector<CallTime> call_profile() const override {
+    std::vector<CallTime> out;
+    for (std::size_t i = 0; i < dispatch_seconds_.size(); ++i) {
+      const Dispatch& d = plan_.dispatches[i];
+      CallTime& call = out.emplace_back();
+      call.kernel = shader_label(d);
+      call.seconds = dispatch_seconds_[i];
+      call.steps = profiled_steps_;
+      if (d.slicing == Slicing::LookupRows) continue;  // a lookup reads its tokens' rows, not the table
+      for (std::int64_t w : {d.weight0, d.weight1}) {
+        if (w < 0) continue;
+        call.weights.push_back(tensors_[static_cast<std::size_t>(w)].name);
+        call.weight_bytes += tensors_[static_cast<std::size_t>(w)].bytes;
+      }
+    }
+    return out;
   }
 
   bool computes_argmax() const override { return plan_.device_argmax; }
@@ -479,11 +525,49 @@ class VulkanExecutor : public Executor {
     vkUpdateDescriptorSets(device_->get(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
   }
 
+  // A dispatch's shader as one word (its name and constants, the session's cache type's
+  // variant for cache dispatches), for profiles.
+  std::string shader_label(const Dispatch& d) const {
+    const std::uint32_t shader = d.kv_shaders.empty() ? d.shader : d.kv_shaders[profiled_kv_type_];
+    std::string name = plan_.shaders[shader].name;
+    std::replace(name.begin(), name.end(), ' ', '_');
+    return name;
+  }
+
+  // Each dispatch's time in the step that just finished, added to its plan dispatch's.
+  void read_timestamps(VulkanState& s) {
+    std::vector<std::uint64_t> ticks(recorded_.size() + 1);
+    check(vkGetQueryPoolResults(device_->get(), s.timestamps, 0, static_cast<std::uint32_t>(ticks.size()),
+                                ticks.size() * sizeof(std::uint64_t), ticks.data(), sizeof(std::uint64_t),
+                                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "reading the step's timestamps");
+    const std::uint32_t bits = device_->timestamp_bits();
+    const std::uint64_t mask = bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
+    for (std::size_t i = 0; i < recorded_.size(); ++i) {
+      const std::uint64_t elapsed = ((ticks[i + 1] & mask) - (ticks[i] & mask)) & mask;
+      dispatch_seconds_[recorded_[i].dispatch] += static_cast<double>(elapsed) * device_->timestamp_period_ns() * 1e-9;
+    }
+    ++profiled_steps_;
+    profiled_kv_type_ = s.kv_type;
+  }
+
   void record(VulkanState& s) {
     VkCommandBuffer c = s.commands;
     check(vkResetCommandBuffer(c, 0), "resetting the step's command buffer");
     VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     check(vkBeginCommandBuffer(c, &begin), "recording the step's command buffer");
+    const auto stamps = static_cast<std::uint32_t>(recorded_.size() + 1);
+    if (profiling_ && s.timestamps == VK_NULL_HANDLE) {
+      VkQueryPoolCreateInfo pool{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      pool.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      pool.queryCount = stamps;
+      check(vkCreateQueryPool(device_->get(), &pool, nullptr, &s.timestamps), "creating a timestamp query pool");
+    }
+    s.recorded_timestamps = profiling_;
+    if (s.recorded_timestamps) {
+      vkCmdResetQueryPool(c, s.timestamps, 0, stamps);
+      vkCmdWriteTimestamp(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, s.timestamps, 0);
+    }
     VkMemoryBarrier between{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     between.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
     between.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
@@ -502,6 +586,9 @@ class VulkanExecutor : public Executor {
       vkCmdDispatchIndirect(c, s.indirect.get(), i * sizeof(VkDispatchIndirectCommand));
       vkCmdPipelineBarrier(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &between,
                            0, nullptr, 0, nullptr);
+      if (s.recorded_timestamps) {
+        vkCmdWriteTimestamp(c, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, s.timestamps, static_cast<std::uint32_t>(i + 1));
+      }
     }
     VkMemoryBarrier to_host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     to_host.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -535,6 +622,15 @@ class VulkanExecutor : public Executor {
   std::vector<Buffer> weights_;        // per tensor
   std::vector<Recorded> recorded_;
   Buffer unused_;
+  struct TensorSize {
+    std::string name;
+    std::uint64_t bytes = 0;
+  };
+  std::vector<TensorSize> tensors_;  // the tensor table, for profiles
+  bool profiling_ = false;
+  std::vector<double> dispatch_seconds_;  // per plan dispatch, over the recorded steps
+  std::int64_t profiled_steps_ = 0;
+  std::size_t profiled_kv_type_ = 0;
   std::vector<float> inv_freq_;
 };
 
