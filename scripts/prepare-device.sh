@@ -2,8 +2,9 @@
 # Prepares .device/ (git-ignored) for a run on a lent GPU machine that has a driver but no
 # Vulkan loader, compiler or libraries of ours: the runtime-only binary qwen3c-run, the
 # shared libraries it needs that are not glibc's, this machine's libvulkan.so.1, the
-# artifacts, and the NVIDIA headless environment script. Then, on the device:
-#   source .device/vulkan-nvidia-env.sh .device && .device/qwen3c-run bench .device/4b-bf16.q3c
+# artifacts, and the NVIDIA headless environment script. Then, on the device, every open check
+# in one run: bash scripts/device-check.sh (or by hand:
+#   source .device/vulkan-nvidia-env.sh .device && .device/qwen3c-run bench .device/4b-bf16.q3c)
 # Usage: scripts/prepare-device.sh [BUILD_DIR] [ENV_SCRIPT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,4 +32,13 @@ for quant in bf16 q8_0 q4_0; do
     --quant "$quant" -o "$out/4b-$quant.q3c"
 done
 "$build/tools/qwen3c" compile tests/data/models/qwen3-hd128 --target vulkan -o "$out/hd128.q3c"
+# The prompt of its first golden sequence, for scripts/device-check.sh.
+python3 - tests/data/models/qwen3-hd128/goldens.safetensors > "$out/hd128-ids.txt" <<'PY'
+import json, struct, sys
+with open(sys.argv[1], "rb") as f:
+    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    data = f.read()
+begin, end = header["seq0.input_ids"]["data_offsets"]
+print(",".join(str(i) for i in struct.unpack("<%dq" % ((end - begin) // 8), data[begin:end])))
+PY
 du -sh "$out"
