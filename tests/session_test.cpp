@@ -168,3 +168,63 @@ TEST_F(SessionTest, ReplicateRefusesWhatItCannotCopy) {
 
 }  // namespace
 }  // namespace qwen3c
+
+namespace qwen3c {
+namespace {
+
+using namespace qwen3c::testing;
+
+// Profiling (bench --profile) times the steps and changes nothing they compute: the CPU's
+// timed barriers, the Vulkan command buffer re-recorded with timestamps and back. Turned on
+// and off in the middle of a sequence, the logits are the same bits as without it, and the
+// profile counts the steps it saw.
+class ProfiledSteps : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ProfiledSteps, ChangeNoLogitAndCountTheirSteps) {
+  TempDir dir;
+  const std::string path = dir.file("model.q3c");
+  compile_for_test(test_data("models/qwen3-small"), path, target_options(GetParam()));
+  std::shared_ptr<Model> model;
+  try {
+    model = Model::load(path);
+  } catch (const Error& e) {
+    if (GetParam() == "vulkan") GTEST_SKIP() << "no Vulkan device: " << e.what();
+    throw;
+  }
+  Executor& executor = model->executor();
+  ASSERT_TRUE(executor.can_profile());
+  const std::vector<std::int64_t> prompt = {5, 17, 230, 9, 41, 7};
+  auto run = [&](bool toggle) {
+    Session s(model, 32);
+    std::vector<std::vector<float>> logits;
+    if (toggle) executor.set_profiling(true);
+    logits.push_back(s.forward(prompt));
+    for (int step = 0; step < 6; ++step) {
+      if (toggle && step == 2) executor.set_profiling(false);
+      if (toggle && step == 4) executor.set_profiling(true);
+      const auto next = std::max_element(logits.back().begin(), logits.back().end()) - logits.back().begin();
+      const std::vector<std::int64_t> id = {static_cast<std::int64_t>(next)};
+      logits.push_back(s.forward(id));
+    }
+    if (toggle) executor.set_profiling(false);
+    return logits;
+  };
+  const auto plain = run(false);
+  const auto profiled = run(true);
+  ASSERT_EQ(plain.size(), profiled.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i], profiled[i]) << "step " << i;
+  // Recording restarted at the second set_profiling(true): steps 4 and 5.
+  const std::vector<Executor::CallTime> calls = executor.call_profile();
+  ASSERT_FALSE(calls.empty());
+  double seconds = 0;
+  for (const Executor::CallTime& c : calls) {
+    EXPECT_EQ(c.steps, 2) << c.kernel;
+    seconds += c.seconds;
+  }
+  EXPECT_GT(seconds, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProfiledSteps, ::testing::Values("cpu", "vulkan"));
+
+}  // namespace
+}  // namespace qwen3c
