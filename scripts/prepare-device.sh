@@ -32,13 +32,11 @@ for quant in bf16 q8_0 q4_0; do
     --quant "$quant" -o "$out/4b-$quant.q3c"
 done
 "$build/tools/qwen3c" compile tests/data/models/qwen3-hd128 --target vulkan -o "$out/hd128.q3c"
-# The prompt of its first golden sequence, for scripts/device-check.sh.
+# The prompt of its first golden sequence, for scripts/device-check.sh (read by
+# compare-eval.py's safetensors reader).
 python3 - tests/data/models/qwen3-hd128/goldens.safetensors > "$out/hd128-ids.txt" <<'PY'
-import json, struct, sys
-with open(sys.argv[1], "rb") as f:
-    header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
-    data = f.read()
-begin, end = header["seq0.input_ids"]["data_offsets"]
-print(",".join(str(i) for i in struct.unpack("<%dq" % ((end - begin) // 8), data[begin:end])))
+import runpy, sys
+read = runpy.run_path("scripts/compare-eval.py")["read"]
+print(",".join(str(i) for i in read(sys.argv[1])["seq0.input_ids"][1]))
 PY
 du -sh "$out"

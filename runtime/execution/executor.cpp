@@ -20,6 +20,19 @@ std::map<std::string, Registered>& registry() {
 }
 }  // namespace
 
+std::vector<Executor::KernelTime> Executor::profile() const {
+  std::map<std::string, KernelTime> by_name;
+  for (const CallTime& call : call_profile()) {
+    KernelTime& k = by_name[call.kernel];
+    k.name = call.kernel;
+    k.seconds += call.seconds;
+    k.calls += call.steps;  // the call ran once a recorded step
+  }
+  std::vector<KernelTime> out;
+  for (auto& [name, k] : by_name) out.push_back(std::move(k));
+  return out;
+}
+
 ExecutorRegistration::ExecutorRegistration(const std::string& backend, ExecutorFactory factory,
                                            DeviceLister devices) {
   registry()[backend] = {std::move(factory), std::move(devices)};

@@ -71,26 +71,27 @@ class Executor {
   // longer all-logits steps to fit. At least 1.
   virtual std::int64_t max_logit_rows() const { return std::numeric_limits<std::int64_t>::max(); }
 
-  // Time spent per kernel (or shader), for `bench --profile`, by executors that can say.
-  struct KernelTime {
-    std::string name;
-    double seconds = 0;
-    std::int64_t calls = 0;
-  };
+  // Profiles (`bench --profile`, `--profile-calls`), by executors that can say.
   virtual bool can_profile() const { return false; }
   // Starts (clearing what was recorded) or stops recording.
   virtual void set_profiling(bool on) {}
-  virtual std::vector<KernelTime> profile() const { return {}; }
-  // The same recording call by call, in the order a step makes them (`bench --profile-calls`),
-  // by executors whose calls are known; empty otherwise.
+  // What was recorded, call by call in the order a step makes them (each kernel call or
+  // dispatch); empty when nothing was.
   struct CallTime {
     std::string kernel;
-    std::vector<std::string> weights;  // the tensors the call reads, by name
+    std::vector<std::string> weights;  // the tensors the call reads whole, by name
     std::uint64_t weight_bytes = 0;    // their bytes, streamed once a step
     double seconds = 0;                // over every recorded step
     std::int64_t steps = 0;
   };
   virtual std::vector<CallTime> call_profile() const { return {}; }
+  // The same summed by kernel (or shader): its time and its calls over the recorded steps.
+  struct KernelTime {
+    std::string name;
+    double seconds = 0;
+    std::int64_t calls = 0;
+  };
+  std::vector<KernelTime> profile() const;
 
   // Fills positions [held, length) of a sequence's cache with copies of its first `held`
   // positions, for `bench --depth-fill copy`: a decode step's speed at a

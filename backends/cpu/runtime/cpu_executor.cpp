@@ -20,7 +20,6 @@
 #include "runtime/execution/executor.h"
 #include "runtime/execution/thread_pool.h"
 #include <chrono>
-#include <map>
 #include <thread>
 
 namespace qwen3c::cpu {
@@ -232,18 +231,6 @@ class CpuExecutor : public Executor {
     if (!profiling_) return;
     times_.assign(kernels_.size(), 0.0);
     calls_ = 0;
-  }
-  std::vector<KernelTime> profile() const override {
-    std::map<std::string, KernelTime> by_name;
-    for (std::size_t i = 0; i < kernels_.size() && i < times_.size(); ++i) {
-      KernelTime& k = by_name[kernels_[i]];
-      k.name = kernels_[i];
-      k.seconds += times_[i];
-      k.calls += calls_;  // this call ran once a recorded step
-    }
-    std::vector<KernelTime> out;
-    for (auto& [name, k] : by_name) out.push_back(k);
-    return out;
   }
   std::vector<CallTime> call_profile() const override {
     std::vector<CallTime> out;

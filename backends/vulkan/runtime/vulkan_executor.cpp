@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <map>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -233,18 +232,6 @@ class VulkanExecutor : public Executor {
     if (!profiling_) return;
     dispatch_seconds_.assign(plan_.dispatches.size(), 0.0);
     profiled_steps_ = 0;
-  }
-  std::vector<KernelTime> profile() const override {
-    std::map<std::string, KernelTime> by_name;
-    for (std::size_t i = 0; i < dispatch_seconds_.size(); ++i) {
-      KernelTime& k = by_name[shader_label(plan_.dispatches[i])];
-      k.name = shader_label(plan_.dispatches[i]);
-      k.seconds += dispatch_seconds_[i];
-      k.calls += profiled_steps_;
-    }
-    std::vector<KernelTime> out;
-    for (auto& [name, k] : by_name) out.push_back(k);
-    return out;
   }
   std::vector<CallTime> call_profile() const override {
     std::vector<CallTime> out;
