@@ -276,9 +276,10 @@ TEST(CliCompile, RandomWeightArtifactsAreSmallAndDeterministic) {
   // bf16 and f32 hold the same draws, rounded: close but not equal.
   EXPECT_LT(relative_error(first.data(), f32.data(), first.size()), 0.05);
   EXPECT_GT(relative_error(first.data(), other.data(), first.size()), 0.1);
-  // The seed is stored, not the weights.
+  // The seed is stored, not the weights: the artifact is its compiled code (about 200 KB)
+  // and tables, well under the 1.9 MB its 952K weights take in bf16.
   ProcessResult check = run_process("stat -c %s " + a);
-  EXPECT_LT(std::stoll(check.output), 200000) << "random-weight artifact stores its weights";
+  EXPECT_LT(std::stoll(check.output), 500000) << "random-weight artifact stores its weights";
 }
 
 TEST(CliCompile, PortableCpuTargetRunsHere) {

@@ -199,20 +199,21 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
                                                benchmark::Counter::kIsRate);
 }
 
-// One decode step's attention: a token at position range(0) over every layer of Qwen3-4B
+// One decode step's attention: a token at position range(0) over the layers of Qwen3-4B
 // (36 layers x 8 KV heads, head_dim 128), the cache stored as KvType range(1), split between
-// range(2) threads, int8 scores (--precision fast; q8_0 only) if range(3). All layers, so the cache (1.2 GB at 8192 in f16) comes from memory as it
-// does when decoding, not from the last-level cache.
-void attention(benchmark::State& state) {
+// range(2) threads, int8 scores (--precision fast; q8_0 only) if range(3), over `layers`
+// layers (all 36: the cache, 1.2 GB at 8192 in f16, comes from memory as it does when
+// decoding, not from the last-level cache).
+void attention_layers(benchmark::State& state, int64_t layers) {
   const int64_t past = state.range(0), kv_type = state.range(1), threads = state.range(2), int8 = state.range(3);
   if (int8 != 0 && kv_type != 3) return state.SkipWithError("int8 scores are for the q8_0 cache");
-  constexpr int64_t kLayers = 36, kHeads = 32, kKvHeads = 8, kHeadDim = 128;
+  constexpr int64_t kHeads = 32, kKvHeads = 8, kHeadDim = 128;
   const auto type = static_cast<qwen3c::KvType>(kv_type);
   const int64_t row_bytes = qwen3c::kv_row_bytes(type, kHeadDim), rows = past + 1;
   // Valid rows of each type: f32 values in [-1, 1]; f16 / bf16 halves of such values; q8_0
   // random int8 with a scale of 1/128.
   std::mt19937 rng(7);
-  HugePages cache(static_cast<std::size_t>(2 * kLayers * kKvHeads * rows * row_bytes));
+  HugePages cache(static_cast<std::size_t>(2 * layers * kKvHeads * rows * row_bytes));
   for (std::size_t at = 0; at < cache.size(); at += static_cast<std::size_t>(row_bytes)) {
     std::uint8_t* row = cache.data() + at;
     for (int64_t d = 0; d < kHeadDim; ++d) {
@@ -235,29 +236,39 @@ void attention(benchmark::State& state) {
     }
   }
   // k_cache / v_cache of layer l: one pointer per KV head (the executor's layout).
-  std::vector<const std::uint8_t*> heads(static_cast<std::size_t>(2 * kLayers * kKvHeads));
+  std::vector<const std::uint8_t*> heads(static_cast<std::size_t>(2 * layers * kKvHeads));
   for (std::size_t i = 0; i < heads.size(); ++i) heads[i] = cache.data() + i * rows * row_bytes;
   const std::vector<float> q = random_floats(kHeads * kHeadDim, 1.0f);
   const int64_t scratch_floats = std::max<int64_t>(rows, q3k::flash_attention_scratch(kHeadDim));
   std::vector<float> scratch(static_cast<std::size_t>(threads * scratch_floats)), out(kHeads * kHeadDim);
   const int64_t position = past, slot = 0;
-  for (auto _ : state) {
-    std::vector<std::thread> pool;
-    for (int64_t t = 0; t < threads; ++t) {
-      pool.emplace_back([&, t] {
-        for (int64_t layer = 0; layer < kLayers; ++layer) {
-          const std::uint8_t* const* k = heads.data() + 2 * layer * kKvHeads;
-          q3k_cached_attention(q.data(), &position, &slot, 1, k, k + kKvHeads, kv_type, kHeads, kKvHeads, kHeadDim,
-                               0.088f, int8, scratch.data() + t * scratch_floats, out.data(), t, threads);
-        }
-      });
+  auto step = [&](int64_t t) {
+    for (int64_t layer = 0; layer < layers; ++layer) {
+      const std::uint8_t* const* k = heads.data() + 2 * layer * kKvHeads;
+      q3k_cached_attention(q.data(), &position, &slot, 1, k, k + kKvHeads, kv_type, kHeads, kKvHeads, kHeadDim, 0.088f,
+                           int8, scratch.data() + t * scratch_floats, out.data(), t, threads);
     }
-    for (std::thread& thread : pool) thread.join();
+  };
+  for (auto _ : state) {
+    if (threads == 1) {
+      step(0);  // no thread to start: what one layer in cache costs is a few microseconds
+    } else {
+      std::vector<std::thread> pool;
+      for (int64_t t = 0; t < threads; ++t) pool.emplace_back(step, t);
+      for (std::thread& thread : pool) thread.join();
+    }
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["cache_bytes/s"] = benchmark::Counter(static_cast<double>(cache.size()) * state.iterations(),
                                                        benchmark::Counter::kIsRate);
 }
+
+void attention(benchmark::State& state) { attention_layers(state, 36); }
+
+// The same over one layer of 128 or 512 positions (0.5 or 2 MiB of f16 cache, in L2 or L3
+// after the first iteration): what the kernel's arithmetic costs when its loads hit the
+// cache, against which the 36-layer figure shows what memory adds.
+void attention_in_cache(benchmark::State& state) { attention_layers(state, 1); }
 
 }  // namespace
 
@@ -289,6 +300,11 @@ BENCHMARK(attention)
     ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}, {0, 1}})
     ->ArgNames({"past", "kv", "threads", "int8"})
     ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(attention_in_cache)
+    ->ArgsProduct({{127, 511}, {0, 1, 2, 3}, {1}, {0, 1}})
+    ->ArgNames({"past", "kv", "threads", "int8"})
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK(prompt_attention)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
 

@@ -171,26 +171,32 @@ void round_queries(const float* const* q_rows, int64_t rows, int64_t head_dim, A
 }
 
 // Scores of N rows (their int8 queries `q`, head_dim / 32 blocks each) against the 16-key
-// blocks c0 and c0 + 1 (the first `Present` of them: 1 or 2; a compile-time count keeps the
-// sums in registers) starting at `k`: each row's sums run in the same order whatever N is,
-// so a row's scores do not depend on its tile.
-template <int N, int Present>
-void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float scale, const uint8_t* k,
-                      int64_t block_bytes, float* p, const uint8_t* k_ahead, int64_t lines) {
-  constexpr int present = Present;
-  const int64_t blocks = head_dim / qwen3c::kKvBlock;
-  constexpr int64_t kQuads = qwen3c::kKvBlock / 4;
-  f32x16 total[N][2] = {};
+// blocks from `k` (the first `Present` of two; a compile-time count keeps the sums in
+// registers), the next block's lines asked for from `ahead` unless null (the scales' lines
+// first, then one line each step, spread over the loads). Each row's sums run in the same
+// order whatever N is, so a row's scores do not depend on its tile. FixedHeadDim: the head
+// size when known at compile time (0: `head_dim`): with run-time bounds the compiler kept
+// the loop's pointers on the stack, and a decoding tile's int8 scores took a third longer.
+template <int N, int Present, int64_t FixedHeadDim>
+void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float scale, const uint8_t* k, float* p,
+                      const uint8_t* ahead) {
+  const int64_t size = FixedHeadDim != 0 ? FixedHeadDim : head_dim;  // a constant when fixed
+  const int64_t blocks = size / qwen3c::kKvBlock, quads = qwen3c::kKvBlock / 4;
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(KvType::Q8_0, size);
+  const int64_t value_lines = kKeyBlock * size / 64, lines = (block_bytes + 63) / 64;
+  if (ahead != nullptr) {  // the scales' lines now, the values' a line each step below
+    for (int c = 0; c < Present; ++c)
+      for (int64_t line = value_lines; line < lines; ++line) prefetch_line(ahead + c * block_bytes + line * 64);
+  }
+  f32x16 total[N][Present] = {};
   for (int64_t b = 0; b < blocks; ++b) {
-    i32x16 acc[N][2];
-    for (int i = 0; i < N; ++i) acc[i][0] = acc[i][1] = i32x16{} + q[i][b].sum;
-    for (int64_t quad = 0; quad < kQuads; ++quad) {
-      const int64_t at = (b * kQuads + quad) * 64;  // dimensions 4(b * 8 + quad)... of 16 keys
-      for (int c = 0; c < present; ++c) {
-        if (k_ahead != nullptr) {
-          // The next block's lines, spread over this one's loads (see prefetch_line).
-          for (int64_t line = at / 64; line < lines; line += head_dim / 4) prefetch_line(k_ahead + c * block_bytes + line * 64);
-        }
+    i32x16 acc[N][Present];
+    for (int i = 0; i < N; ++i)
+      for (int c = 0; c < Present; ++c) acc[i][c] = i32x16{} + q[i][b].sum;
+    for (int64_t quad = 0; quad < quads; ++quad) {
+      const int64_t at = (b * quads + quad) * 64;
+      for (int c = 0; c < Present; ++c) {
+        if (ahead != nullptr) prefetch_line(ahead + c * block_bytes + at);
         i32x16 keys;
         __builtin_memcpy(&keys, k + c * block_bytes + at, 64);
         keys = unsigned_keys(keys);
@@ -201,24 +207,32 @@ void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float s
         }
       }
     }
-    for (int c = 0; c < present; ++c) {
+    for (int c = 0; c < Present; ++c) {
       f16x16 half_scales;
-      __builtin_memcpy(&half_scales, k + c * block_bytes + kKeyBlock * head_dim + 2 * kKeyBlock * b, sizeof half_scales);
+      __builtin_memcpy(&half_scales, k + c * block_bytes + kKeyBlock * size + 2 * kKeyBlock * b, sizeof half_scales);
       const f32x16 key_scales = __builtin_convertvector(half_scales, f32x16);
       for (int i = 0; i < N; ++i) total[i][c] += __builtin_convertvector(acc[i][c], f32x16) * (key_scales * q[i][b].scale);
     }
   }
   for (int i = 0; i < N; ++i)
     for (int c = 0; c < 2; ++c) {
-      const f32x16 x = c < present ? total[i][c] * scale : f32x16{};
+      const f32x16 x = c < Present ? total[i][c] * scale : f32x16{};
       __builtin_memcpy(p + i * kBlockKeys + 16 * c, &x, 64);
     }
+}
+
+// int8_scores_pair for Qwen3's head size (every model of the family: 128) or any other.
+template <int N, int Present>
+void int8_scores_any(const ActivationBlock* const* q, int64_t head_dim, float scale, const uint8_t* k, float* p,
+                     const uint8_t* ahead) {
+  if (head_dim == 128) return int8_scores_pair<N, Present, 128>(q, head_dim, scale, k, p, ahead);
+  int8_scores_pair<N, Present, 0>(q, head_dim, scale, k, p, ahead);
 }
 
 // The block's scores from int8 queries (round_queries) and the q8_0 keys as stored.
 void int8_block_scores(Tile& tile, int64_t rows, const uint8_t* k, int64_t keys, int64_t head_dim, float scale,
                        const uint8_t* k_ahead) {
-  const int64_t block_bytes = kKeyBlock * kv_row_bytes(KvType::Q8_0, head_dim), lines = block_bytes / 64;
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(KvType::Q8_0, head_dim);
   const int64_t key_blocks = (keys + kKeyBlock - 1) / kKeyBlock, blocks = head_dim / qwen3c::kKvBlock;
   const ActivationBlock* queries = reinterpret_cast<const ActivationBlock*>(tile.keys_t);
   for (int64_t c0 = 0; c0 < kBlockKeys / kKeyBlock; c0 += 2) {
@@ -231,14 +245,58 @@ void int8_block_scores(Tile& tile, int64_t rows, const uint8_t* k, int64_t keys,
     auto rows_of = [&]<int N>() {
       for (int i = 0; i < N; ++i) q[i] = queries + (r + i) * blocks;
       float* pr = pc + r * kBlockKeys;
-      if (present == 2) int8_scores_pair<N, 2>(q, head_dim, scale, kc, block_bytes, pr, ahead, lines);
-      else if (present == 1) int8_scores_pair<N, 1>(q, head_dim, scale, kc, block_bytes, pr, ahead, lines);
+      if (present == 2) int8_scores_any<N, 2>(q, head_dim, scale, kc, pr, ahead);
+      else if (present == 1) int8_scores_any<N, 1>(q, head_dim, scale, kc, pr, ahead);
       else for (int i = 0; i < N; ++i) __builtin_memset(pr + i * kBlockKeys, 0, 2 * 64);
       ahead = nullptr;  // asked for once
       r += N;
     };
     while (r + 4 <= rows) rows_of.template operator()<4>();
     while (r < rows) rows_of.template operator()<1>();
+  }
+}
+
+// Scores of N rows against `Present` 16-key blocks read straight from the cache (f32, f16,
+// bf16), the next block's key lines asked for from `ahead` (a line of each key block every
+// dimension or two; see prefetch_line) unless null. The same products in the same order as
+// scores() over widened keys, so a row's scores do not depend on its tile; written apart
+// because the general loop's per-dimension checks (present blocks, prefetch bounds) cost a
+// decoding tile as much as its loads.
+template <KvType T, int N, int Present>
+void cache_scores_rows(const float* const* q, int64_t head_dim, float scale, const uint8_t* k, const uint8_t* ahead,
+                       float* p) {
+  constexpr int64_t kElement = kv_row_bytes(T, 1), kDimBytes = kKeyBlock * kElement;  // a dimension of 16 keys
+  constexpr int64_t kDimsPerLine = 64 / kDimBytes;
+  const int64_t block_bytes = kDimBytes * head_dim;
+  f32x16 acc[N][Present] = {};
+  for (int64_t d0 = 0; d0 < head_dim; d0 += kDimsPerLine) {
+    if (ahead != nullptr) {
+      for (int c = 0; c < Present; ++c) prefetch_line(ahead + c * block_bytes + d0 * kDimBytes);
+    }
+    for (int64_t d = d0; d < d0 + kDimsPerLine; ++d) {
+      f32x16 kv[Present];
+      for (int c = 0; c < Present; ++c) kv[c] = widen16<T>(k + c * block_bytes + d * kDimBytes);
+      for (int i = 0; i < N; ++i) {
+        const float qv = q[i][d];
+        for (int c = 0; c < Present; ++c) acc[i][c] += qv * kv[c];
+      }
+    }
+  }
+  for (int i = 0; i < N; ++i)
+    for (int c = 0; c < Present; ++c) __builtin_memcpy(p + i * kBlockKeys + 16 * c, &(acc[i][c] *= scale), 64);
+}
+
+template <KvType T, int Present>
+void cache_scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float scale, float* p,
+                  const uint8_t* k, const uint8_t* ahead) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    cache_scores_rows<T, 4, Present>(q_rows + r, head_dim, scale, k, ahead, p + r * kBlockKeys);
+    ahead = nullptr;  // asked for once
+  }
+  for (; r < rows; ++r) {  // fours, then ones, as scores() does (one instance fewer in every artifact)
+    cache_scores_rows<T, 1, Present>(q_rows + r, head_dim, scale, k, ahead, p + r * kBlockKeys);
+    ahead = nullptr;
   }
 }
 
@@ -259,6 +317,9 @@ void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const ui
   // the softmax masks them out.
   const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim);
   const int64_t blocks = (keys + kKeyBlock - 1) / kKeyBlock;
+  if constexpr (T != KvType::Q8_0) {
+    if (blocks == kBlockKeys / kKeyBlock) return cache_scores<T, 4>(q_rows, rows, head_dim, scale, tile.p, k, k_ahead);
+  }
   // k_ahead: the next block's keys, asked for while this block's are read, a line of each
   // key block every dimension (f32) or every other one (a key block is head_dim / 4 lines
   // of 16-bit elements, fewer of q8_0), so that the requests go out evenly, not in a burst.
@@ -270,6 +331,42 @@ void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const ui
     }
     return c < blocks ? key_load16<T>(k + c * block_bytes, head_dim, d) : f32x16{};
   });
+}
+
+// The sum of the lanes as a tree of vector sums: reduce()'s 16 dependent additions were on
+// every row's path from its scores to its value sums, each block.
+inline float sum_lanes(f32x16 x) {
+  typedef float f32x8 __attribute__((vector_size(32)));
+  typedef float f32x4 __attribute__((vector_size(16)));
+  const f32x8 s8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+                   __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  const f32x4 s4 = __builtin_shufflevector(s8, s8, 0, 1, 2, 3) + __builtin_shufflevector(s8, s8, 4, 5, 6, 7);
+  const f32x4 s2 = s4 + (f32x4)__builtin_shufflevector(s4, s4, 2, 3, 0, 1);
+  return s2[0] + s2[1];
+}
+
+// One row's step of the online softmax over a block: its scores (tile.p row r) become
+// exp(score - m) for the row's first n keys and 0 past them, with m the running maximum; the
+// running sum and the output so far are rescaled to the new maximum. A block whose keys the
+// row sees in full (every block of a decoding row but the last) needs no masks.
+inline void online_softmax(Tile& tile, int64_t r, int64_t head_dim, int64_t n) {
+  float* p = tile.p + r * kBlockKeys;
+  static_assert(kBlockKeys == 64, "four vectors a row");
+  f32x16 x[4];
+  for (int c = 0; c < 4; ++c) x[c] = n >= kBlockKeys ? load16(p + 16 * c) : keep_below(load16(p + 16 * c), 16 * c, n, -INFINITY);
+  const float m = __builtin_elementwise_max(tile.m[r], max_lane(__builtin_elementwise_max(
+                                                           __builtin_elementwise_max(x[0], x[1]), __builtin_elementwise_max(x[2], x[3]))));
+  const float alpha = exp_approx(tile.m[r] - m);
+  for (int c = 0; c < 4; ++c) {
+    x[c] = exp16(x[c] - m);
+    if (n < kBlockKeys) x[c] = keep_below(x[c], 16 * c, n, 0.0f);
+    __builtin_memcpy(p + 16 * c, &x[c], 64);
+  }
+  tile.l[r] = tile.l[r] * alpha + sum_lanes((x[0] + x[1]) + (x[2] + x[3]));
+  tile.m[r] = m;
+  if (alpha != 1.0f) {
+    for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
+  }
 }
 
 // o[r0 + i] += sum_j p[r0 + i][j] v_j (i < N) over the block's `keys` keys; the head's value
@@ -380,25 +477,8 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     else block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
-      float* p = tile.p + r * kBlockKeys;
       const int64_t visible = positions[t0 + r / group] - j0 + 1;  // keys of this block the row sees
-      const int64_t n = visible < keys ? visible : keys;
-      f32x16 mv = f32x16{} + tile.m[r];
-      for (int64_t c = 0; c < kBlockKeys; c += 16) mv = __builtin_elementwise_max(mv, keep_below(load16(p + c), c, n, -INFINITY));
-      const float m = max_lane(mv);
-      const float alpha = exp_approx(tile.m[r] - m);
-      f32x16 sums = {};
-      for (int64_t c = 0; c < kBlockKeys; c += 16) {
-        const f32x16 x = keep_below(exp16(load16(p + c) - m), c, n, 0.0f);
-        sums += x;
-        __builtin_memcpy(p + c, &x, 64);
-      }
-      const float sum = reduce(sums);
-      tile.l[r] = tile.l[r] * alpha + sum;
-      tile.m[r] = m;
-      if (alpha != 1.0f) {
-        for (int64_t d = 0; d < head_dim; ++d) tile.o[r * head_dim + d] *= alpha;
-      }
+      online_softmax(tile, r, head_dim, visible < keys ? visible : keys);
     }
     accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, v_ahead);
   }
