@@ -85,32 +85,41 @@ inline float max_lane(f32x16 x) {
 // fault).
 inline void prefetch_line(const uint8_t* p) { __builtin_prefetch(p, 0, 2); }
 
-// p[r][0..64) = scale * q_r . k_j for the block's keys (4 rows a step, 64 keys in 4 vectors);
-// key_at(d, c): dimension d of keys 16c..16c+15 as a vector.
-template <typename KeyAt>
-void scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float scale, float* p, KeyAt key_at) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    f32x16 acc[4][4] = {};
-    for (int64_t d = 0; d < head_dim; ++d) {
+// p[i][0..64) = scale * q_i . k_j for N rows and the block's 64 keys (4 vectors); key_at(d, c):
+// dimension d of keys 16c..16c+15 as a vector. ask(line, c), when `asking`: line `line` of the
+// next block's key block c is wanted, called once every DimsPerLine dimensions, so that the
+// requests go out evenly between the loads (see prefetch_line). Compile-time N and
+// DimsPerLine keep the sums and the loop's pointers in registers. Every row's products run in
+// the same order whatever N is, so a row's scores do not depend on its tile.
+template <int N, int64_t DimsPerLine, typename KeyAt, typename Ask>
+void score_rows(const float* const* q, int64_t head_dim, float scale, float* p, KeyAt key_at, bool asking, Ask ask) {
+  f32x16 acc[N][4] = {};
+  for (int64_t d0 = 0; d0 < head_dim; d0 += DimsPerLine) {
+    if (asking) {
+      for (int c = 0; c < 4; ++c) ask(d0 / DimsPerLine, c);
+    }
+    for (int64_t d = d0; d < d0 + DimsPerLine; ++d) {
       f32x16 k[4];
       for (int c = 0; c < 4; ++c) k[c] = key_at(d, c);
-      for (int i = 0; i < 4; ++i) {
-        const float qv = q_rows[r + i][d];
+      for (int i = 0; i < N; ++i) {
+        const float qv = q[i][d];
         for (int c = 0; c < 4; ++c) acc[i][c] += qv * k[c];
       }
     }
-    for (int i = 0; i < 4; ++i)
-      for (int c = 0; c < 4; ++c) __builtin_memcpy(p + (r + i) * kBlockKeys + 16 * c, &(acc[i][c] *= scale), 64);
   }
-  for (; r < rows; ++r) {
-    f32x16 acc[4] = {};
-    for (int64_t d = 0; d < head_dim; ++d) {
-      const float qv = q_rows[r][d];
-      for (int c = 0; c < 4; ++c) acc[c] += qv * key_at(d, c);
-    }
-    for (int c = 0; c < 4; ++c) __builtin_memcpy(p + r * kBlockKeys + 16 * c, &(acc[c] *= scale), 64);
-  }
+  for (int i = 0; i < N; ++i)
+    for (int c = 0; c < 4; ++c) __builtin_memcpy(p + i * kBlockKeys + 16 * c, &(acc[i][c] *= scale), 64);
+}
+
+// Every row's scores: four rows a pass, then one at a time; the next block is asked for once.
+template <int64_t DimsPerLine, typename KeyAt, typename Ask>
+void scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float scale, float* p, KeyAt key_at,
+            bool asking, Ask ask) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4, asking = false)
+    score_rows<4, DimsPerLine>(q_rows + r, head_dim, scale, p + r * kBlockKeys, key_at, asking, ask);
+  for (; r < rows; ++r, asking = false)
+    score_rows<1, DimsPerLine>(q_rows + r, head_dim, scale, p + r * kBlockKeys, key_at, asking, ask);
 }
 
 // --- Int8 scores: a q8_0 cache under --precision fast. Each query row is rounded as the
@@ -211,7 +220,8 @@ void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float s
       f16x16 half_scales;
       __builtin_memcpy(&half_scales, k + c * block_bytes + kKeyBlock * size + 2 * kKeyBlock * b, sizeof half_scales);
       const f32x16 key_scales = __builtin_convertvector(half_scales, f32x16);
-      for (int i = 0; i < N; ++i) total[i][c] += __builtin_convertvector(acc[i][c], f32x16) * (key_scales * q[i][b].scale);
+      for (int i = 0; i < N; ++i)
+        total[i][c] += __builtin_convertvector(acc[i][c], f32x16) * (key_scales * q[i][b].scale);
     }
   }
   for (int i = 0; i < N; ++i)
@@ -256,81 +266,46 @@ void int8_block_scores(Tile& tile, int64_t rows, const uint8_t* k, int64_t keys,
   }
 }
 
-// Scores of N rows against `Present` 16-key blocks read straight from the cache (f32, f16,
-// bf16), the next block's key lines asked for from `ahead` (a line of each key block every
-// dimension or two; see prefetch_line) unless null. The same products in the same order as
-// scores() over widened keys, so a row's scores do not depend on its tile; written apart
-// because the general loop's per-dimension checks (present blocks, prefetch bounds) cost a
-// decoding tile as much as its loads.
-template <KvType T, int N, int Present>
-void cache_scores_rows(const float* const* q, int64_t head_dim, float scale, const uint8_t* k, const uint8_t* ahead,
-                       float* p) {
-  constexpr int64_t kElement = kv_row_bytes(T, 1), kDimBytes = kKeyBlock * kElement;  // a dimension of 16 keys
-  constexpr int64_t kDimsPerLine = 64 / kDimBytes;
-  const int64_t block_bytes = kDimBytes * head_dim;
-  f32x16 acc[N][Present] = {};
-  for (int64_t d0 = 0; d0 < head_dim; d0 += kDimsPerLine) {
-    if (ahead != nullptr) {
-      for (int c = 0; c < Present; ++c) prefetch_line(ahead + c * block_bytes + d0 * kDimBytes);
-    }
-    for (int64_t d = d0; d < d0 + kDimsPerLine; ++d) {
-      f32x16 kv[Present];
-      for (int c = 0; c < Present; ++c) kv[c] = widen16<T>(k + c * block_bytes + d * kDimBytes);
-      for (int i = 0; i < N; ++i) {
-        const float qv = q[i][d];
-        for (int c = 0; c < Present; ++c) acc[i][c] += qv * kv[c];
-      }
-    }
-  }
-  for (int i = 0; i < N; ++i)
-    for (int c = 0; c < Present; ++c) __builtin_memcpy(p + i * kBlockKeys + 16 * c, &(acc[i][c] *= scale), 64);
-}
-
-template <KvType T, int Present>
-void cache_scores(const float* const* q_rows, int64_t rows, int64_t head_dim, float scale, float* p,
-                  const uint8_t* k, const uint8_t* ahead) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    cache_scores_rows<T, 4, Present>(q_rows + r, head_dim, scale, k, ahead, p + r * kBlockKeys);
-    ahead = nullptr;  // asked for once
-  }
-  for (; r < rows; ++r) {  // fours, then ones, as scores() does (one instance fewer in every artifact)
-    cache_scores_rows<T, 1, Present>(q_rows + r, head_dim, scale, k, ahead, p + r * kBlockKeys);
-    ahead = nullptr;
-  }
-}
-
 // The block's scores, reading its keys (the head's key blocks from `k` on, `keys` of them)
 // either widened once into keys_t, which a prompt tile's many rows then share, or straight
 // from the cache for a few rows (a decoding tile), where widening would cost more stores
 // than it saves conversions. Same products in the same order: the same scores either way.
+// k_ahead (or null): the next block's keys, asked for while this block's are read, a line of
+// each key block every dimension (f32) or every other one (16-bit elements; q8_0 has fewer
+// lines than that).
 template <KvType T>
 void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const uint8_t* k, int64_t keys,
                   int64_t head_dim, float scale, const uint8_t* k_ahead) {
+  const auto nothing_ahead = [](int64_t, int) {};
   if (rows > kFewRows) {
     widen_keys<T>(k, keys, head_dim, tile.keys_t);
-    scores(q_rows, rows, head_dim, scale, tile.p,
-           [&](int64_t d, int c) { return load16(tile.keys_t + d * kBlockKeys + 16 * c); });
-    return;
+    const auto widened = [&](int64_t d, int c) { return load16(tile.keys_t + d * kBlockKeys + 16 * c); };
+    return scores<1>(q_rows, rows, head_dim, scale, tile.p, widened, false, nothing_ahead);
   }
-  // Lanes past `keys` hold whatever the cache holds there (or zero past the last block);
-  // the softmax masks them out.
-  const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim);
+  constexpr int64_t kDimsPerLine = T == KvType::F32 ? 1 : 2;
+  const int64_t block_bytes = kKeyBlock * kv_row_bytes(T, head_dim), lines = block_bytes / 64;
   const int64_t blocks = (keys + kKeyBlock - 1) / kKeyBlock;
   if constexpr (T != KvType::Q8_0) {
-    if (blocks == kBlockKeys / kKeyBlock) return cache_scores<T, 4>(q_rows, rows, head_dim, scale, tile.p, k, k_ahead);
-  }
-  // k_ahead: the next block's keys, asked for while this block's are read, a line of each
-  // key block every dimension (f32) or every other one (a key block is head_dim / 4 lines
-  // of 16-bit elements, fewer of q8_0), so that the requests go out evenly, not in a burst.
-  constexpr int64_t kShift = T == KvType::F32 ? 0 : 1;
-  const int64_t lines = block_bytes / 64;
-  scores(q_rows, rows, head_dim, scale, tile.p, [&](int64_t d, int c) {
-    if (k_ahead != nullptr && (d & ((1 << kShift) - 1)) == 0 && (d >> kShift) < lines) {
-      prefetch_line(k_ahead + c * block_bytes + (d >> kShift) * 64);
+    // A full block (every block of a decoding row but its last): no checks in the loop, as
+    // they cost a decoding tile as much as its loads. A dimension of 16 keys is half a line
+    // (a line, f32), so a line a request.
+    constexpr int64_t kDimBytes = kKeyBlock * kv_row_bytes(T, 1);
+    static_assert(kDimBytes * kDimsPerLine == 64, "one line every kDimsPerLine dimensions");
+    if (blocks == kBlockKeys / kKeyBlock) {
+      const auto from_cache = [&](int64_t d, int c) { return widen16<T>(k + c * block_bytes + d * kDimBytes); };
+      const auto ask = [&](int64_t line, int c) { prefetch_line(k_ahead + c * block_bytes + line * 64); };
+      return scores<kDimsPerLine>(q_rows, rows, head_dim, scale, tile.p, from_cache, k_ahead != nullptr, ask);
     }
+  }
+  // A partial block, or q8_0 keys widened to f32 (--precision f32). Lanes past `keys` hold
+  // whatever the cache holds there (or zero past the last block); the softmax masks them out.
+  const auto any_key = [&](int64_t d, int c) {
     return c < blocks ? key_load16<T>(k + c * block_bytes, head_dim, d) : f32x16{};
-  });
+  };
+  const auto ask = [&](int64_t line, int c) {
+    if (line < lines) prefetch_line(k_ahead + c * block_bytes + line * 64);
+  };
+  scores<kDimsPerLine>(q_rows, rows, head_dim, scale, tile.p, any_key, k_ahead != nullptr, ask);
 }
 
 // The sum of the lanes as a tree of vector sums: reduce()'s 16 dependent additions were on
@@ -353,9 +328,11 @@ inline void online_softmax(Tile& tile, int64_t r, int64_t head_dim, int64_t n) {
   float* p = tile.p + r * kBlockKeys;
   static_assert(kBlockKeys == 64, "four vectors a row");
   f32x16 x[4];
-  for (int c = 0; c < 4; ++c) x[c] = n >= kBlockKeys ? load16(p + 16 * c) : keep_below(load16(p + 16 * c), 16 * c, n, -INFINITY);
-  const float m = __builtin_elementwise_max(tile.m[r], max_lane(__builtin_elementwise_max(
-                                                           __builtin_elementwise_max(x[0], x[1]), __builtin_elementwise_max(x[2], x[3]))));
+  for (int c = 0; c < 4; ++c)
+    x[c] = n >= kBlockKeys ? load16(p + 16 * c) : keep_below(load16(p + 16 * c), 16 * c, n, -INFINITY);
+  const f32x16 block_max = __builtin_elementwise_max(__builtin_elementwise_max(x[0], x[1]),
+                                                     __builtin_elementwise_max(x[2], x[3]));
+  const float m = __builtin_elementwise_max(tile.m[r], max_lane(block_max));
   const float alpha = exp_approx(tile.m[r] - m);
   for (int c = 0; c < 4; ++c) {
     x[c] = exp16(x[c] - m);
