@@ -13,7 +13,6 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <barrier>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -26,6 +25,7 @@
 #include "backends/cpu/runtime/packing.h"
 #include "runtime/core/kv_type.h"
 #include "runtime/core/quantization.h"
+#include "runtime/execution/thread_pool.h"
 
 extern "C" {
 // The code generator's target constant (compiler/codegen.cpp): f32 FMAs for bf16 here.
@@ -176,7 +176,7 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
   const std::size_t scratch_floats = static_cast<std::size_t>(tokens * (3 * kIn + 64));
   std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(threads * scratch_floats);
   std::vector<int64_t> claimed(copies);
-  std::barrier meet(threads);
+  qwen3c::SpinBarrier meet(static_cast<int>(threads));  // the executor's: std::barrier sleeps
   for (auto _ : state) {
     std::fill(claimed.begin(), claimed.end(), 0);
     std::vector<std::thread> pool;
@@ -186,7 +186,7 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
           fn(x.data(), w.data() + c * one.size(), tokens, kIn, gated ? kOut / 2 : kOut, /*fast=*/1,
              scratch.data() + t * scratch_floats,
              out.data(), t, threads, &claimed[c]);
-          meet.arrive_and_wait();
+          meet.wait();
         }
       });
     }
