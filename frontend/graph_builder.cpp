@@ -115,7 +115,7 @@ class GraphBuilder {
         loc_, q.getType(), q, k, v, cache, positions, slots, b_.getI64IntegerAttr(i),
         b_.getI64IntegerAttr(c_.num_heads), b_.getI64IntegerAttr(c_.num_kv_heads),
         b_.getI64IntegerAttr(c_.head_dim),
-        b_.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c_.head_dim))), /*int8_scores=*/nullptr);
+        b_.getF64FloatAttr(1.0 / std::sqrt(static_cast<double>(c_.head_dim))), /*integer_products=*/nullptr);
     Value o = linear(attn, layer_weight_name(i, "self_attn.o_proj.weight"));
     h = b_.create<q3::AddOp>(loc_, h.getType(), h, o);
 

@@ -125,9 +125,11 @@ def Q3_AttentionOp : Q3_Op<"attention", [
     sequence (causal), query head h reading KV head h / (num_heads / num_kv_heads).
     Scores are scaled by `scale` before the softmax. Rows of several sequences in one
     step share every weight read (batched decoding); their order does not matter.
-    `int8_scores` (--precision fast): where the cache holds q8_0 keys, each query is
+    `integer_products` (--precision fast): where the cache holds q8_0, each query is
     rounded as q8_0 activations (blocks of 32 int8 values with a scale) and its scores are
-    int8 dot products, as llama.cpp scores a q8_0 cache; other cache types ignore it.
+    int8 dot products, as llama.cpp scores a q8_0 cache, and the values are summed by
+    int16 dot products with each block's weights (probability times value scale) rounded
+    to 15 bits; other cache types ignore it.
   }];
   let arguments = (ins
     Q3_Activation:$query,
@@ -141,7 +143,7 @@ def Q3_AttentionOp : Q3_Op<"attention", [
     I64Attr:$num_kv_heads,
     I64Attr:$head_dim,
     F64Attr:$scale,
-    UnitAttr:$int8_scores
+    UnitAttr:$integer_products
   );
   let results = (outs Q3_Activation:$result);
   let assemblyFormat = [{
@@ -217,13 +219,13 @@ def Q3_CachedAttentionOp : Q3_Op<"cached_attention", [AllTypesMatch<["query", "r
   let description = [{
     Row r of the step attends to positions 0..positions[r] of sequence slots[r] in layer
     `layer` of the cache: scores scaled by `scale`, softmax, weighted sum of values;
-    query head h reads KV head h / (num_heads / num_kv_heads). `int8_scores`: as on
+    query head h reads KV head h / (num_heads / num_kv_heads). `integer_products`: as on
     q3.attention.
   }];
   let arguments = (ins Q3_Activation:$query, Arg<Q3_KVCacheType, "read", [MemRead]>:$cache,
     Q3_RowIndices:$positions, Q3_RowIndices:$slots,
     I64Attr:$layer, I64Attr:$num_heads, I64Attr:$num_kv_heads, I64Attr:$head_dim, F64Attr:$scale,
-    UnitAttr:$int8_scores);
+    UnitAttr:$integer_products);
   let results = (outs Q3_Activation:$result);
   let assemblyFormat =
       "$query `,` $cache `at` $positions `in` $slots attr-dict `:` type($query) `,` qualified(type($cache))";

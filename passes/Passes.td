@@ -70,8 +70,9 @@ def RoundActivations : Q3ModulePass<"q3-round-activations"> {
     with q8_0 or q4_0 weights quantises them to int8 blocks of 32 with an f32 scale (the
     `round_activations` attribute); products with f32 weights keep f32 activations.
     Accumulation stays f32 (or int32 per block), as llama.cpp and Hugging Face's bf16 path
-    do. Every attention gets `int8_scores`: against a q8_0 cache its queries are rounded
-    the same way and scored by int8 dot products. Run after q3-quantize-weights.
+    do. Every attention gets `integer_products`: against a q8_0 cache its queries are
+    rounded the same way and scored by int8 dot products, and its values summed by int16
+    ones. Run after q3-quantize-weights.
   }];
 }
 

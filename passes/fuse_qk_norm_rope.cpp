@@ -56,9 +56,9 @@ struct QkNormRopePattern : mlir::OpRewritePattern<q3::AttentionOp> {
         k.norm.getWeight(), a.getCache(), a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(),
         a.getNumKvHeadsAttr(), a.getHeadDimAttr(), q.norm.getEpsilonAttr(), q.rope.getThetaAttr(),
         q.rope.getYarnAttr());
-    rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(a, a.getType(), prologue.getResult(), a.getCache(),
-                                                       a.getPositions(), a.getSlots(), a.getLayerAttr(), a.getNumHeadsAttr(), a.getNumKvHeadsAttr(),
-                                                       a.getHeadDimAttr(), a.getScaleAttr(), a.getInt8ScoresAttr());
+    rewriter.replaceOpWithNewOp<q3::CachedAttentionOp>(
+        a, a.getType(), prologue.getResult(), a.getCache(), a.getPositions(), a.getSlots(), a.getLayerAttr(),
+        a.getNumHeadsAttr(), a.getNumKvHeadsAttr(), a.getHeadDimAttr(), a.getScaleAttr(), a.getIntegerProductsAttr());
     erase_if_dead(rewriter, {q.rope, k.rope, q.norm, k.norm});
     return mlir::success();
   }

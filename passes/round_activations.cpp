@@ -27,7 +27,7 @@ struct RoundActivationsPass : impl::RoundActivationsBase<RoundActivationsPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    const auto int8_scores = mlir::UnitAttr::get(&getContext());
+    const auto integer_products = mlir::UnitAttr::get(&getContext());
     getOperation().walk([&](mlir::Operation* op) {  // one walk: products and attentions
       llvm::TypeSwitch<mlir::Operation*>(op)
           .Case<q3::MatrixProductOpInterface>([&](q3::MatrixProductOpInterface product) {
@@ -38,7 +38,8 @@ struct RoundActivationsPass : impl::RoundActivationsBase<RoundActivationsPass> {
             }
             product->setAttr("round_activations", mlir::StringAttr::get(&getContext(), rounding));
           })
-          .Case<q3::AttentionOp, q3::CachedAttentionOp>([&](auto attention) { attention.setInt8ScoresAttr(int8_scores); });
+          .Case<q3::AttentionOp, q3::CachedAttentionOp>(
+              [&](auto attention) { attention.setIntegerProductsAttr(integer_products); });
     });
   }
 };

@@ -97,11 +97,11 @@ TEST(Cli, CompileBareConfigPrintsWholeGraph) {
   EXPECT_EQ(count(o2.output, "q3.weight @"), 36u * 10 + 2);
   EXPECT_NE(o2.output.find("q3.arena_floats_per_token = "), std::string::npos);
   // The fast precision (the CPU's default) scores a q8_0 cache by int8 dot products; f32 does not.
-  EXPECT_EQ(count(o2.output, "int8_scores"), 36u);
-  EXPECT_EQ(count(r.output, "int8_scores"), 36u);
+  EXPECT_EQ(count(o2.output, "integer_products"), 36u);
+  EXPECT_EQ(count(r.output, "integer_products"), 36u);
   ProcessResult f32 = qwen3c("compile " + test_data("configs/Qwen3-4B.json") + " --emit ir --precision f32");
   ASSERT_EQ(f32.exit_code, 0) << f32.output;
-  EXPECT_EQ(count(f32.output, "int8_scores"), 0u);
+  EXPECT_EQ(count(f32.output, "integer_products"), 0u);
 }
 
 TEST(Cli, CompiledIrOfFixtureParsesBackUnchanged) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backends/cpu/kernels/flash_attention.h"
+#include "backends/cpu/kernels/key_block.h"
 #include "backends/cpu/kernels/kernel_entry_points.h"
 #include "backends/cpu/runtime/packing.h"
 #include "runtime/core/kv_type.h"
@@ -129,7 +130,7 @@ void prompt_attention(benchmark::State& state) {
   for (auto _ : state) {
     q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys.data(), values.data(),
                          /*kv_type=f32*/ 0, heads,
-                         kv_heads, head_dim, 0.088f, /*int8_scores=*/false, scratch.data(), out.data(), 0, 1);
+                         kv_heads, head_dim, 0.088f, /*integer_products=*/false, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   // Causal: half the score matrix, QK^T and PV.
@@ -201,39 +202,56 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
 
 // One decode step's attention: a token at position range(0) over the layers of Qwen3-4B
 // (36 layers x 8 KV heads, head_dim 128), the cache stored as KvType range(1), split between
-// range(2) threads, int8 scores (--precision fast; q8_0 only) if range(3), over `layers`
+// range(2) threads, integer products (--precision fast; q8_0 only) if range(3), over `layers`
 // layers (all 36: the cache, 1.2 GB at 8192 in f16, comes from memory as it does when
 // decoding, not from the last-level cache).
 void attention_layers(benchmark::State& state, int64_t layers) {
   const int64_t past = state.range(0), kv_type = state.range(1), threads = state.range(2), int8 = state.range(3);
-  if (int8 != 0 && kv_type != 3) return state.SkipWithError("int8 scores are for the q8_0 cache");
+  if (int8 != 0 && kv_type != 3) return state.SkipWithError("integer products are for the q8_0 cache");
   constexpr int64_t kHeads = 32, kKvHeads = 8, kHeadDim = 128;
   const auto type = static_cast<qwen3c::KvType>(kv_type);
-  const int64_t row_bytes = qwen3c::kv_row_bytes(type, kHeadDim), rows = past + 1;
-  // Valid rows of each type: f32 values in [-1, 1]; f16 / bf16 halves of such values; q8_0
-  // random int8 with a scale of 1/128.
-  std::mt19937 rng(7);
+  // A head's keys and values in whole blocks of positions, as the executor allocates them.
+  const int64_t row_bytes = qwen3c::kv_row_bytes(type, kHeadDim);
+  const int64_t rows = (past + 1 + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock;
+  // Valid elements of each type, from a cheap generator (std::mt19937 with a distribution
+  // took minutes for the 36-layer caches): f32 in [-1, 1); f16 / bf16 with |x| in [2^-4, 2);
+  // q8_0 random int8 with every scale 1/128 (the scales fill the last 2 x 16 x head_dim / 32
+  // bytes of every block of 16 positions, keys and values alike).
   HugePages cache(static_cast<std::size_t>(2 * layers * kKvHeads * rows * row_bytes));
-  for (std::size_t at = 0; at < cache.size(); at += static_cast<std::size_t>(row_bytes)) {
-    std::uint8_t* row = cache.data() + at;
-    for (int64_t d = 0; d < kHeadDim; ++d) {
-      const float x = std::uniform_real_distribution<float>(-1.0f, 1.0f)(rng);
-      std::uint32_t bits;
-      std::memcpy(&bits, &x, 4);
-      if (type == qwen3c::KvType::F32) {
-        std::memcpy(row + 4 * d, &x, 4);
-      } else if (type == qwen3c::KvType::BF16) {
-        const auto h = static_cast<std::uint16_t>(bits >> 16);
-        std::memcpy(row + 2 * d, &h, 2);
-      } else if (type == qwen3c::KvType::F16) {  // |x| in [2^-4, 2): exponent 11..15
-        const auto h = static_cast<std::uint16_t>((bits >> 16 & 0x8000) | (11 + rng() % 5) << 10 | (rng() & 0x3ff));
-        std::memcpy(row + 2 * d, &h, 2);
-      } else {
-        row[d] = static_cast<std::uint8_t>(rng());
-        const std::uint16_t scale = 0x2000;  // 2^-7
-        if (d % qwen3c::kKvBlock == 0) std::memcpy(row + kHeadDim + 2 * (d / qwen3c::kKvBlock), &scale, 2);
-      }
+  std::uint64_t seed = 7;
+  auto next = [&seed] {  // splitmix64
+    std::uint64_t z = (seed += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+  };
+  const std::size_t size = cache.size(), element = static_cast<std::size_t>(qwen3c::kv_row_bytes(type, 1));
+  if (type == qwen3c::KvType::F32) {
+    for (std::size_t at = 0; at < size; at += 4) {
+      const auto bits = static_cast<std::uint32_t>(0x40000000u | (next() & 0x807fffffu));  // +-[2, 4)
+      float x;
+      std::memcpy(&x, &bits, 4);
+      x = x / 2.0f - (x > 0 ? 1.5f : -1.5f);
+      std::memcpy(cache.data() + at, &x, 4);
     }
+  } else if (type == qwen3c::KvType::F16 || type == qwen3c::KvType::BF16) {
+    const bool half = type == qwen3c::KvType::F16;
+    for (std::size_t at = 0; at < size; at += element) {
+      const std::uint64_t r = next();
+      const auto h = static_cast<std::uint16_t>(half ? (r & 0x83ff) | (11 + (r >> 16) % 5) << 10
+                                                     : (r & 0x807f) | (123 + (r >> 16) % 5) << 7);
+      std::memcpy(cache.data() + at, &h, 2);
+    }
+  } else {
+    for (std::size_t at = 0; at < size; at += 8) {
+      const std::uint64_t r = next();
+      std::memcpy(cache.data() + at, &r, std::min<std::size_t>(8, size - at));
+    }
+    const std::size_t block = static_cast<std::size_t>(q3k::kKeyBlock * row_bytes);
+    const std::size_t scales_at = static_cast<std::size_t>(q3k::kKeyBlock * kHeadDim);
+    const std::uint16_t scale = 0x2000;  // 2^-7
+    for (std::size_t b = 0; b < size; b += block)
+      for (std::size_t at = b + scales_at; at < b + block; at += 2) std::memcpy(cache.data() + at, &scale, 2);
   }
   // k_cache / v_cache of layer l: one pointer per KV head (the executor's layout).
   std::vector<const std::uint8_t*> heads(static_cast<std::size_t>(2 * layers * kKvHeads));
@@ -295,7 +313,7 @@ Q3_STREAMED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0, false)
 Q3_STREAMED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0, false)
 Q3_STREAMED_BENCH(swiglu_q8_0, q3k_packed_swiglu_q8_0, qwen3c::DType::Q8_0, true)
 Q3_STREAMED_BENCH(swiglu_q4_0, q3k_packed_swiglu_q4_0, qwen3c::DType::Q4_0, true)
-// {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads, int8 scores}
+// {past, kv type (0 f32, 1 f16, 2 bf16, 3 q8_0), threads, integer products}
 BENCHMARK(attention)
     ->ArgsProduct({{511, 8192}, {0, 1, 2, 3}, {1, 2}, {0, 1}})
     ->ArgNames({"past", "kv", "threads", "int8"})

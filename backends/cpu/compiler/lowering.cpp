@@ -134,7 +134,7 @@ class ScheduleLowering : public ForwardLowering {
                            read(a.getSlots()), rows(), {Kind::KCache, layer}, {Kind::VCache, layer}, {Kind::KvType},
                            i64(a.getNumHeads()),
                            i64(a.getNumKvHeads()), i64(a.getHeadDim()), real(a.getScale()),
-                           integer(a.getInt8Scores() ? 1 : 0), {Kind::Scratch}, write(a.getResult()),
+                           integer(a.getIntegerProducts() ? 1 : 0), {Kind::Scratch}, write(a.getResult()),
                            {Kind::Barrier}, {Kind::BarrierContext}});
   }
   void visit(q3::QkNormRopeAppendOp p) override {
@@ -157,7 +157,7 @@ class ScheduleLowering : public ForwardLowering {
          {read(c.getQuery()), read(c.getPositions()), read(c.getSlots()), rows(), {Kind::KCache, layer},
           {Kind::VCache, layer}, {Kind::KvType},
           i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
-          integer(c.getInt8Scores() ? 1 : 0), {Kind::Scratch}, write(c.getResult())});
+          integer(c.getIntegerProducts() ? 1 : 0), {Kind::Scratch}, write(c.getResult())});
   }
   // linear, swiglu and their norm-folded forms: one kernel family each, over the packed
   // layouts (kernels/packed_matmul.cpp) or, for the row-major ones, kernels/linear.cpp.

@@ -2,8 +2,8 @@
 // and the fused prologue (per-head norms + RoPE + append). Threads split (token, head)
 // pairs. Row t of a step is at positions[t] of sequence slots[t]; each layer's cache is
 // one array per (sequence, KV head), k_cache[slot * kv_heads + h]: the keys in transposed
-// blocks of 16 positions, v_cache[...]: [max_context] rows of head_dim values, in the
-// session's KV type (kv_cache.h). A head's keys and values are each contiguous, so decoding
+// blocks of 16 positions, v_cache[...]: the values (key_store and value_store, kv_cache.h),
+// in the session's KV type. A head's keys and values are each contiguous, so decoding
 // streams them from memory in order.
 #include <math.h>
 
@@ -31,7 +31,6 @@ template <KvType T>
 void attend_plain(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                   const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t heads, int64_t kv_heads,
                   int64_t head_dim, float scale, float* scores, float* out, int64_t thread, int64_t threads) {
-  const int64_t row_bytes = q3k::kv_row_bytes(T, head_dim);
   const int64_t group = heads / kv_heads;
   const q3k::Range r = q3k::share(tokens * heads, thread, threads);
   for (int64_t u = r.begin; u < r.end; ++u) {
@@ -59,21 +58,21 @@ void attend_plain(const float* q, const int64_t* positions, const int64_t* slots
     for (int64_t d = 0; d < head_dim; ++d) o[d] = 0;
     for (int64_t j = 0; j < visible; ++j) {
       const float p = scores[j] * inv_sum;
-      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * q3k::kv_load1<T>(values + j * row_bytes, head_dim, d);
+      for (int64_t d = 0; d < head_dim; ++d) o[d] += p * q3k::value_load1<T>(values, head_dim, j, d);
     }
   }
 }
 
 // Row t, head h: softmax(q . k_j * scale) over j <= positions[t] of its sequence, weighted
 // sum of v_j: the tiled kernel (flash_attention.cpp) for every Qwen3 head size.
-// int8_scores: see q3.attention (the plain loop, for heads the tiles do not fit, ignores it).
+// integer_products: see q3.attention (the plain loop, for heads the tiles do not fit, ignores it).
 void attend(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
             const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
-            int64_t kv_heads, int64_t head_dim, float scale, int64_t int8_scores, float* scores, float* out,
+            int64_t kv_heads, int64_t head_dim, float scale, int64_t integer_products, float* scores, float* out,
             int64_t thread, int64_t threads) {
   if (q3k::flash_attention_applies(heads, kv_heads, head_dim)) {
     q3k::flash_attention(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale,
-                         int8_scores != 0, scores, out, thread, threads);
+                         integer_products != 0, scores, out, thread, threads);
     return;
   }
   q3k::with_kv_type(kv_type, [&]<KvType T>() {
@@ -82,20 +81,13 @@ void attend(const float* q, const int64_t* positions, const int64_t* slots, int6
   });
 }
 
-// Where row t's value of KV head h goes: position positions[t] of its sequence (its key:
-// key_store, in the transposed blocks).
-inline uint8_t* head_row(uint8_t* const* cache, const int64_t* positions, const int64_t* slots, int64_t t, int64_t h,
-                         int64_t kv_heads, KvType type, int64_t head_dim) {
-  return cache[slots[t] * kv_heads + h] + positions[t] * q3k::kv_row_bytes(type, head_dim);
-}
-
 }  // namespace
 
 // The unfused form: appends, waits for every thread's share of the append, then attends.
 Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, const int64_t* positions,
                              const int64_t* slots, int64_t tokens, uint8_t* const* k_cache, uint8_t* const* v_cache,
                              int64_t kv_type, int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
-                             int64_t int8_scores, float* scores, float* out, q3k::BarrierFn barrier,
+                             int64_t integer_products, float* scores, float* out, q3k::BarrierFn barrier,
                              void* barrier_context,
                              int64_t thread, int64_t threads) {
   const KvType type = static_cast<KvType>(kv_type);
@@ -103,20 +95,20 @@ Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, con
   for (int64_t u = r.begin; u < r.end; ++u) {
     const int64_t t = u / kv_heads, h = u % kv_heads;
     q3k::key_store(type, k + u * head_dim, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
-    q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
-                  head_dim, 0);
+    q3k::value_store(type, v + u * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
   }
   barrier(barrier_context);
-  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, int8_scores, scores,
-         out, thread, threads);
+  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, integer_products,
+         scores, out, thread, threads);
 }
 
 Q3_KERNEL void q3k_cached_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                                     const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type,
                                     int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
-                                    int64_t int8_scores, float* scores, float* out, int64_t thread, int64_t threads) {
-  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, int8_scores, scores,
-         out, thread, threads);
+                                    int64_t integer_products, float* scores, float* out, int64_t thread,
+                                    int64_t threads) {
+  attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, integer_products,
+         scores, out, thread, threads);
 }
 
 // Normalises and rotates q (into out) and k (into its cache row), stores v in the cache.
@@ -150,7 +142,6 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
     q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, key);
     q3k::rope_head(key, static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, key);
     q3k::key_store(type, key, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
-    q3k::kv_store(type, v + u * head_dim, head_dim, head_row(v_cache, positions, slots, t, h, kv_heads, type, head_dim),
-                  head_dim, 0);
+    q3k::value_store(type, v + u * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
   }
 }

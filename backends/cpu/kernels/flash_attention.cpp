@@ -16,6 +16,7 @@
 #include "flash_attention.h"
 #include "kernel_abi.h"
 #include "kv_cache.h"
+#include "quantize_block.h"
 
 namespace q3k {
 
@@ -63,19 +64,29 @@ void widen_keys(const uint8_t* k, int64_t keys, int64_t head_dim, float* keys_t)
   }
 }
 
+// The larger of a and b, lane by lane, as x86's max instruction has it (b where either is
+// NaN, which no score or weight here is): __builtin_elementwise_max's NaN rules cost two more
+// instructions a max.
+template <typename V>
+inline V max_of(V a, V b) {
+  return a > b ? a : b;
+}
+
 // The largest lane, as a tree of vector maxima (max is exact, so any order gives the same
 // value): __builtin_reduce_max on floats becomes 15 dependent scalar maxima, which a
 // decoding tile pays for every row of every 64-key block.
 inline float max_lane(f32x16 x) {
   typedef float f32x8 __attribute__((vector_size(32)));
   typedef float f32x4 __attribute__((vector_size(16)));
-  const f32x8 m8 = __builtin_elementwise_max(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7),
-                                             __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15));
-  const f32x4 m4 = __builtin_elementwise_max(__builtin_shufflevector(m8, m8, 0, 1, 2, 3),
-                                             __builtin_shufflevector(m8, m8, 4, 5, 6, 7));
-  const f32x4 m2 = __builtin_elementwise_max(m4, (f32x4)__builtin_shufflevector(m4, m4, 2, 3, 0, 1));
-  return __builtin_elementwise_max(m2[0], m2[1]);
+  const f32x8 m8 = max_of(__builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7),
+                          __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15));
+  const f32x4 m4 = max_of(__builtin_shufflevector(m8, m8, 0, 1, 2, 3), __builtin_shufflevector(m8, m8, 4, 5, 6, 7));
+  const f32x4 m2 = max_of(m4, (f32x4)__builtin_shufflevector(m4, m4, 2, 3, 0, 1));
+  return max_of(m2[0], m2[1]);
 }
+
+// The largest of four vectors' lanes.
+inline float max_lane(const f32x16 (&x)[4]) { return max_lane(max_of(max_of(x[0], x[1]), max_of(x[2], x[3]))); }
 
 // A decoding tile does little arithmetic per byte it reads, and one core's hardware
 // prefetcher keeps too few lines in flight for its streams: while it computes one block, it
@@ -174,7 +185,7 @@ void round_queries(const float* const* q_rows, int64_t rows, int64_t head_dim, A
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t b = 0; b < blocks; ++b) {
       ActivationBlock& a = out[r * blocks + b];
-      qwen3c::weight_format::quantize_activations_q8(q_rows[r] + b * qwen3c::kKvBlock, &a);
+      quantize_block(q_rows[r] + b * qwen3c::kKvBlock, &a);
       a.sum *= -kKeyZeroPoint;  // now where the block's integer sum starts
     }
 }
@@ -330,9 +341,7 @@ inline void online_softmax(Tile& tile, int64_t r, int64_t head_dim, int64_t n) {
   f32x16 x[4];
   for (int c = 0; c < 4; ++c)
     x[c] = n >= kBlockKeys ? load16(p + 16 * c) : keep_below(load16(p + 16 * c), 16 * c, n, -INFINITY);
-  const f32x16 block_max = __builtin_elementwise_max(__builtin_elementwise_max(x[0], x[1]),
-                                                     __builtin_elementwise_max(x[2], x[3]));
-  const float m = __builtin_elementwise_max(tile.m[r], max_lane(block_max));
+  const float m = max_of(tile.m[r], max_lane(x));
   const float alpha = exp_approx(tile.m[r] - m);
   for (int c = 0; c < 4; ++c) {
     x[c] = exp16(x[c] - m);
@@ -365,7 +374,7 @@ void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys,
         for (int64_t at = 0; at < share; at += 64) prefetch_line(row + at);
       }
       f32x16 vj[4];
-      for (int64_t c = 0; c < 4; ++c) vj[c] = kv_load16<T>(v + j * stride, HeadDim, 16 * (c0 + c));
+      for (int64_t c = 0; c < 4; ++c) vj[c] = value_load16<T>(v, HeadDim, j, 16 * (c0 + c));
       for (int i = 0; i < N; ++i) {
         const float pij = p[(r0 + i) * kBlockKeys + j];
         for (int64_t c = 0; c < 4; ++c) acc[i][c] += pij * vj[c];
@@ -376,36 +385,177 @@ void accumulate_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys,
   }
 }
 
+// --- Int16 value sums: a q8_0 cache under --precision fast. A row's weights for a block of
+// keys, p_j x s_j (probability times the value's scale, for each block of 32 dimensions),
+// are rounded to 15-bit integers in steps of the largest / 32767, so that the sum over the
+// block's keys of weight x int8 value is exact in int32 (64 x 32767 x 127 < 2^31), then
+// times the step once. The weights' rounding (half a step in 32767 of the block's largest
+// weight) is far below the cache's own (half a step in 127 of each value's block). Two keys
+// a dot product (value_store's pairs), where widening each value to f32 and scaling it cost
+// twice the multiplies and was most of a decoding tile's time.
+
+typedef int16_t i16x32 __attribute__((vector_size(64)));
+
+// 16 lanes of two int16 values (dimension i of the pair's two keys), from 32 stored bytes.
+inline i32x16 widen_pairs(const uint8_t* at) {
+  typedef int8_t i8x32 __attribute__((vector_size(32)));
+  i8x32 bytes;
+  __builtin_memcpy(&bytes, at, sizeof bytes);
+  const i16x32 wide = __builtin_convertvector(bytes, i16x32);
+  i32x16 pairs;
+  __builtin_memcpy(&pairs, &wide, sizeof pairs);
+  return pairs;
+}
+
+// sum + the lanes' two int16 values times the two int16 weights in w2 (first key low).
+#if defined(__AVX512VNNI__)
+inline i32x16 pair_dot(i32x16 sum, i32x16 pairs, int32_t w2) {
+  return (i32x16)_mm512_dpwssd_epi32((__m512i)sum, (__m512i)pairs, _mm512_set1_epi32(w2));
+}
+#elif defined(__AVX512BW__)
+inline i32x16 pair_dot(i32x16 sum, i32x16 pairs, int32_t w2) {
+  return sum + (i32x16)_mm512_madd_epi16((__m512i)pairs, _mm512_set1_epi32(w2));
+}
+#elif defined(__AVX2__)
+inline i32x16 pair_dot(i32x16 sum, i32x16 pairs, int32_t w2) {
+  __m256i half[2], s[2];
+  __builtin_memcpy(half, &pairs, 64);
+  __builtin_memcpy(s, &sum, 64);
+  for (int h = 0; h < 2; ++h) s[h] = _mm256_add_epi32(s[h], _mm256_madd_epi16(half[h], _mm256_set1_epi32(w2)));
+  __builtin_memcpy(&sum, s, 64);
+  return sum;
+}
+#else
+inline i32x16 pair_dot(i32x16 sum, i32x16 pairs, int32_t w2) {
+  const int32_t low = static_cast<int16_t>(w2 & 0xffff), high = w2 >> 16;
+  return sum + ((pairs << 16) >> 16) * low + (pairs >> 16) * high;
+}
+#endif
+
+// The nearest integers (ties to even, on every tier).
+#if defined(__AVX512F__)
+inline i32x16 round_to_int(f32x16 x) { return (i32x16)_mm512_cvtps_epi32((__m512)x); }
+#else
+inline i32x16 round_to_int(f32x16 x) { return __builtin_convertvector(__builtin_elementwise_roundeven(x), i32x16); }
+#endif
+
+// The low 16 bits of a's lanes, then of b's.
+inline i16x32 low_halves(i32x16 a, i32x16 b) {
+  i16x32 x, y;
+  __builtin_memcpy(&x, &a, 64);
+  __builtin_memcpy(&y, &b, 64);
+  return __builtin_shufflevector(x, y, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40,
+                                 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62);
+}
+
+// o[r0 + i] += sum_j p[r0 + i][j] v_j (i < N) over the block's `keys` keys, the q8_0 values
+// from `v` (value_store's blocks) as int16 dot products; v_ahead as in accumulate_rows.
+template <int64_t HeadDim, int N>
+void int16_value_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
+  constexpr int64_t kScaleBlocks = HeadDim / qwen3c::kKvBlock, kPasses = HeadDim / 64;
+  constexpr int64_t stride = kv_row_bytes(KvType::Q8_0, HeadDim), block_bytes = kKeyBlock * stride;
+  constexpr int64_t share = (stride + kPasses - 1) / kPasses;
+  static_assert(kBlockKeys == 4 * kKeyBlock, "four value blocks a tile block");
+  const int64_t key_blocks = (keys + kKeyBlock - 1) / kKeyBlock;
+  // The values' scales (zero past `keys`: past there the cache holds anything).
+  f32x16 scales[kScaleBlocks][4];
+  for (int64_t b = 0; b < kScaleBlocks; ++b) {
+    for (int64_t c = 0; c < 4; ++c) {
+      f16x16 half;
+      if (c < key_blocks) __builtin_memcpy(&half, v + c * block_bytes + kKeyBlock * HeadDim + 2 * kKeyBlock * b, 32);
+      scales[b][c] = c < key_blocks ? keep_below(__builtin_convertvector(half, f32x16), 16 * c, keys, 0.0f) : f32x16{};
+    }
+  }
+  // Each row's weights p_j x s_j, [b][key], in steps of its largest / 32767, and the step:
+  // from what the row sees alone (its probabilities are 0 past its own keys), so that it
+  // gets the same sums whatever rows share its tile.
+  i16x32 weights[N][kScaleBlocks][2];
+  float step[N][kScaleBlocks];
+  for (int i = 0; i < N; ++i) {
+    f32x16 x[4];
+    for (int c = 0; c < 4; ++c) x[c] = load16(p + (r0 + i) * kBlockKeys + 16 * c);
+    for (int64_t b = 0; b < kScaleBlocks; ++b) {
+      f32x16 w[4];
+      for (int c = 0; c < 4; ++c) w[c] = x[c] * scales[b][c];
+      const float largest = max_lane(w);
+      const float to_steps = largest > 0 ? 32767.0f / largest : 0.0f;
+      step[i][b] = largest / 32767.0f;
+      for (int c = 0; c < 4; c += 2)  // each at most 32767
+        weights[i][b][c / 2] = low_halves(round_to_int(w[c] * to_steps), round_to_int(w[c + 1] * to_steps));
+    }
+  }
+  for (int64_t c0 = 0; c0 < HeadDim / 16; c0 += 4) {  // a pass: 64 dimensions, two scale blocks
+    i32x16 acc[N][4] = {};
+    for (int64_t pair = 0; pair < (keys + 1) / 2; ++pair) {
+      if (v_ahead != nullptr) {
+        for (int64_t j = 2 * pair; j < 2 * pair + 2; ++j)
+          for (int64_t at = 0; at < share; at += 64) prefetch_line(v_ahead + j * stride + c0 / 4 * share + at);
+      }
+      const uint8_t* at = v + pair / (kKeyBlock / 2) * block_bytes + pair % (kKeyBlock / 2) * 2 * HeadDim + 32 * c0;
+      i32x16 values[4];
+      for (int64_t c = 0; c < 4; ++c) values[c] = widen_pairs(at + 32 * c);
+      for (int i = 0; i < N; ++i) {
+        for (int64_t c = 0; c < 4; ++c) {
+          const int64_t b = (c0 + c) / 2;
+          int32_t w2;
+          __builtin_memcpy(&w2, reinterpret_cast<const int16_t*>(weights[i][b]) + 2 * pair, 4);
+          acc[i][c] = pair_dot(acc[i][c], values[c], w2);
+        }
+      }
+    }
+    for (int i = 0; i < N; ++i) {
+      for (int64_t c = 0; c < 4; ++c) {
+        float* out = o + (r0 + i) * HeadDim + 16 * (c0 + c);
+        const f32x16 sum = load16(out) + __builtin_convertvector(acc[i][c], f32x16) * step[i][(c0 + c) / 2];
+        __builtin_memcpy(out, &sum, 64);
+      }
+    }
+  }
+}
+
 // Every row's sums run in the same order whatever rows share its tile, so a token's output
 // does not depend on how a step grouped the rows (batched and single sequences agree).
-template <KvType T, int64_t HeadDim>
+// Int16: the q8_0 values' int16 sums (--precision fast) instead of f32 ones.
+template <KvType T, int64_t HeadDim, bool Int16>
 void accumulate(const float* p, int64_t rows, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
   int64_t r0 = 0;
-  for (; r0 + 4 <= rows; r0 += 4) {
-    accumulate_rows<T, HeadDim, 4>(p, r0, v, keys, o, v_ahead);
+  auto rows_of = [&]<int N>() {
+    if constexpr (Int16) int16_value_rows<HeadDim, N>(p, r0, v, keys, o, v_ahead);
+    else accumulate_rows<T, HeadDim, N>(p, r0, v, keys, o, v_ahead);
     v_ahead = nullptr;  // the rows ahead are asked for once
-  }
+    r0 += N;
+  };
+  while (r0 + 4 <= rows) rows_of.template operator()<4>();
   switch (rows - r0) {
-    case 3: return accumulate_rows<T, HeadDim, 3>(p, r0, v, keys, o, v_ahead);
-    case 2: return accumulate_rows<T, HeadDim, 2>(p, r0, v, keys, o, v_ahead);
-    case 1: return accumulate_rows<T, HeadDim, 1>(p, r0, v, keys, o, v_ahead);
+    case 3: return rows_of.template operator()<3>();
+    case 2: return rows_of.template operator()<2>();
+    case 1: return rows_of.template operator()<1>();
     default: return;
   }
 }
 
 template <KvType T>
 void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys, int64_t head_dim, float* o,
-                    const uint8_t* v_ahead) {
+                    const uint8_t* v_ahead, bool int16_values) {
+  if constexpr (T == KvType::Q8_0) {
+    if (int16_values) {
+      switch (head_dim) {
+        case 64: return accumulate<T, 64, true>(p, rows, v, keys, o, v_ahead);
+        case 128: return accumulate<T, 128, true>(p, rows, v, keys, o, v_ahead);
+        case 256: return accumulate<T, 256, true>(p, rows, v, keys, o, v_ahead);
+        default: break;  // the f32 loop below
+      }
+    }
+  }
   switch (head_dim) {
-    case 64: return accumulate<T, 64>(p, rows, v, keys, o, v_ahead);
-    case 128: return accumulate<T, 128>(p, rows, v, keys, o, v_ahead);
-    case 256: return accumulate<T, 256>(p, rows, v, keys, o, v_ahead);
+    case 64: return accumulate<T, 64, false>(p, rows, v, keys, o, v_ahead);
+    case 128: return accumulate<T, 128, false>(p, rows, v, keys, o, v_ahead);
+    case 256: return accumulate<T, 256, false>(p, rows, v, keys, o, v_ahead);
     default: {
-      const int64_t v_stride = kv_row_bytes(T, head_dim);
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t j = 0; j < keys; ++j)
           for (int64_t d = 0; d < head_dim; ++d)
-            o[r * head_dim + d] += p[r * kBlockKeys + j] * kv_load1<T>(v + j * v_stride, head_dim, d);
+            o[r * head_dim + d] += p[r * kBlockKeys + j] * value_load1<T>(v, head_dim, j, d);
     }
   }
 }
@@ -426,11 +576,12 @@ void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
 
 // Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
 // its rows see; k_head / v_head: that head's cache rows in the sequence.
-// int8_scores: the q8_0 cache's scores as int8 dot products (int8_block_scores).
+// integer_products: the q8_0 cache's scores as int8 dot products (int8_block_scores) and its
+// value sums as int16 ones (int16_value_rows).
 template <KvType T>
 void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t0, int64_t block_tokens,
                  int64_t kvh, const uint8_t* k_head, const uint8_t* v_head, int64_t heads, int64_t kv_heads,
-                 int64_t head_dim, float scale, bool int8_scores, float* out) {
+                 int64_t head_dim, float scale, bool integer_products, float* out) {
   const int64_t group = heads / kv_heads, row_bytes = kv_row_bytes(T, head_dim);
   const float* q_rows[kMaxRows];
   const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
@@ -441,8 +592,8 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     tile.l[r] = 0;
   }
   for (int64_t i = 0; i < rows * head_dim; ++i) tile.o[i] = 0;
-  int8_scores = int8_scores && T == KvType::Q8_0;
-  if (int8_scores) round_queries(q_rows, rows, head_dim, reinterpret_cast<ActivationBlock*>(tile.keys_t));
+  integer_products = integer_products && T == KvType::Q8_0;
+  if (integer_products) round_queries(q_rows, rows, head_dim, reinterpret_cast<ActivationBlock*>(tile.keys_t));
   int64_t last_key = 0;  // the tile's rows see up to here
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
@@ -450,14 +601,14 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     // A decoding tile asks for the next block's keys and values while it reads these.
     const uint8_t* k_ahead = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
     const uint8_t* v_ahead = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
-    if (int8_scores) int8_block_scores(tile, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
+    if (integer_products) int8_block_scores(tile, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
     else block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t visible = positions[t0 + r / group] - j0 + 1;  // keys of this block the row sees
       online_softmax(tile, r, head_dim, visible < keys ? visible : keys);
     }
-    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, v_ahead);
+    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, v_ahead, integer_products);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
@@ -470,7 +621,7 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
 
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
-                     int64_t kv_heads, int64_t head_dim, float scale, bool int8_scores, float* scratch, float* out,
+                     int64_t kv_heads, int64_t head_dim, float scale, bool integer_products, float* scratch, float* out,
                      int64_t thread, int64_t threads) {
   Tile tile{scratch, scratch + head_dim * kBlockKeys, nullptr, nullptr, nullptr};
   tile.o = tile.p + kMaxRows * kBlockKeys;
@@ -488,7 +639,7 @@ void flash_attention(const float* q, const int64_t* positions, const int64_t* sl
       with_kv_type(kv_type, [&]<KvType T>() {
         const int64_t head = slots[t0] * kv_heads + kvh;
         attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head], heads,
-                       kv_heads, head_dim, scale, int8_scores, out);
+                       kv_heads, head_dim, scale, integer_products, out);
       });
     }
     ++tile_index;

@@ -1,9 +1,10 @@
 #pragma once
-// Reading and writing KV cache rows in each storage type (runtime/core/kv_type.h). A row is
-// one KV head's value (keys: see key_store below) at one position: `elements` (head_dim) values,
-// kv_row_bytes() bytes; q8_0 rows hold the int8 values, then one f16 scale per block of 32.
-// Attention computes in f32: loads widen 16 elements at a time (one conversion instruction per
-// vector with F16C / AVX-512), stores round to nearest even (q8_0: as llama.cpp).
+// Reading and writing the KV cache in each storage type (runtime/core/kv_type.h). A row is
+// `elements` (head_dim) values, kv_row_bytes() bytes; q8_0 rows hold the int8 values, then
+// one f16 scale per block of 32. How a head's keys and values are laid out: key_store and
+// value_store below. Attention computes in f32: loads widen 16 elements at a time (one
+// conversion instruction per vector with F16C / AVX-512), stores round to nearest even
+// (q8_0: as llama.cpp).
 
 #include <math.h>
 
@@ -164,6 +165,72 @@ inline void key_store(KvType type, const float* x, int64_t head_dim, uint8_t* ke
     uint8_t element[4];
     kv_store(type, x + d, 1, element, 1, 0);
     __builtin_memcpy(block + (d * kKeyBlock + lane) * size, element, size);
+  }
+}
+
+// --- Values. f32, f16 and bf16 values are rows (kv_store), position p at p x kv_row_bytes.
+// q8_0 values are blocks of kKeyBlock positions, as the keys are, each block laid out as
+// [kKeyBlock / 2 pairs of positions][head_dim][2] int8 values (the two positions of a pair
+// side by side at each dimension), then the f16 scales [head_dim / 32][kKeyBlock]. So one
+// 32-byte load, widened to 16 bits, is 16 dimensions of two positions: the operand of an
+// int16 dot product (vpdpwssd) that weighs two positions' values by their probabilities in
+// one instruction (flash_attention.cpp), where widening each value to f32 cost a decode step
+// more than reading it. A block has kKeyBlock rows' bytes, as with the keys.
+
+// Byte offset, in a q8_0 value block, of dimension d of the block's position `lane`, and of
+// the scale of d's block of 32.
+inline int64_t q8_value_offset(int64_t head_dim, int64_t lane, int64_t d) {
+  return lane / 2 * 2 * head_dim + 2 * d + lane % 2;
+}
+inline int64_t q8_value_scale_offset(int64_t head_dim, int64_t lane, int64_t d) {
+  return kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane);
+}
+
+// Elements d..d+15 (d a multiple of 16) of the value at `position` of a head whose values
+// start at `values`, as f32.
+template <KvType T>
+inline f32x16 value_load16(const uint8_t* values, int64_t head_dim, int64_t position, int64_t d) {
+  if constexpr (T != KvType::Q8_0) {
+    return kv_load16<T>(values + position * kv_row_bytes(T, head_dim), head_dim, d);
+  } else {
+    const uint8_t* block = values + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+    const int64_t lane = position % kKeyBlock;
+    typedef int16_t i16x16 __attribute__((vector_size(32)));
+    i16x16 pairs;  // dimension d + i of both positions of the pair, lane i
+    __builtin_memcpy(&pairs, block + q8_value_offset(head_dim, lane & ~int64_t{1}, d), sizeof pairs);
+    const i32x16 wide = __builtin_convertvector(pairs, i32x16);
+    const i32x16 q = lane % 2 == 0 ? (wide << 24) >> 24 : wide >> 8;  // this position's byte, sign-extended
+    uint16_t scale;
+    __builtin_memcpy(&scale, block + q8_value_scale_offset(head_dim, lane, d), 2);
+    return __builtin_convertvector(q, f32x16) * half_to_float(scale);
+  }
+}
+
+// Dimension d of the value at `position`.
+template <KvType T>
+inline float value_load1(const uint8_t* values, int64_t head_dim, int64_t position, int64_t d) {
+  if constexpr (T != KvType::Q8_0) {
+    return kv_load1<T>(values + position * kv_row_bytes(T, head_dim), head_dim, d);
+  } else {
+    const uint8_t* block = values + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+    const int64_t lane = position % kKeyBlock;
+    uint16_t scale;
+    __builtin_memcpy(&scale, block + q8_value_scale_offset(head_dim, lane, d), 2);
+    return static_cast<float>(static_cast<int8_t>(block[q8_value_offset(head_dim, lane, d)])) * half_to_float(scale);
+  }
+}
+
+// Stores the value x[0..head_dim) at `position`: rounded as kv_store rounds a row.
+inline void value_store(KvType type, const float* x, int64_t head_dim, uint8_t* values, int64_t position) {
+  const int64_t row_bytes = kv_row_bytes(type, head_dim);
+  if (type != KvType::Q8_0) return kv_store(type, x, head_dim, values + position * row_bytes, head_dim, 0);
+  uint8_t* block = values + position / kKeyBlock * kKeyBlock * row_bytes;
+  const int64_t lane = position % kKeyBlock;
+  for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
+    uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
+    kv_store(type, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
+    for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[q8_value_offset(head_dim, lane, b + i)] = row[i];
+    __builtin_memcpy(block + q8_value_scale_offset(head_dim, lane, b), row + qwen3c::kKvBlock, 2);
   }
 }
 

@@ -6,36 +6,11 @@
 #pragma once
 
 #include "packed_tiles.h"
+#include "quantize_block.h"
 
 namespace {
 
-// weight_format::quantize_activations_q8 (the reference's rounding) in vectors: the same
-// maximum, the same 127 / amax product and round-to-even, so the same bytes, at about a
-// fifth of the scalar loop's cost (1.1 ns an input, paid on every input of every product:
-// by count about 8% of a batched step of 8 tokens; BENCHMARKS.md).
-inline void quantize_block(const float* x, ActivationBlock* out) {
-#if !defined(__AVX2__)
-  qwen3c::weight_format::quantize_activations_q8(x, out);  // no vector rounding: the reference loop
-#else
-  static_assert(kBlock == 32);
-  typedef int8_t i8x16 __attribute__((vector_size(16)));
-  const f32x16 x0 = load_vector<f32x16>(x), x1 = load_vector<f32x16>(x + 16);
-  // |x| as bits orders as |x| does (the integer maximum: a float one would keep NaN's rules,
-  // which the compiler spells in 40 scalar instructions).
-  const u32x16 bits = __builtin_elementwise_max(load_vector<u32x16>(x) & 0x7fffffffu, load_vector<u32x16>(x + 16) & 0x7fffffffu);
-  const uint32_t amax_bits = __builtin_reduce_max(bits);
-  float amax;
-  __builtin_memcpy(&amax, &amax_bits, 4);
-  const float inv = amax > 0 ? 127.0f / amax : 0.0f;
-  const i32x16 q0 = __builtin_convertvector(__builtin_elementwise_roundeven(x0 * inv), i32x16);
-  const i32x16 q1 = __builtin_convertvector(__builtin_elementwise_roundeven(x1 * inv), i32x16);
-  const i8x16 b0 = __builtin_convertvector(q0, i8x16), b1 = __builtin_convertvector(q1, i8x16);
-  __builtin_memcpy(out->q, &b0, 16);
-  __builtin_memcpy(out->q + 16, &b1, 16);
-  out->scale = amax / 127.0f;
-  out->sum = __builtin_reduce_add(q0 + q1);
-#endif
-}
+using q3k::quantize_block;
 
 // The activations in the form `kind` multiplies, in this thread's scratch (each thread
 // makes its own copy: it needs every token's, and the cost is tokens x in, not x out).

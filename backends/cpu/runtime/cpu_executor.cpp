@@ -58,9 +58,9 @@ class AnonymousMemory {
   std::size_t size_ = 0;
 };
 
-// Positions of a head's key region holding `positions`: keys are stored in whole transposed
-// blocks of kKeyBlock (kernels/kv_cache.h).
-std::int64_t whole_key_blocks(std::int64_t positions) {
+// Positions of a head's key or value region holding `positions`: keys (and q8_0 values) are
+// stored in whole blocks of kKeyBlock positions (kernels/kv_cache.h).
+std::int64_t whole_blocks(std::int64_t positions) {
   return (positions + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock;
 }
 
@@ -134,18 +134,16 @@ class CpuExecutor : public Executor {
   std::unique_ptr<ExecutorState> new_state(std::int64_t max_context, std::int64_t slots, KvType kv_type) override {
     require_kv_cache_memory(config_, max_context, slots, kv_type);
     auto state = std::make_unique<CpuState>();
-    // A head's values: max_context rows; its keys: whole transposed blocks of kKeyBlock
-    // positions (kernels/kv_cache.h).
+    // A head's keys and values: whole blocks of kKeyBlock positions (kernels/kv_cache.h).
     const std::int64_t row_bytes = kv_row_bytes(kv_type, config_.head_dim);
-    const std::size_t per_head = static_cast<std::size_t>(max_context * row_bytes);
-    const std::size_t per_head_keys = static_cast<std::size_t>(whole_key_blocks(max_context) * row_bytes);
+    const std::size_t per_head = static_cast<std::size_t>(whole_blocks(max_context) * row_bytes);
     const std::size_t heads = static_cast<std::size_t>(config_.num_layers * slots * config_.num_kv_heads);
-    state->keys = AnonymousMemory(per_head_keys * heads);
+    state->keys = AnonymousMemory(per_head * heads);
     state->values = AnonymousMemory(per_head * heads);
     state->max_context = max_context;
     state->kv_type = kv_type;
     for (std::size_t i = 0; i < heads; ++i) {
-      state->k_heads.push_back(state->keys.bytes() + i * per_head_keys);
+      state->k_heads.push_back(state->keys.bytes() + i * per_head);
       state->v_heads.push_back(state->values.bytes() + i * per_head);
     }
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
@@ -165,9 +163,9 @@ class CpuExecutor : public Executor {
     const std::int64_t row_bytes = kv_row_bytes(state.kv_type, config_.head_dim);
     const std::int64_t heads = config_.num_kv_heads;
     const std::int64_t slots = static_cast<std::int64_t>(state.k_heads.size()) / (config_.num_layers * heads);
-    // Keys are stored in transposed blocks of kKeyBlock positions: whole blocks are copied
-    // (a head's key region holds whole blocks), the positions past `length` unread.
-    const std::int64_t key_length = whole_key_blocks(length);
+    // Keys and q8_0 values are stored in blocks of kKeyBlock positions: whole blocks are
+    // copied (a head's regions hold whole blocks), the positions past `length` unread.
+    const std::int64_t whole_length = whole_blocks(length);
     auto copy = [&](std::uint8_t* head, std::int64_t end) {
       for (std::int64_t p = held; p < end; p += held) {
         const std::int64_t n = std::min(held, end - p);
@@ -177,8 +175,8 @@ class CpuExecutor : public Executor {
     for (std::int64_t l = 0; l < config_.num_layers; ++l) {
       for (std::int64_t h = 0; h < heads; ++h) {
         const std::size_t i = static_cast<std::size_t>((l * slots + slot) * heads + h);
-        copy(state.k_heads[i], key_length);
-        copy(state.v_heads[i], length);
+        copy(state.k_heads[i], whole_length);
+        copy(state.v_heads[i], whole_length);
       }
     }
   }
