@@ -319,18 +319,6 @@ void block_scores(Tile& tile, const float* const* q_rows, int64_t rows, const ui
   scores<kDimsPerLine>(q_rows, rows, head_dim, scale, tile.p, any_key, k_ahead != nullptr, ask);
 }
 
-// The sum of the lanes as a tree of vector sums: reduce()'s 16 dependent additions were on
-// every row's path from its scores to its value sums, each block.
-inline float sum_lanes(f32x16 x) {
-  typedef float f32x8 __attribute__((vector_size(32)));
-  typedef float f32x4 __attribute__((vector_size(16)));
-  const f32x8 s8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
-                   __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
-  const f32x4 s4 = __builtin_shufflevector(s8, s8, 0, 1, 2, 3) + __builtin_shufflevector(s8, s8, 4, 5, 6, 7);
-  const f32x4 s2 = s4 + (f32x4)__builtin_shufflevector(s4, s4, 2, 3, 0, 1);
-  return s2[0] + s2[1];
-}
-
 // One row's step of the online softmax over a block: its scores (tile.p row r) become
 // exp(score - m) for the row's first n keys and 0 past them, with m the running maximum; the
 // running sum and the output so far are rescaled to the new maximum. A block whose keys the

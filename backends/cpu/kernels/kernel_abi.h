@@ -40,10 +40,16 @@ inline f32x16 load16(const float* p) {
   __builtin_memcpy(&v, p, sizeof v);
   return v;
 }
-inline float reduce(f32x16 v) {
-  float s = 0;
-  for (int i = 0; i < 16; ++i) s += v[i];
-  return s;
+// The sum of the lanes as a tree of vector sums (16 dependent scalar additions were on the
+// path from every dot product, and every softmax row, to its result).
+inline float sum_lanes(f32x16 x) {
+  typedef float f32x8 __attribute__((vector_size(32)));
+  typedef float f32x4 __attribute__((vector_size(16)));
+  const f32x8 s8 = __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7) +
+                   __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15);
+  const f32x4 s4 = __builtin_shufflevector(s8, s8, 0, 1, 2, 3) + __builtin_shufflevector(s8, s8, 4, 5, 6, 7);
+  const f32x4 s2 = s4 + (f32x4)__builtin_shufflevector(s4, s4, 2, 3, 0, 1);
+  return s2[0] + s2[1];
 }
 
 typedef int32_t i32x16 __attribute__((vector_size(64)));

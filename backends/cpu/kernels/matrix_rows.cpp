@@ -97,7 +97,7 @@ float dot_quant(const float* x, const B* blocks, int64_t size) {
     a0 += load16(x + b * 32) * lo;
     a1 += load16(x + b * 32 + 16) * hi;
   }
-  return reduce(a0 + a1 + a2 + a3);
+  return sum_lanes(a0 + a1 + a2 + a3);
 }
 
 template <class B>
@@ -111,7 +111,7 @@ void dot_quant4(const float* x, int64_t stride, const B* blocks, int64_t size, f
       acc[r][1] += load16(x + r * stride + b * 32 + 16) * hi;
     }
   }
-  for (int r = 0; r < 4; ++r) out[r] = reduce(acc[r][0] + acc[r][1]);
+  for (int r = 0; r < 4; ++r) out[r] = sum_lanes(acc[r][0] + acc[r][1]);
 }
 }  // namespace
 
@@ -149,7 +149,7 @@ void dot_4x4_vec(const float* x, int64_t stride, const W* w, int64_t size, float
     }
   }
   for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 4; ++c) out[r * 4 + c] = reduce(acc[r][c]);
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = sum_lanes(acc[r][c]);
   }
 }
 
@@ -168,7 +168,7 @@ void dot_4x4_quant(const float* x, int64_t stride, const B* w, int64_t size, flo
     }
   }
   for (int r = 0; r < 4; ++r) {
-    for (int c = 0; c < 4; ++c) out[r * 4 + c] = reduce(acc[r][c]);
+    for (int c = 0; c < 4; ++c) out[r * 4 + c] = sum_lanes(acc[r][c]);
   }
 }
 }  // namespace
