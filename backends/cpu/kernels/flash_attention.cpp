@@ -229,7 +229,7 @@ void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float s
     }
     for (int c = 0; c < Present; ++c) {
       f16x16 half_scales;
-      __builtin_memcpy(&half_scales, k + c * block_bytes + kKeyBlock * size + 2 * kKeyBlock * b, sizeof half_scales);
+      __builtin_memcpy(&half_scales, k + c * block_bytes + q8_scale_offset(size, 0, 32 * b), sizeof half_scales);
       const f32x16 key_scales = __builtin_convertvector(half_scales, f32x16);
       for (int i = 0; i < N; ++i)
         total[i][c] += __builtin_convertvector(acc[i][c], f32x16) * (key_scales * q[i][b].scale);
@@ -450,7 +450,7 @@ void int16_value_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys
   for (int64_t b = 0; b < kScaleBlocks; ++b) {
     for (int64_t c = 0; c < 4; ++c) {
       f16x16 half;
-      if (c < key_blocks) __builtin_memcpy(&half, v + c * block_bytes + kKeyBlock * HeadDim + 2 * kKeyBlock * b, 32);
+      if (c < key_blocks) __builtin_memcpy(&half, v + c * block_bytes + q8_scale_offset(HeadDim, 0, 32 * b), 32);
       scales[b][c] = c < key_blocks ? keep_below(__builtin_convertvector(half, f32x16), 16 * c, keys, 0.0f) : f32x16{};
     }
   }

@@ -113,6 +113,36 @@ inline void kv_store(KvType type, const float* x, int64_t n, uint8_t* row, int64
 // four bytes a lane) multiplies for 16 keys; a dimension alone is a shift away. The values
 // stay in rows.
 
+// The block of kKeyBlock positions holding `position`, of a head whose keys (or values) start
+// at `head` (Byte: uint8_t or const uint8_t).
+template <typename Byte>
+inline Byte* block_of(Byte* head, KvType type, int64_t head_dim, int64_t position) {
+  return head + position / kKeyBlock * kKeyBlock * kv_row_bytes(type, head_dim);
+}
+
+// Byte offset, in a q8_0 key or value block, of the scale of dimension d of the block's
+// position `lane`: [head_dim / 32][kKeyBlock] f16 after the int8 elements.
+inline int64_t q8_scale_offset(int64_t head_dim, int64_t lane, int64_t d) {
+  return kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane);
+}
+inline float q8_scale(const uint8_t* block, int64_t head_dim, int64_t lane, int64_t d) {
+  uint16_t scale;
+  __builtin_memcpy(&scale, block + q8_scale_offset(head_dim, lane, d), 2);
+  return half_to_float(scale);
+}
+
+// Stores x[0..head_dim) as position `lane` of a q8_0 block: each block of 32 rounded as
+// kv_store rounds a row, its element i at block + offset(i), its scale at q8_scale_offset.
+template <typename Offset>
+inline void q8_block_store(const float* x, int64_t head_dim, uint8_t* block, int64_t lane, Offset offset) {
+  for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
+    uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
+    kv_store(KvType::Q8_0, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
+    for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[offset(b + i)] = row[i];
+    __builtin_memcpy(block + q8_scale_offset(head_dim, lane, b), row + qwen3c::kKvBlock, 2);
+  }
+}
+
 // Byte offset, in a q8_0 key block, of dimension d of the block's key `lane`.
 inline int64_t q8_key_offset(int64_t d, int64_t lane) { return d / 4 * 4 * kKeyBlock + lane * 4 + d % 4; }
 
@@ -126,7 +156,7 @@ inline f32x16 key_load16(const uint8_t* block, int64_t head_dim, int64_t d) {
     __builtin_memcpy(&quad, block + q8_key_offset(d, 0) - d % 4, sizeof quad);
     const i32x16 q = (quad << static_cast<int32_t>(24 - 8 * (d % 4))) >> 24;  // byte d % 4, sign-extended
     f16x16 scales;
-    __builtin_memcpy(&scales, block + kKeyBlock * head_dim + 2 * kKeyBlock * (d / qwen3c::kKvBlock), sizeof scales);
+    __builtin_memcpy(&scales, block + q8_scale_offset(head_dim, 0, d), sizeof scales);
     return __builtin_convertvector(q, f32x16) * __builtin_convertvector(scales, f32x16);
   }
 }
@@ -134,31 +164,22 @@ inline f32x16 key_load16(const uint8_t* block, int64_t head_dim, int64_t d) {
 // Dimension d of the key at `position` of a head whose blocks start at `keys`.
 template <KvType T>
 inline float key_load1(const uint8_t* keys, int64_t head_dim, int64_t position, int64_t d) {
-  const uint8_t* block = keys + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+  const uint8_t* block = block_of(keys, T, head_dim, position);
   const int64_t lane = position % kKeyBlock;
   if constexpr (T != KvType::Q8_0) {
     return kv_load1<T>(block, kKeyBlock * head_dim, d * kKeyBlock + lane);  // the block as one long row
   } else {
-    uint16_t scale;
-    __builtin_memcpy(&scale, block + kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane), 2);
-    return static_cast<float>(static_cast<int8_t>(block[q8_key_offset(d, lane)])) * half_to_float(scale);
+    return static_cast<float>(static_cast<int8_t>(block[q8_key_offset(d, lane)])) * q8_scale(block, head_dim, lane, d);
   }
 }
 
 // Stores the key x[0..head_dim) at `position`: rounded exactly as kv_store rounds a row (each
 // element, or each q8_0 block of 32 with its scale), then scattered into the block.
 inline void key_store(KvType type, const float* x, int64_t head_dim, uint8_t* keys, int64_t position) {
-  uint8_t* block = keys + position / kKeyBlock * kKeyBlock * kv_row_bytes(type, head_dim);
+  uint8_t* block = block_of(keys, type, head_dim, position);
   const int64_t lane = position % kKeyBlock;
   if (type == KvType::Q8_0) {
-    for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
-      uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
-      kv_store(type, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
-      for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[q8_key_offset(b + i, lane)] = row[i];
-      __builtin_memcpy(block + kKeyBlock * head_dim + 2 * (b / qwen3c::kKvBlock * kKeyBlock + lane),
-                       row + qwen3c::kKvBlock, 2);
-    }
-    return;
+    return q8_block_store(x, head_dim, block, lane, [&](int64_t d) { return q8_key_offset(d, lane); });
   }
   const int64_t size = kv_row_bytes(type, 1);
   for (int64_t d = 0; d < head_dim; ++d) {
@@ -177,13 +198,10 @@ inline void key_store(KvType type, const float* x, int64_t head_dim, uint8_t* ke
 // one instruction (flash_attention.cpp), where widening each value to f32 cost a decode step
 // more than reading it. A block has kKeyBlock rows' bytes, as with the keys.
 
-// Byte offset, in a q8_0 value block, of dimension d of the block's position `lane`, and of
-// the scale of d's block of 32.
+// Byte offset, in a q8_0 value block, of dimension d of the block's position `lane` (its
+// scale: q8_scale_offset, as a key's).
 inline int64_t q8_value_offset(int64_t head_dim, int64_t lane, int64_t d) {
   return lane / 2 * 2 * head_dim + 2 * d + lane % 2;
-}
-inline int64_t q8_value_scale_offset(int64_t head_dim, int64_t lane, int64_t d) {
-  return kKeyBlock * head_dim + 2 * (d / qwen3c::kKvBlock * kKeyBlock + lane);
 }
 
 // Elements d..d+15 (d a multiple of 16) of the value at `position` of a head whose values
@@ -193,16 +211,14 @@ inline f32x16 value_load16(const uint8_t* values, int64_t head_dim, int64_t posi
   if constexpr (T != KvType::Q8_0) {
     return kv_load16<T>(values + position * kv_row_bytes(T, head_dim), head_dim, d);
   } else {
-    const uint8_t* block = values + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+    const uint8_t* block = block_of(values, T, head_dim, position);
     const int64_t lane = position % kKeyBlock;
     typedef int16_t i16x16 __attribute__((vector_size(32)));
     i16x16 pairs;  // dimension d + i of both positions of the pair, lane i
     __builtin_memcpy(&pairs, block + q8_value_offset(head_dim, lane & ~int64_t{1}, d), sizeof pairs);
     const i32x16 wide = __builtin_convertvector(pairs, i32x16);
     const i32x16 q = lane % 2 == 0 ? (wide << 24) >> 24 : wide >> 8;  // this position's byte, sign-extended
-    uint16_t scale;
-    __builtin_memcpy(&scale, block + q8_value_scale_offset(head_dim, lane, d), 2);
-    return __builtin_convertvector(q, f32x16) * half_to_float(scale);
+    return __builtin_convertvector(q, f32x16) * q8_scale(block, head_dim, lane, d);
   }
 }
 
@@ -212,26 +228,21 @@ inline float value_load1(const uint8_t* values, int64_t head_dim, int64_t positi
   if constexpr (T != KvType::Q8_0) {
     return kv_load1<T>(values + position * kv_row_bytes(T, head_dim), head_dim, d);
   } else {
-    const uint8_t* block = values + position / kKeyBlock * kKeyBlock * kv_row_bytes(T, head_dim);
+    const uint8_t* block = block_of(values, T, head_dim, position);
     const int64_t lane = position % kKeyBlock;
-    uint16_t scale;
-    __builtin_memcpy(&scale, block + q8_value_scale_offset(head_dim, lane, d), 2);
-    return static_cast<float>(static_cast<int8_t>(block[q8_value_offset(head_dim, lane, d)])) * half_to_float(scale);
+    return static_cast<float>(static_cast<int8_t>(block[q8_value_offset(head_dim, lane, d)])) *
+           q8_scale(block, head_dim, lane, d);
   }
 }
 
 // Stores the value x[0..head_dim) at `position`: rounded as kv_store rounds a row.
 inline void value_store(KvType type, const float* x, int64_t head_dim, uint8_t* values, int64_t position) {
-  const int64_t row_bytes = kv_row_bytes(type, head_dim);
-  if (type != KvType::Q8_0) return kv_store(type, x, head_dim, values + position * row_bytes, head_dim, 0);
-  uint8_t* block = values + position / kKeyBlock * kKeyBlock * row_bytes;
-  const int64_t lane = position % kKeyBlock;
-  for (int64_t b = 0; b < head_dim; b += qwen3c::kKvBlock) {
-    uint8_t row[qwen3c::kKvBlock + 2];  // one block as a row stores it: 32 values, its scale
-    kv_store(type, x + b, qwen3c::kKvBlock, row, qwen3c::kKvBlock, 0);
-    for (int64_t i = 0; i < qwen3c::kKvBlock; ++i) block[q8_value_offset(head_dim, lane, b + i)] = row[i];
-    __builtin_memcpy(block + q8_value_scale_offset(head_dim, lane, b), row + qwen3c::kKvBlock, 2);
+  if (type != KvType::Q8_0) {
+    return kv_store(type, x, head_dim, values + position * kv_row_bytes(type, head_dim), head_dim, 0);
   }
+  const int64_t lane = position % kKeyBlock;
+  q8_block_store(x, head_dim, block_of(values, type, head_dim, position), lane,
+                 [&](int64_t d) { return q8_value_offset(head_dim, lane, d); });
 }
 
 // Calls f.template operator()<T>() with the type as a compile-time constant: the attention
