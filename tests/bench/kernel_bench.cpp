@@ -214,7 +214,7 @@ void attention_layers(benchmark::State& state, int64_t layers) {
   const int64_t row_bytes = qwen3c::kv_row_bytes(type, kHeadDim);
   const int64_t rows = (past + 1 + q3k::kKeyBlock - 1) / q3k::kKeyBlock * q3k::kKeyBlock;
   // Valid elements of each type, from a cheap generator (std::mt19937 with a distribution
-  // took minutes for the 36-layer caches): f32 in [-1, 1); f16 / bf16 with |x| in [2^-4, 2);
+  // took minutes for the 36-layer caches): f32 in (-0.5, 0.5); f16 / bf16 with |x| in [2^-4, 2);
   // q8_0 random int8 with every scale 1/128 (the scales fill the last 2 x 16 x head_dim / 32
   // bytes of every block of 16 positions, keys and values alike).
   HugePages cache(static_cast<std::size_t>(2 * layers * kKvHeads * rows * row_bytes));
