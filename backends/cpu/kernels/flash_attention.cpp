@@ -192,11 +192,12 @@ void round_queries(const float* const* q_rows, int64_t rows, int64_t head_dim, A
 
 // Scores of N rows (their int8 queries `q`, head_dim / 32 blocks each) against the 16-key
 // blocks from `k` (the first `Present` of two; a compile-time count keeps the sums in
-// registers), the next block's lines asked for from `ahead` unless null (the scales' lines
-// first, then one line each step, spread over the loads). Each row's sums run in the same
-// order whatever N is, so a row's scores do not depend on its tile. FixedHeadDim: the head
-// size when known at compile time (0: `head_dim`): with run-time bounds the compiler kept
-// the loop's pointers on the stack, and a decoding tile's int8 scores took a third longer.
+// registers), the lines of as many 16-position q8_0 blocks from `ahead` asked for unless
+// null (the next key or value block: the scales' lines first, then one line each step,
+// spread over the loads). Each row's sums run in the same order whatever N is, so a row's
+// scores do not depend on its tile. FixedHeadDim: the head size when known at compile time
+// (0: `head_dim`): with run-time bounds the compiler kept the loop's pointers on the stack,
+// and a decoding tile's int8 scores took a third longer.
 template <int N, int Present, int64_t FixedHeadDim>
 void int8_scores_pair(const ActivationBlock* const* q, int64_t head_dim, float scale, const uint8_t* k, float* p,
                       const uint8_t* ahead) {
@@ -250,16 +251,17 @@ void int8_scores_any(const ActivationBlock* const* q, int64_t head_dim, float sc
   int8_scores_pair<N, Present, 0>(q, head_dim, scale, k, p, ahead);
 }
 
-// The block's scores from int8 queries (round_queries) and the q8_0 keys as stored.
+// The block's scores from int8 queries (round_queries) and the q8_0 keys as stored; the
+// lines of a block's bytes from `ahead_of_block` asked for meanwhile (or null: none).
 void int8_block_scores(Tile& tile, int64_t rows, const uint8_t* k, int64_t keys, int64_t head_dim, float scale,
-                       const uint8_t* k_ahead) {
+                       const uint8_t* ahead_of_block) {
   const int64_t block_bytes = kKeyBlock * kv_row_bytes(KvType::Q8_0, head_dim);
   const int64_t key_blocks = (keys + kKeyBlock - 1) / kKeyBlock, blocks = head_dim / qwen3c::kKvBlock;
   const ActivationBlock* queries = reinterpret_cast<const ActivationBlock*>(tile.keys_t);
   for (int64_t c0 = 0; c0 < kBlockKeys / kKeyBlock; c0 += 2) {
     const int present = key_blocks - c0 >= 2 ? 2 : static_cast<int>(key_blocks - c0 > 0 ? key_blocks - c0 : 0);
     const uint8_t* kc = k + c0 * block_bytes;
-    const uint8_t* ahead = k_ahead != nullptr ? k_ahead + c0 * block_bytes : nullptr;
+    const uint8_t* ahead = ahead_of_block != nullptr ? ahead_of_block + c0 * block_bytes : nullptr;
     float* pc = tile.p + 16 * c0;
     int64_t r = 0;
     const ActivationBlock* q[4];
@@ -437,7 +439,9 @@ inline i16x32 low_halves(i32x16 a, i32x16 b) {
 }
 
 // o[r0 + i] += sum_j p[r0 + i][j] v_j (i < N) over the block's `keys` keys, the q8_0 values
-// from `v` (value_store's blocks) as int16 dot products; v_ahead as in accumulate_rows.
+// from `v` (value_store's blocks) as int16 dot products; v_ahead: a block's bytes to ask for
+// (the next values or, with integer products, the next keys: the same bytes), as in
+// accumulate_rows.
 template <int64_t HeadDim, int N>
 void int16_value_rows(const float* p, int64_t r0, const uint8_t* v, int64_t keys, float* o, const uint8_t* v_ahead) {
   constexpr int64_t kScaleBlocks = HeadDim / qwen3c::kKvBlock, kPasses = HeadDim / 64;
@@ -586,17 +590,28 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
   for (int64_t t = t0; t < t0 + block_tokens; ++t) last_key = positions[t] > last_key ? positions[t] : last_key;
   for (int64_t j0 = 0; j0 <= last_key; j0 += kBlockKeys) {
     const int64_t keys = last_key + 1 - j0 < kBlockKeys ? last_key + 1 - j0 : kBlockKeys;
-    // A decoding tile asks for the next block's keys and values while it reads these.
-    const uint8_t* k_ahead = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
-    const uint8_t* v_ahead = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
-    if (integer_products) int8_block_scores(tile, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
-    else block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, k_ahead);
+    // A decoding tile asks for the next block's keys and values while it reads these, a
+    // line at a time over its loads. With integer products the scores ask for the next
+    // values and the value sums for the next keys (a q8_0 key block and value block have
+    // the same bytes): the decode attention of Qwen3-4B from memory ran 7-21% faster so
+    // on one thread, 4-16% on two (AMD Zen 5), where the f16 cache's f32 products lost
+    // 7-24% (BENCHMARKS.md, twentieth session).
+    const uint8_t* next_keys = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
+    const uint8_t* next_values = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
+    const uint8_t* ask_while_scoring = integer_products ? next_values : next_keys;
+    const uint8_t* ask_while_summing = integer_products ? next_keys : next_values;
+    if (integer_products) {
+      int8_block_scores(tile, rows, k_head + j0 * row_bytes, keys, head_dim, scale, ask_while_scoring);
+    } else {
+      block_scores<T>(tile, q_rows, rows, k_head + j0 * row_bytes, keys, head_dim, scale, ask_while_scoring);
+    }
     // The online softmax: keys past a row's own position are masked out.
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t visible = positions[t0 + r / group] - j0 + 1;  // keys of this block the row sees
       online_softmax(tile, r, head_dim, visible < keys ? visible : keys);
     }
-    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, v_ahead, integer_products);
+    accumulate_any<T>(tile.p, rows, v_head + j0 * row_bytes, keys, head_dim, tile.o, ask_while_summing,
+                      integer_products);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* o = out + (t0 + r / group) * heads * head_dim + (kvh * group + r % group) * head_dim;
