@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backends/cpu/kernels/flash_attention.h"
+#include "backends/cpu/kernels/rope.h"
 #include "backends/cpu/runtime/packing.h"
 #include "backends/forward_lowering.h"
 #include "ir/Q3.h"
@@ -64,7 +65,10 @@ class ScheduleLowering : public ForwardLowering {
   }
   // Matrix products convert weight rows to f32 panels (kernels/linear.cpp): eight rows of
   // `in` floats after the per-token scratch.
-  void need_panel(std::int64_t in) { schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, 8 * in); }
+  void need_panel(std::int64_t in) { need_fixed_scratch(8 * in); }
+  void need_fixed_scratch(std::int64_t floats) {
+    schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, floats);
+  }
 
   // Every kernel ends with (thread, threads): it does its share of the work. Kernels that
   // claim their work as they go (the packed matrix products) also take the call's counter.
@@ -117,13 +121,14 @@ class ScheduleLowering : public ForwardLowering {
     std::vector<Operand> args{read(r.getInput()), read(r.getPositions()), rows(),
                               integer(row_width(r.getInput()) / head), integer(head)};
     append(args, rope_arguments(head, r.getTheta(), r.getYarnAttr()));
+    need_fixed_scratch(q3k::rope_scratch_floats(head));
     args.insert(args.end(), {{Kind::Scratch}, write(r.getResult())});
     emit("q3k_rope", std::move(args));
   }
   // The tiled attention's tiles live in the thread's scratch (kernels/flash_attention.h).
   void need_attention_scratch(std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim) {
     if (!q3k::flash_attention_applies(heads, kv_heads, head_dim)) return;
-    schedule_.scratch_floats_fixed = std::max(schedule_.scratch_floats_fixed, q3k::flash_attention_scratch(head_dim));
+    need_fixed_scratch(q3k::flash_attention_scratch(head_dim));
   }
 
   void visit(q3::AttentionOp a) override {
@@ -146,6 +151,7 @@ class ScheduleLowering : public ForwardLowering {
                               {Kind::KvType}, i64(p.getNumHeads()), i64(p.getNumKvHeads()), i64(p.getHeadDim()),
                               real(p.getEpsilon())};
     append(args, rope_arguments(static_cast<std::int64_t>(p.getHeadDim()), p.getTheta(), p.getYarnAttr()));
+    need_fixed_scratch(q3k::rope_scratch_floats(static_cast<std::int64_t>(p.getHeadDim())));
     args.insert(args.end(), {{Kind::Scratch}, write(p.getResult())});
     emit("q3k_qk_norm_rope_append", std::move(args));
   }

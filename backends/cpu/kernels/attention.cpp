@@ -11,15 +11,7 @@
 #include "kernel_abi.h"
 #include "kernel_entry_points.h"
 #include "kv_cache.h"
-
-namespace q3k {
-void rope_inv_freq(int64_t head_dim, float theta, float yarn_factor, float ramp_low, float ramp_span,
-                   float* inv_freq);
-void rope_head(const float* x, float position, int64_t head_dim, const float* inv_freq, float attention_factor,
-               float* out);
-void rope_heads(const float* x, int64_t count, float position, int64_t head_dim, const float* inv_freq,
-                float attention_factor, float* out);
-}
+#include "rope.h"
 
 namespace {
 
@@ -112,7 +104,7 @@ Q3_KERNEL void q3k_cached_attention(const float* q, const int64_t* positions, co
 }
 
 // Normalises and rotates q (into out) and k (into its cache row), stores v in the cache.
-// `scratch`: head_dim / 2 frequencies, then one rotated key head.
+// `scratch`: rope_scratch_floats(head_dim) (rope.h).
 Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const float* v, const void* q_norm,
                                        const void* k_norm, int64_t norms_are_bf16, const int64_t* positions,
                                        const int64_t* slots, int64_t tokens, uint8_t* const* k_cache,
@@ -121,26 +113,31 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
                                        float ramp_span, float attention_factor, float* scratch, float* out,
                                        int64_t thread, int64_t threads) {
   float* inv_freq = scratch;
-  float* key = scratch + head_dim;
+  float* cos_sin = inv_freq + head_dim / 2;
+  float* normalised = cos_sin + head_dim;
+  float* key = normalised + head_dim;
   q3k::rope_inv_freq(head_dim, theta, yarn_factor, ramp_low, ramp_span, inv_freq);
-  // A token's query heads share their angles: each cos and sin once a token, not once a
-  // head (the same values, so the same results; 32 heads a token in Qwen3-4B).
+  // A token's heads share their angles: each cos and sin once a token and thread, not once
+  // a head (the same values, so the same results).
+  int64_t angles_of = -1;  // the token whose angles cos_sin holds
+  auto angles_for = [&](int64_t t) {
+    if (t == angles_of) return;
+    q3k::rope_angles(static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, cos_sin);
+    angles_of = t;
+  };
   const q3k::Range qr = q3k::share(tokens * heads, thread, threads);
-  for (int64_t first = qr.begin; first < qr.end;) {
-    const int64_t t = first / heads, last = (t + 1) * heads < qr.end ? (t + 1) * heads : qr.end;
-    for (int64_t u = first; u < last; ++u) {
-      q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, out + u * head_dim);
-    }
-    q3k::rope_heads(out + first * head_dim, last - first, static_cast<float>(positions[t]), head_dim, inv_freq,
-                    attention_factor, out + first * head_dim);
-    first = last;
+  for (int64_t u = qr.begin; u < qr.end; ++u) {
+    angles_for(u / heads);
+    q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, normalised);
+    q3k::rope_rotate(normalised, head_dim, cos_sin, out + u * head_dim);
   }
   const KvType type = static_cast<KvType>(kv_type);
   const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);
   for (int64_t u = kr.begin; u < kr.end; ++u) {
     const int64_t t = u / kv_heads, h = u % kv_heads;
-    q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, key);
-    q3k::rope_head(key, static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, key);
+    angles_for(t);
+    q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, normalised);
+    q3k::rope_rotate(normalised, head_dim, cos_sin, key);
     q3k::key_store(type, key, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
     q3k::value_store(type, v + u * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
   }
