@@ -112,32 +112,23 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
                                        int64_t head_dim, float eps, float theta, float yarn_factor, float ramp_low,
                                        float ramp_span, float attention_factor, float* scratch, float* out,
                                        int64_t thread, int64_t threads) {
-  float* inv_freq = scratch;
-  float* cos_sin = inv_freq + head_dim / 2;
-  float* normalised = cos_sin + head_dim;
-  float* key = normalised + head_dim;
-  q3k::rope_inv_freq(head_dim, theta, yarn_factor, ramp_low, ramp_span, inv_freq);
   // A token's heads share their angles: each cos and sin once a token and thread, not once
   // a head (the same values, so the same results).
-  int64_t angles_of = -1;  // the token whose angles cos_sin holds
-  auto angles_for = [&](int64_t t) {
-    if (t == angles_of) return;
-    q3k::rope_angles(static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, cos_sin);
-    angles_of = t;
-  };
+  q3k::TokenAngles angles(scratch, head_dim, theta, yarn_factor, ramp_low, ramp_span, attention_factor);
+  float* normalised = angles.rest();
+  float* key = normalised + head_dim;
   const q3k::Range qr = q3k::share(tokens * heads, thread, threads);
   for (int64_t u = qr.begin; u < qr.end; ++u) {
-    angles_for(u / heads);
+    const int64_t t = u / heads;
     q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, normalised);
-    q3k::rope_rotate(normalised, head_dim, cos_sin, out + u * head_dim);
+    q3k::rope_rotate(normalised, head_dim, angles.of(t, static_cast<float>(positions[t])), out + u * head_dim);
   }
   const KvType type = static_cast<KvType>(kv_type);
   const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);
   for (int64_t u = kr.begin; u < kr.end; ++u) {
     const int64_t t = u / kv_heads, h = u % kv_heads;
-    angles_for(t);
     q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, normalised);
-    q3k::rope_rotate(normalised, head_dim, cos_sin, key);
+    q3k::rope_rotate(normalised, head_dim, angles.of(t, static_cast<float>(positions[t])), key);
     q3k::key_store(type, key, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
     q3k::value_store(type, v + u * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
   }

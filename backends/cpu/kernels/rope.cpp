@@ -42,20 +42,13 @@ void rope_rotate(const float* __restrict x, int64_t head_dim, const float* __res
 Q3_KERNEL void q3k_rope(const float* x, const int64_t* positions, int64_t tokens, int64_t heads,
                         int64_t head_dim, float theta, float yarn_factor, float ramp_low, float ramp_span,
                         float attention_factor, float* scratch, float* out, int64_t thread, int64_t threads) {
-  float* inv_freq = scratch;
-  float* cos_sin = scratch + head_dim / 2;
-  q3k::rope_inv_freq(head_dim, theta, yarn_factor, ramp_low, ramp_span, inv_freq);
+  q3k::TokenAngles angles(scratch, head_dim, theta, yarn_factor, ramp_low, ramp_span, attention_factor);
+  float* head = angles.rest();  // x and out may be the same buffer: each head is rotated from a copy
   const q3k::Range r = q3k::share(tokens * heads, thread, threads);
-  int64_t angles_of = -1;  // the token whose angles cos_sin holds
   for (int64_t u = r.begin; u < r.end; ++u) {
     const int64_t t = u / heads;
-    if (t != angles_of) {
-      q3k::rope_angles(static_cast<float>(positions[t]), head_dim, inv_freq, attention_factor, cos_sin);
-      angles_of = t;
-    }
-    // x and out may be the same buffer: each head is rotated through a copy.
-    float* head = cos_sin + head_dim;
-    for (int64_t d = 0; d < head_dim; ++d) head[d] = x[u * head_dim + d];
+    const float* cos_sin = angles.of(t, static_cast<float>(positions[t]));
+    __builtin_memcpy(head, x + u * head_dim, head_dim * sizeof(float));
     q3k::rope_rotate(head, head_dim, cos_sin, out + u * head_dim);
   }
 }
