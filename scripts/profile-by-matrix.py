@@ -14,13 +14,17 @@ import re
 import sys
 
 CALL = re.compile(r"^ +(\d+)  (\S+) +(.+?) +([0-9.]+) +([0-9.]+|-) +([0-9.]+|-)$")
-KINDS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_up_proj", "down_proj"]
+KINDS = ["q_proj", "k_proj", "v_proj", "qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
+# q, k and v read by one call (the CPU backend's linear3 kernels), or by three: their sum.
+ATTENTION_INPUTS = ["q_proj", "k_proj", "v_proj", "qkv_proj"]
 
 
 def kind(weights):
     names = weights.split()
     if names == ["embed_tokens"] or names == ["lm_head"]:
         return "output"
+    if len(names) == 3 and all(n.endswith(k) for n, k in zip(names, KINDS)):
+        return None if names[0].startswith("layers.0.") else "qkv_proj"
     for k in KINDS:
         if any(n.endswith(k) and not n.startswith("layers.0.") for n in names):
             return k
@@ -44,6 +48,10 @@ def report(title, calls):
         if k in totals:
             us, mb = totals[k]
             print(f"  {k:<14} {mb / us * 1e3:8.2f} {mb / us / reference:10.2f} {100 * us / step:11.1f}%")
+    us = sum(totals[k][0] for k in ATTENTION_INPUTS if k in totals)
+    mb = sum(totals[k][1] for k in ATTENTION_INPUTS if k in totals)
+    if us > 0:
+        print(f"  {'q, k and v':<14} {mb / us * 1e3:8.2f} {mb / us / reference:10.2f} {100 * us / step:11.1f}%")
 
 
 def main():

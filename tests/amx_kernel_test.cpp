@@ -29,6 +29,7 @@ extern const int32_t q3k_target_prefers_bf16_dot = 0;
 extern const int32_t q3k_target_prefetches_to_l2 = 1;
 }
 using Product = decltype(&q3k_packed_linear_bf16);  // every packed product has its signature
+using Product3 = decltype(&q3k_packed_linear3_bf16);  // three matrices of one input
 
 namespace qwen3c {
 namespace {
@@ -40,6 +41,7 @@ struct Case {
   DType dtype;
   bool gated;
   Product fn;
+  Product3 fn3 = nullptr;  // plain products: the three-matrix form
 };
 
 // The weights as the kernels see them (dequantised) and as they are stored (packed).
@@ -179,6 +181,65 @@ TEST_P(AmxKernels, ClaimedGroupsGiveTheBitsOfFixedShares) {
   }
 }
 
+// A layer's q, k and v projections run as one call (compiler/lowering.cpp): the threads'
+// claims span the three matrices, pieces may straddle two, and each group's sums must be
+// the bits of the three products run alone with the same threads, for decode, batched
+// decode and prefill steps. (Prefill keeps fixed shares, and the amx tier puts only whole
+// group pairs in tiles, so there one thread's bits and two's may differ.)
+TEST_P(AmxKernels, ThreeMatricesOfOneInputGiveTheBitsOfEachAlone) {
+  if (!__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512vnni")) {
+    GTEST_SKIP() << "the kernels here are compiled for AVX-512 BF16 and VNNI; this machine lacks them";
+  }
+  const Case c = GetParam();
+  if (c.fn3 == nullptr) GTEST_SKIP() << c.name << " has no three-matrix form";
+  // 37 groups and a short one of 8; 2 and a half; one short group alone.
+  const std::int64_t in = 96, rows[3] = {600, 40, 8};
+  std::vector<Weights> w;
+  for (const std::int64_t r : rows) w.push_back(make_weights(c.dtype, r, in, false));
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  for (const std::int64_t tokens : {1L, 8L, 13L, 40L}) {
+    std::vector<float> x(tokens * in);
+    for (float& v : x) v = u(rng);
+    const std::size_t scratch_floats = tokens * (3 * in + 64);
+    std::vector<float> scratch(2 * scratch_floats);
+    std::vector<float> alone[2][3], together[3];  // alone[threads - 1]
+    for (int i = 0; i < 3; ++i) {
+      for (std::int64_t threads : {1, 2}) {
+        std::vector<float>& a = alone[threads - 1][i];
+        a.assign(tokens * rows[i], NAN);
+        for (std::int64_t t = 0; t < threads; ++t) {
+          c.fn(x.data(), w[i].packed.data(), tokens, in, rows[i], 1, scratch.data(), a.data(), t, threads, nullptr);
+        }
+      }
+    }
+    auto run = [&](std::int64_t thread, std::int64_t threads, std::int64_t* claimed) {
+      c.fn3(x.data(), w[0].packed.data(), w[1].packed.data(), w[2].packed.data(), tokens, in, rows[0], rows[1],
+            rows[2], 1, scratch.data() + thread * scratch_floats, together[0].data(), together[1].data(),
+            together[2].data(), thread, threads, claimed);
+    };
+    auto check = [&](const char* how, int threads) {
+      for (int i = 0; i < 3; ++i) {
+        const std::vector<float>& a = alone[threads - 1][i];
+        EXPECT_EQ(std::memcmp(together[i].data(), a.data(), a.size() * sizeof(float)), 0)
+            << c.name << ", " << tokens << " tokens, " << how << ", matrix " << i;
+        together[i].assign(tokens * rows[i], NAN);
+      }
+    };
+    for (int i = 0; i < 3; ++i) together[i].assign(tokens * rows[i], NAN);
+    std::int64_t claimed = 0;
+    std::thread other([&] { run(1, 2, &claimed); });
+    run(0, 2, &claimed);
+    other.join();
+    check("two threads racing", 2);
+    run(0, 1, nullptr);
+    check("one thread", 1);
+    run(0, 2, nullptr);
+    run(1, 2, nullptr);
+    check("fixed shares of two", 2);
+  }
+}
+
 // The kernels quantise activations in vectors (packed_matmul.cpp, quantize_block); the
 // reference evaluator and llama.cpp round with weight_format::quantize_activations_q8. They
 // must give the same bytes: with a one-hot q8_0 weight row r (q = 127 at input r), output r
@@ -226,9 +287,12 @@ TEST(ActivationRounding, KernelsRoundAsTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, AmxKernels,
-                         ::testing::Values(Case{"linear_bf16", DType::BF16, false, q3k_packed_linear_bf16},
-                                           Case{"linear_q8_0", DType::Q8_0, false, q3k_packed_linear_q8_0},
-                                           Case{"linear_q4_0", DType::Q4_0, false, q3k_packed_linear_q4_0},
+                         ::testing::Values(Case{"linear_bf16", DType::BF16, false, q3k_packed_linear_bf16,
+                                                q3k_packed_linear3_bf16},
+                                           Case{"linear_q8_0", DType::Q8_0, false, q3k_packed_linear_q8_0,
+                                                q3k_packed_linear3_q8_0},
+                                           Case{"linear_q4_0", DType::Q4_0, false, q3k_packed_linear_q4_0,
+                                                q3k_packed_linear3_q4_0},
                                            Case{"swiglu_bf16", DType::BF16, true, q3k_packed_swiglu_bf16},
                                            Case{"swiglu_q8_0", DType::Q8_0, true, q3k_packed_swiglu_q8_0},
                                            Case{"swiglu_q4_0", DType::Q4_0, true, q3k_packed_swiglu_q4_0}),

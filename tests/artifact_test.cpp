@@ -205,6 +205,43 @@ TEST_F(ArtifactTest, CallWeightListsAreOnlyProfileLabels) {
   }
 }
 
+// The CPU schedule runs each layer's q, k and v products as one call (compiler/lowering.cpp:
+// one rounding of the activations, one barrier): the call reads exactly that layer's three
+// matrices, in that order, and no other call reads any of them. (That its results are
+// right, the golden and kernel reference tests show.) Packed weights only: f32 checkpoints'
+// row-major products stay three calls.
+TEST_F(ArtifactTest, EachLayersQueryKeyAndValueProductsAreOneCall) {
+  const std::string path = dir_->file("q8_0.q3c");
+  compile_for_test(test_data("models/qwen3-small"), path, target_options("cpu", "q8_0"));
+  const Artifact artifact = Artifact::open(path);
+  const cpu::CpuManifest m = cpu::CpuManifest::from_json(artifact);
+  ASSERT_EQ(m.kernel_weights.size(), m.kernels.size());
+  const auto& tensors = artifact.tensors();
+  int merged = 0;
+  for (std::size_t i = 0; i < m.kernels.size(); ++i) {
+    std::vector<std::string> names;
+    for (std::int64_t t : m.kernel_weights[i]) names.push_back(tensors[static_cast<std::size_t>(t)].name);
+    const bool three = m.kernels[i].find("_linear3_") != std::string::npos;
+    if (!three) {
+      for (const std::string& n : names) {
+        for (const char* p : {"q_proj", "k_proj", "v_proj"}) {
+          EXPECT_EQ(n.find(p), std::string::npos) << m.kernels[i] << " reads " << n << " alone";
+        }
+      }
+      continue;
+    }
+    ASSERT_GE(names.size(), 3u) << m.kernels[i];
+    const std::string layer = "layers." + std::to_string(merged) + ".self_attn.";
+    const char* projections[] = {"q_proj", "k_proj", "v_proj"};
+    for (int p = 0; p < 3; ++p) {
+      EXPECT_NE(names[names.size() - 3 + p].find(layer + projections[p]), std::string::npos)
+          << m.kernels[i] << " call " << i;
+    }
+    ++merged;
+  }
+  EXPECT_EQ(merged, 4) << "one call a layer of qwen3-small";
+}
+
 TEST_F(ArtifactTest, EntryPointOtherThanTheGeneratedOneIsRefused) {
   expect_refused(with_manifest(read_bytes(good()), [](json& m) { m["backend"]["entry"] = "abort"; }),
                  "entry point 'abort' is not the generated 'q3_forward'");

@@ -27,6 +27,74 @@ std::string format(Value weight) {
   return "f32";
 }
 
+bool same(const Operand& a, const Operand& b) {
+  return a.kind == b.kind && a.value == b.value && a.width == b.width && a.last_rows_only == b.last_rows_only &&
+         a.real == b.real;
+}
+// Whether two activations' places in the arena share floats.
+bool overlap(const Operand& a, const Operand& b) { return a.value < b.value + b.width && b.value < a.value + a.width; }
+
+// Three packed products of one input in a row (a layer's q, k and v projections) become one
+// call of the kernel's `linear3` form: the activations are rounded once, the threads claim
+// pieces across all three matrices (the short key and value products alone ran 15-25% under
+// the long products' read rate, each starting cold and ending in a tail), and two barriers
+// go. Each group's sums come from the same tiles, so the results do not change.
+std::vector<KernelCall> merge_shared_input_products(std::vector<KernelCall> calls) {
+  // Operand positions: [x, (norm, bf16 flag,) w, rows, in, out_features, (eps,) fast, scratch, out, ...].
+  struct Form {
+    std::string prefix;
+    std::size_t weight, out_features, out;
+  };
+  const Form forms[] = {{"q3k_packed_linear_", 1, 4, 7}, {"q3k_packed_rms_norm_linear_", 3, 6, 10}};
+  auto form_of = [&](const KernelCall& c) -> const Form* {
+    for (const Form& f : forms) {
+      if (c.kernel.rfind(f.prefix, 0) == 0 && c.args.size() == f.out + 4) return &f;
+    }
+    return nullptr;
+  };
+  // Every operand but the weight, the row count and the output equal; the outputs apart
+  // from each other and from the input.
+  auto mergeable = [&](const KernelCall& a, const KernelCall& b, const Form& f) {
+    if (a.kernel != b.kernel || a.tail != b.tail || a.args.size() != b.args.size()) return false;
+    for (std::size_t i = 0; i < f.out; ++i) {
+      if (i != f.weight && i != f.out_features && !same(a.args[i], b.args[i])) return false;
+    }
+    return a.args[0].kind == Kind::Buffer && !overlap(a.args[f.out], b.args[f.out]) &&
+           !overlap(a.args[f.out], b.args[0]) && !overlap(b.args[f.out], b.args[0]);
+  };
+  std::vector<KernelCall> merged;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const Form* f = form_of(calls[i]);
+    if (f == nullptr || i + 2 >= calls.size() || !mergeable(calls[i], calls[i + 1], *f) ||
+        !mergeable(calls[i], calls[i + 2], *f) || !mergeable(calls[i + 1], calls[i + 2], *f)) {
+      merged.push_back(std::move(calls[i]));
+      continue;
+    }
+    const KernelCall* three[] = {&calls[i], &calls[i + 1], &calls[i + 2]};
+    KernelCall call{f->prefix.substr(0, f->prefix.size() - 1) + "3_" + calls[i].kernel.substr(f->prefix.size()), {},
+                    calls[i].tail};
+    const std::vector<Operand>& args = calls[i].args;
+    call.args.assign(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(f->weight));
+    for (const KernelCall* c : three) call.args.push_back(c->args[f->weight]);
+    call.args.insert(call.args.end(), args.begin() + static_cast<std::ptrdiff_t>(f->weight) + 1,
+                     args.begin() + static_cast<std::ptrdiff_t>(f->out_features));
+    for (const KernelCall* c : three) call.args.push_back(c->args[f->out_features]);
+    call.args.insert(call.args.end(), args.begin() + static_cast<std::ptrdiff_t>(f->out_features) + 1,
+                     args.begin() + static_cast<std::ptrdiff_t>(f->out));
+    for (const KernelCall* c : three) call.args.push_back(c->args[f->out]);
+    call.args.insert(call.args.end(), args.begin() + static_cast<std::ptrdiff_t>(f->out) + 1, args.end());
+    merged.push_back(std::move(call));
+    i += 2;
+  }
+  // A claimed call's counter is its index in the schedule.
+  for (std::size_t i = 0; i < merged.size(); ++i) {
+    for (Operand& o : merged[i].args) {
+      if (o.kind == Kind::WorkCounter) o.value = static_cast<std::int64_t>(i);
+    }
+  }
+  return merged;
+}
+
 // Each q3 op becomes a call of a q3k_* kernel with its operands.
 class ScheduleLowering : public ForwardLowering {
  public:
@@ -34,6 +102,7 @@ class ScheduleLowering : public ForwardLowering {
 
   Schedule lower() {
     run();
+    schedule_.calls = merge_shared_input_products(std::move(schedule_.calls));
     schedule_.arena_floats_per_token = arena_floats_per_token();
     schedule_.weights = weight_names();
     return std::move(schedule_);

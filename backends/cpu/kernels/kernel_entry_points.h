@@ -14,14 +14,19 @@
 
 extern "C" {
 
-// Packed weights (packing.h's layouts): y = x W^T and SwiGLU (gate and up pairs), per format.
+// Packed weights (packing.h's layouts): y = x W^T and SwiGLU (gate and up pairs), per format;
+// linear3: three matrices of one input, [tokens][rows_i] each.
 #define Q3_DECLARE_PACKED_PRODUCTS(name)                                                                      \
   void q3k_packed_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in, int64_t out_features, \
                                 int64_t fast, float* scratch, float* out, int64_t thread, int64_t threads,     \
                                 int64_t* work);                                                               \
   void q3k_packed_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in, int64_t inter,      \
                                 int64_t fast, float* scratch, float* out, int64_t thread, int64_t threads,     \
-                                int64_t* work);
+                                int64_t* work);                                                               \
+  void q3k_packed_linear3_##name(const float* x, const void* w0, const void* w1, const void* w2,               \
+                                 int64_t tokens, int64_t in, int64_t rows0, int64_t rows1, int64_t rows2,      \
+                                 int64_t fast, float* scratch, float* out0, float* out1, float* out2,          \
+                                 int64_t thread, int64_t threads, int64_t* work);
 Q3_DECLARE_PACKED_PRODUCTS(bf16)
 Q3_DECLARE_PACKED_PRODUCTS(q8_0)
 Q3_DECLARE_PACKED_PRODUCTS(q4_0)

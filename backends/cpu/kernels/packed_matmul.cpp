@@ -85,14 +85,14 @@ struct Product {
   }
 
   // Whole inputs at once: decode, and prefill chunks too small to block. The tile after this
-  // one reads the groups `next` groups on from each of these (0: none known).
+  // one reads the groups `next` bytes on from each of these (0: none known).
   template <int Mr, int Gr>
   void run_tile(int64_t t0, int64_t g0, int count, int64_t next) const {
     const uint8_t* w[Gr];
     int64_t rows[Gr];
     chunk<Gr>(g0, count, w, rows);
     f32x16 acc[Mr][Gr] = {};
-    tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, next * G * m.row_bytes, 0, a.in, acc);
+    tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, next, 0, a.in, acc);
     for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t]);
   }
 
@@ -127,9 +127,10 @@ struct Product {
   }
 
   // Chunks of Gr groups (Gr / 2 gate and up pairs); a group shorter than 16 rows (only
-  // ever the last) goes alone. `then`: the first group this thread takes after `groups`
-  // (-1: none), where the last tile's weight streams lead on to.
-  void run(int64_t tokens, q3k::Range groups, int64_t then = -1) const {
+  // ever the last) goes alone. `then`: the first group this thread takes after `groups`,
+  // in this matrix or another of the call's (null: none), where the last tile's weight
+  // streams lead on to.
+  void run(int64_t tokens, q3k::Range groups, const uint8_t* then = nullptr) const {
     constexpr int Gr = kTileGroups;
     const int step = tile_outputs(gated);
     const int64_t last_full = m.rows / G;  // groups [0, last_full) have 16 rows
@@ -152,12 +153,13 @@ struct Product {
       else run_tokens<1>(tokens, g, 1);
     }
   }
-  // Groups from a tile's first to the next tile's: the following `count` groups inside the
-  // range; past its end, the thread's next piece (a weight stream that led on into groups
-  // another thread reads would start the next piece cold).
-  static int64_t next_tile(int64_t g, int count, q3k::Range groups, int64_t then) {
-    if (g + count < groups.end) return count;
-    return then >= 0 ? then - g : 0;
+  // Bytes from a tile's first group to the next tile's: the following `count` groups inside
+  // the range; past its end, the thread's next piece (a weight stream that led on into groups
+  // another thread reads would start the next piece cold). Stream i of the tile leads on to
+  // stream i of the next: the call's matrices share the row length.
+  int64_t next_tile(int64_t g, int count, q3k::Range groups, const uint8_t* then) const {
+    if (g + count < groups.end) return count * G * m.row_bytes;
+    return then != nullptr ? then - m.group(g) : 0;
   }
   void run_tokens8(int64_t tokens, int64_t g0, int count, int64_t next) const {
     int64_t t = t_begin;
@@ -175,7 +177,7 @@ struct Product {
 
 template <Kind K>
 void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix& up, bool gated, float* out,
-             float* partial, q3k::Range groups, int64_t then) {
+             float* partial, q3k::Range groups, const uint8_t* then) {
 #if defined(Q3_HAS_AMX)
   // Whole blocks of 32 tokens and pairs of whole groups go through the tiles; the rest (the
   // last tokens, an odd group, a short group) through the vector tiles below.
@@ -212,17 +214,33 @@ struct Claims {
   }
 };
 
-// y = x W^T (or SwiGLU) for one weight format, both precisions. `w` holds the packed
-// matrix (gated: gate then up, each `rows` rows). `work`: the call's shared counter (null:
-// fixed shares).
 enum class Format { Bf16, Q8, Q4 };
 
-void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t tokens, int64_t in, int64_t rows,
-            bool gated, float* out, float* scratch, int64_t thread, int64_t threads, int64_t* work) {
+// One product of a call: its packed matrix (gated: gate then up, each `rows` rows) and its
+// output, [tokens][rows].
+struct Target {
+  const void* w;
+  int64_t rows;
+  float* out;
+};
+
+// y = x W^T (or SwiGLU) for one weight format, both precisions, for each of `count` matrices
+// of the same input (a layer's query, key and value projections: one call, so one rounding
+// of the activations, one barrier, and the threads' claims spanning all three, where three
+// calls would each end with a short product's tail). `work`: the call's shared counter
+// (null: fixed shares).
+void matmul(Format format, int64_t fast, const float* x, const Target* targets, int count, int64_t tokens,
+            int64_t in, bool gated, float* scratch, int64_t thread, int64_t threads, int64_t* work) {
   const int64_t row_bytes = format == Format::Bf16 ? in * 2 : (in / kBlock) * (format == Format::Q8 ? 34 : 18);
-  const Matrix m{static_cast<const uint8_t*>(w), rows, row_bytes};
-  const Matrix up{m.base + rows * row_bytes, rows, row_bytes};
-  const int64_t groups = (rows + G - 1) / G;
+  constexpr int kMaxTargets = 3;
+  Matrix m[kMaxTargets], up[kMaxTargets];
+  int64_t groups[kMaxTargets], all_groups = 0;
+  for (int i = 0; i < count; ++i) {
+    m[i] = {static_cast<const uint8_t*>(targets[i].w), targets[i].rows, row_bytes};
+    up[i] = {m[i].base + targets[i].rows * row_bytes, targets[i].rows, row_bytes};
+    groups[i] = (targets[i].rows + G - 1) / G;
+    all_groups += groups[i];
+  }
   Kind kind;
   // With AMX, fast bf16 products multiply bf16 pairs: in tiles, and by vdpbf16ps for the rest.
   if (format == Format::Bf16) kind = fast && (bf16_dot() || kAmx) ? Kind::Bf16Dot : Kind::Bf16F32;
@@ -235,35 +253,57 @@ void matmul(Format format, int64_t fast, const float* x, const void* w, int64_t 
   Activations a = prepare(kind, x, tokens, in, scratch);
   a.stream = tokens < kBlockedTokens;
   float* partial = scratch + tokens * in;  // after the prepared activations (at most in floats a token)
-  auto run = [&](q3k::Range share, int64_t then) {
+  auto run = [&](int i, q3k::Range share, const uint8_t* then) {
+    const Matrix& mi = m[i];
+    const Matrix& ui = up[i];
+    float* out = targets[i].out;
     switch (kind) {
-      case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, m, up, gated, out, partial, share, then);
+      case Kind::Bf16F32: return product<Kind::Bf16F32>(a, tokens, mi, ui, gated, out, partial, share, then);
 #if defined(__AVX512BF16__)
-      case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, m, up, gated, out, partial, share, then);
+      case Kind::Bf16Dot: return product<Kind::Bf16Dot>(a, tokens, mi, ui, gated, out, partial, share, then);
 #else
       case Kind::Bf16Dot: return;  // not chosen without the instruction
 #endif
-      case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, m, up, gated, out, partial, share, then);
-      case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, m, up, gated, out, partial, share, then);
-      case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, m, up, gated, out, partial, share, then);
-      case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, m, up, gated, out, partial, share, then);
+      case Kind::Q8F32: return product<Kind::Q8F32>(a, tokens, mi, ui, gated, out, partial, share, then);
+      case Kind::Q8Int8: return product<Kind::Q8Int8>(a, tokens, mi, ui, gated, out, partial, share, then);
+      case Kind::Q4F32: return product<Kind::Q4F32>(a, tokens, mi, ui, gated, out, partial, share, then);
+      case Kind::Q4Int8: return product<Kind::Q4Int8>(a, tokens, mi, ui, gated, out, partial, share, then);
     }
   };
-  // Streamed steps claim their groups; cache-blocked prefill (compute-bound, and in AMX
-  // tiles of whole group pairs) keeps fixed shares. A thread claims its next piece before it
-  // runs the current one, so that the current piece's last tile asks for the next one's
-  // first weights while it computes (else every piece would start its streams cold; the
-  // short products of a Qwen3-4B decode step read 5-15% more of the output projection's rate
-  // with it, AMD Zen 5: BENCHMARKS.md, fifteenth session).
+  // Streamed steps claim their groups, numbered through the matrices one after another;
+  // cache-blocked prefill (compute-bound, and in AMX tiles of whole group pairs) keeps fixed
+  // shares of each. A thread claims its next piece before it runs the current one, so that
+  // the current piece's last tile asks for the next one's first weights while it computes
+  // (else every piece would start its streams cold; the short products of a Qwen3-4B decode
+  // step read 5-15% more of the output projection's rate with it, AMD Zen 5: BENCHMARKS.md,
+  // fifteenth session).
   if (work != nullptr && a.stream && threads > 1) {
-    const Claims claims{work, groups, tile_outputs(gated), threads};
+    // Group `c` of the numbering: its matrix, and the group there.
+    auto locate = [&](int64_t c, int& i) {
+      for (i = 0; c >= groups[i]; ++i) c -= groups[i];
+      return c;
+    };
+    const Claims claims{work, all_groups, tile_outputs(gated), threads};
     q3k::Range r, next;
     for (bool more = claims.next(r); more; r = next) {
       more = claims.next(next);
-      run(r, more ? next.begin : -1);
+      const uint8_t* then = nullptr;
+      if (more) {
+        int i = 0;
+        const int64_t g = locate(next.begin, i);
+        then = m[i].group(g);
+      }
+      // The piece's part in each matrix it spans; a part that ends its matrix leads on to the next part.
+      int first = 0;
+      int64_t begin = locate(r.begin, first), left = r.end - r.begin;
+      for (int j = first; left > 0; ++j, begin = 0) {
+        const int64_t end = begin + left < groups[j] ? begin + left : groups[j];
+        left -= end - begin;
+        run(j, {begin, end}, left > 0 ? m[j + 1].group(0) : then);
+      }
     }
   } else {
-    run(q3k::share(groups, thread, threads), -1);
+    for (int i = 0; i < count; ++i) run(i, q3k::share(groups[i], thread, threads), nullptr);
   }
 }
 
@@ -278,16 +318,27 @@ const float* normalise(const float* x, const void* g, int64_t g_is_bf16, int64_t
 
 // Scratch: tokens x (3 in + 64) floats: the normalised rows, the activations rounded to bf16
 // (where the tier multiplies them in f32), the prepared activations, the cache-blocked sums.
+// The `linear3` kernels: three matrices of one input (a layer's q, k and v projections).
 #define Q3_PACKED_MATMULS(name, FORMAT)                                                                       \
   Q3_KERNEL void q3k_packed_linear_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
                                           int64_t out_features, int64_t fast, float* scratch, float* out,     \
                                           int64_t thread, int64_t threads, int64_t* work) {                   \
-    matmul(FORMAT, fast, x, w, tokens, in, out_features, false, out, scratch, thread, threads, work);         \
+    const Target t{w, out_features, out};                                                                     \
+    matmul(FORMAT, fast, x, &t, 1, tokens, in, false, scratch, thread, threads, work);                        \
+  }                                                                                                           \
+  Q3_KERNEL void q3k_packed_linear3_##name(const float* x, const void* w0, const void* w1, const void* w2,    \
+                                           int64_t tokens, int64_t in, int64_t rows0, int64_t rows1,          \
+                                           int64_t rows2, int64_t fast, float* scratch, float* out0,          \
+                                           float* out1, float* out2, int64_t thread, int64_t threads,         \
+                                           int64_t* work) {                                                   \
+    const Target t[3] = {{w0, rows0, out0}, {w1, rows1, out1}, {w2, rows2, out2}};                            \
+    matmul(FORMAT, fast, x, t, 3, tokens, in, false, scratch, thread, threads, work);                         \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_swiglu_##name(const float* x, const void* w, int64_t tokens, int64_t in,          \
                                           int64_t inter, int64_t fast, float* scratch, float* out,            \
                                           int64_t thread, int64_t threads, int64_t* work) {                   \
-    matmul(FORMAT, fast, x, w, tokens, in, inter, true, out, scratch, thread, threads, work);                 \
+    const Target t{w, inter, out};                                                                            \
+    matmul(FORMAT, fast, x, &t, 1, tokens, in, true, scratch, thread, threads, work);                         \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_rms_norm_linear_##name(const float* x, const void* g, int64_t g_is_bf16,          \
                                                    const void* w, int64_t tokens, int64_t in,                 \
@@ -295,16 +346,24 @@ const float* normalise(const float* x, const void* g, int64_t g_is_bf16, int64_t
                                                    float* scratch, float* out, int64_t thread,                \
                                                    int64_t threads, int64_t* work) {                          \
     const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
-    matmul(FORMAT, fast, normed, w, tokens, in, out_features, false, out, scratch + tokens * in, thread,      \
-           threads, work);                                                                                    \
+    const Target t{w, out_features, out};                                                                     \
+    matmul(FORMAT, fast, normed, &t, 1, tokens, in, false, scratch + tokens * in, thread, threads, work);     \
+  }                                                                                                           \
+  Q3_KERNEL void q3k_packed_rms_norm_linear3_##name(                                                          \
+      const float* x, const void* g, int64_t g_is_bf16, const void* w0, const void* w1, const void* w2,       \
+      int64_t tokens, int64_t in, int64_t rows0, int64_t rows1, int64_t rows2, float eps, int64_t fast,        \
+      float* scratch, float* out0, float* out1, float* out2, int64_t thread, int64_t threads, int64_t* work) { \
+    const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
+    const Target t[3] = {{w0, rows0, out0}, {w1, rows1, out1}, {w2, rows2, out2}};                            \
+    matmul(FORMAT, fast, normed, t, 3, tokens, in, false, scratch + tokens * in, thread, threads, work);      \
   }                                                                                                           \
   Q3_KERNEL void q3k_packed_rms_norm_swiglu_##name(const float* x, const void* g, int64_t g_is_bf16,          \
                                                    const void* w, int64_t tokens, int64_t in, int64_t inter,  \
                                                    float eps, int64_t fast, float* scratch, float* out,       \
                                                    int64_t thread, int64_t threads, int64_t* work) {          \
     const float* normed = normalise(x, g, g_is_bf16, tokens, in, eps, scratch);                               \
-    matmul(FORMAT, fast, normed, w, tokens, in, inter, true, out, scratch + tokens * in, thread, threads,      \
-           work);                                                                                             \
+    const Target t{w, inter, out};                                                                            \
+    matmul(FORMAT, fast, normed, &t, 1, tokens, in, true, scratch + tokens * in, thread, threads, work);      \
   }
 Q3_PACKED_MATMULS(bf16, Format::Bf16)
 Q3_PACKED_MATMULS(q8_0, Format::Q8)
