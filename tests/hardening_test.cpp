@@ -5,17 +5,20 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "runtime/core/strict_json.h"
 #include "runtime/artifact/artifact_format.h"
 #include "runtime/core/error.h"
+#include "runtime/core/half.h"
 #include "runtime/core/quantization.h"
 #include "runtime/text/tokenizer.h"
 #include "tests/artifact_edit.h"
@@ -123,6 +126,54 @@ TEST_F(Hardening, CompileRefusesCpusThatCannotRunX86_64Code) {
   r = qwen3c("compile " + model + " --target vulkan --cpu znver4 -o " + dir_->file("x.q3c"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.output, "--cpu applies to the cpu target only")) << r.output;
+}
+
+// Weights round as llama.cpp's quantisers round them (lroundf: halves away from zero), so
+// that q8_0 and q4_0 bytes agree with GGUF files: exact halves, the floats next to them, and
+// random blocks of every scale against std::lround.
+TEST(Quantisation, RoundsHalvesAwayFromZeroAsLroundDoes) {
+  std::vector<float> row(32, 0.0f);
+  const float halves[] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, std::nextafter(0.5f, 0.0f), std::nextafter(-0.5f, 0.0f),
+                          126.5f, -126.5f, std::nextafter(3.5f, 0.0f), 1.5f, -1.5f, 0.0f, -0.0f};
+  const int expected[] = {127, 3, -3, 1, -1, 0, 0, 127, -127, 3, 2, -2, 0, 0};
+  std::copy(std::begin(halves), std::end(halves), row.begin());  // amax 127: the scale is exactly 1
+  std::vector<std::uint8_t> out(34);
+  quantize_row(DType::Q8_0, row.data(), row.size(), out.data());
+  for (std::size_t i = 0; i < std::size(expected); ++i) {
+    EXPECT_EQ(static_cast<std::int8_t>(out[2 + i]), expected[i]) << "value " << halves[i];
+  }
+
+  // q4_0's scale is the first largest-magnitude value over -8, with its sign: -2 before 2
+  // gives 0.25, 2 before -2 gives -0.25 (as llama.cpp's quantize_row_q4_0 chooses).
+  for (const float first : {-2.0f, 2.0f}) {
+    std::fill(row.begin(), row.end(), 0.25f);
+    row[3] = first, row[9] = -first;
+    quantize_row(DType::Q4_0, row.data(), row.size(), out.data());
+    std::uint16_t h;
+    std::memcpy(&h, out.data(), 2);
+    EXPECT_EQ(f16_to_f32(h), first / -8.0f);
+  }
+
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const float scale = std::ldexp(1.0f, trial % 60 - 40);  // tiny (subnormal f16 scales) to large
+    for (float& v : row) v = scale * unit(rng);
+    for (DType format : {DType::Q8_0, DType::Q4_0}) {
+      const bool q8 = format == DType::Q8_0;
+      quantize_row(format, row.data(), row.size(), out.data());
+      std::uint16_t h;
+      std::memcpy(&h, out.data(), 2);
+      const float d = f16_to_f32(h);
+      const float inv = d != 0 ? 1.0f / d : 0.0f;
+      for (int i = 0; i < 32; ++i) {
+        const long want = std::clamp(std::lround(row[i] * inv), q8 ? -127L : -8L, q8 ? 127L : 7L);
+        const int got = q8 ? static_cast<std::int8_t>(out[2 + i])
+                           : ((i < 16 ? out[2 + i] & 15 : out[2 + i - 16] >> 4) - Q3_Q4_0_ZERO);
+        ASSERT_EQ(got, want) << dtype_name(format) << ", scale " << scale << ", value " << row[i];
+      }
+    }
+  }
 }
 
 // Defect 7: quantisation never turns NaN into numbers or overflows its f16 scale into inf.
