@@ -52,15 +52,16 @@ std::vector<KernelCall> merge_shared_input_products(std::vector<KernelCall> call
     }
     return nullptr;
   };
-  // Every operand but the weight, the row count and the output equal; the outputs apart
-  // from each other and from the input.
+  // Every operand but the weight, the row count and the output equal; the outputs in the
+  // activation arena (not the logits), apart from each other and from the input.
   auto mergeable = [&](const KernelCall& a, const KernelCall& b, const Form& f) {
     if (a.kernel != b.kernel || a.tail != b.tail || a.args.size() != b.args.size()) return false;
     for (std::size_t i = 0; i < f.out; ++i) {
       if (i != f.weight && i != f.out_features && !same(a.args[i], b.args[i])) return false;
     }
-    return a.args[0].kind == Kind::Buffer && !overlap(a.args[f.out], b.args[f.out]) &&
-           !overlap(a.args[f.out], b.args[0]) && !overlap(b.args[f.out], b.args[0]);
+    const Operand &in = a.args[0], &out_a = a.args[f.out], &out_b = b.args[f.out];
+    return in.kind == Kind::Buffer && out_a.kind == Kind::Buffer && out_b.kind == Kind::Buffer &&
+           !overlap(out_a, out_b) && !overlap(out_a, in) && !overlap(out_b, in);
   };
   std::vector<KernelCall> merged;
   for (std::size_t i = 0; i < calls.size(); ++i) {
