@@ -515,7 +515,8 @@ TEST_F(CliText, BenchReportsEveryTest) {
 // --profile sums each kernel's (or shader's) time; --profile-calls adds every call of a step in
 // order, with the weights it reads whole and their bytes (from the artifact's tensor table),
 // and scripts/profile-by-matrix.py sums those by kind of matrix.
-void expect_profile_of_every_call(const std::string& artifact, const std::string& scratch_dir) {
+// `one_qkv_call`: the CPU schedule runs a layer's packed q, k and v products as one call.
+void expect_profile_of_every_call(const std::string& artifact, const std::string& scratch_dir, bool one_qkv_call) {
   std::map<std::string, std::uint64_t> tensor_bytes;
   const Artifact opened = Artifact::open(artifact);
   for (const ArtifactTensor& t : opened.tensors()) tensor_bytes[t.name] = t.byte_size();
@@ -575,16 +576,19 @@ void expect_profile_of_every_call(const std::string& artifact, const std::string
   write_text(calls, r.output);
   ProcessResult sums = run_process("python3 " + test_data("../../scripts/profile-by-matrix.py") + " " + calls);
   ASSERT_EQ(sums.exit_code, 0) << sums.output;
-  // (This artifact's packed q, k and v products run as one call: one kind, qkv_proj.)
-  for (const char* kind : {"qkv_proj", "o_proj", "gate_up_proj", "down_proj", "q, k and v"}) {
-    EXPECT_EQ(count(sums.output, std::string("  ") + kind + " "), 2u) << sums.output;
+  std::vector<std::string> kinds = {"o_proj", "gate_up_proj", "down_proj", "q, k and v"};
+  if (one_qkv_call) kinds.push_back("qkv_proj");
+  else kinds.insert(kinds.end(), {"q_proj", "k_proj", "v_proj"});
+  for (const std::string& kind : kinds) {
+    EXPECT_EQ(count(sums.output, "  " + kind + " "), 2u) << sums.output;
   }
+  EXPECT_EQ(count(sums.output, "  qkv_proj "), one_qkv_call ? 2u : 0u) << sums.output;
   EXPECT_EQ(count(sums.output, "  output         "), 2u) << sums.output;
   EXPECT_EQ(count(sums.output, "    1.00 "), 2u) << sums.output;  // the output over itself
 }
 
 TEST_F(CliText, BenchProfilesEveryCallWithItsWeights) {
-  expect_profile_of_every_call(artifact(), dir_->path().string());
+  expect_profile_of_every_call(artifact(), dir_->path().string(), /*one_qkv_call=*/true);
 }
 
 // -b decodes several sequences in batched steps; -d starts every test after that many
@@ -700,7 +704,7 @@ TEST_F(CliVulkan, BenchWorksOnVulkanArtifacts) {
 
 // The same profile from the queue's timestamps, dispatch by dispatch.
 TEST_F(CliVulkan, BenchProfilesEveryDispatchWithItsWeights) {
-  expect_profile_of_every_call(artifact(), dir_->path().string());
+  expect_profile_of_every_call(artifact(), dir_->path().string(), /*one_qkv_call=*/false);
 }
 
 // A prompt step of a Qwen3-sized vocabulary keeps one row of logits: 512 rows of 151,936
