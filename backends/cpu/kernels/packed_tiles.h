@@ -362,5 +362,6 @@ void tile(const Activations& a, int64_t t0, const uint8_t* const* w, const int64
 }
 
 inline float silu(float x) { return x * (1.0f / (1.0f + q3k::exp_approx(-x))); }
+inline f32x16 silu(f32x16 x) { return x * (1.0f / (1.0f + q3k::exp16(-x))); }
 
 }  // namespace
