@@ -113,23 +113,28 @@ Q3_KERNEL void q3k_qk_norm_rope_append(const float* q, const float* k, const flo
                                        float ramp_span, float attention_factor, float* scratch, float* out,
                                        int64_t thread, int64_t threads) {
   // A token's heads share their angles: each cos and sin once a token and thread, not once
-  // a head (the same values, so the same results).
+  // a head (the same values, so the same results). A thread's share walks each token's query
+  // heads, then its key heads, so that a token's angles serve both (separate shares of the
+  // query and the key heads computed them twice).
   q3k::TokenAngles angles(scratch, head_dim, theta, yarn_factor, ramp_low, ramp_span, attention_factor);
   float* normalised = angles.rest();
   float* key = normalised + head_dim;
-  const q3k::Range qr = q3k::share(tokens * heads, thread, threads);
-  for (int64_t u = qr.begin; u < qr.end; ++u) {
-    const int64_t t = u / heads;
-    q3k::rms_normalize(q + u * head_dim, q_norm, norms_are_bf16, head_dim, eps, normalised);
-    q3k::rope_rotate(normalised, head_dim, angles.of(t, static_cast<float>(positions[t])), out + u * head_dim);
-  }
   const KvType type = static_cast<KvType>(kv_type);
-  const q3k::Range kr = q3k::share(tokens * kv_heads, thread, threads);
-  for (int64_t u = kr.begin; u < kr.end; ++u) {
-    const int64_t t = u / kv_heads, h = u % kv_heads;
-    q3k::rms_normalize(k + u * head_dim, k_norm, norms_are_bf16, head_dim, eps, normalised);
-    q3k::rope_rotate(normalised, head_dim, angles.of(t, static_cast<float>(positions[t])), key);
+  const int64_t heads_a_token = heads + kv_heads;
+  const q3k::Range r = q3k::share(tokens * heads_a_token, thread, threads);
+  for (int64_t u = r.begin; u < r.end; ++u) {
+    const int64_t t = u / heads_a_token, j = u % heads_a_token;
+    const float* cos_sin = angles.of(t, static_cast<float>(positions[t]));
+    if (j < heads) {
+      const int64_t row = t * heads + j;
+      q3k::rms_normalize(q + row * head_dim, q_norm, norms_are_bf16, head_dim, eps, normalised);
+      q3k::rope_rotate(normalised, head_dim, cos_sin, out + row * head_dim);
+      continue;
+    }
+    const int64_t h = j - heads, row = t * kv_heads + h;
+    q3k::rms_normalize(k + row * head_dim, k_norm, norms_are_bf16, head_dim, eps, normalised);
+    q3k::rope_rotate(normalised, head_dim, cos_sin, key);
     q3k::key_store(type, key, head_dim, k_cache[slots[t] * kv_heads + h], positions[t]);
-    q3k::value_store(type, v + u * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
+    q3k::value_store(type, v + row * head_dim, head_dim, v_cache[slots[t] * kv_heads + h], positions[t]);
   }
 }
