@@ -62,15 +62,15 @@ struct Product {
   float* partial;     // scratch of tokens x 64 floats: a chunk's sums between cache blocks
   int64_t t_begin;    // tokens before this were computed elsewhere (AMX tiles)
 
-  // A chunk: `count` groups from g0 (plain), or `count` gate groups and their up groups.
+  // A chunk: `count` groups g0, g0 + stride, ... (plain), or `count` gate groups and their up groups.
   template <int Gr>
-  int chunk(int64_t g0, int count, const uint8_t** w, int64_t* rows) const {
+  int chunk(int64_t g0, int count, const uint8_t** w, int64_t* rows, int64_t stride = 1) const {
     for (int i = 0; i < count; ++i) {
-      w[i] = m.group(g0 + i);
-      rows[i] = m.group_rows(g0 + i);
+      w[i] = m.group(g0 + i * stride);
+      rows[i] = m.group_rows(g0 + i * stride);
       if (gated) {
-        w[count + i] = up.group(g0 + i);
-        rows[count + i] = up.group_rows(g0 + i);
+        w[count + i] = up.group(g0 + i * stride);
+        rows[count + i] = up.group_rows(g0 + i * stride);
       }
     }
     return gated ? 2 * count : count;
@@ -79,10 +79,10 @@ struct Product {
   // A whole group's 16 rows in one vector (the SiLU's exponentials and divisions included:
   // scalar, they took 2-9% of a decode step's SwiGLU product); the lanes of a short group
   // one at a time. Both compute the same operations on each value, so the bits agree.
-  void write(int64_t t, int64_t g0, int count, const int64_t* rows, const f32x16* acc) const {
+  void write(int64_t t, int64_t g0, int count, const int64_t* rows, const f32x16* acc, int64_t stride = 1) const {
     float* o = out + t * m.rows;
     for (int i = 0; i < count; ++i) {
-      const int64_t first = (g0 + i) * G;
+      const int64_t first = (g0 + i * stride) * G;
       if (rows[i] == G) {
         const f32x16 y = gated ? silu(acc[i]) * acc[count + i] : acc[i];
         __builtin_memcpy(o + first, &y, sizeof y);
@@ -95,13 +95,13 @@ struct Product {
   // Whole inputs at once: decode, and prefill chunks too small to block. The tile after this
   // one reads the groups `next` bytes on from each of these (0: none known).
   template <int Mr, int Gr>
-  void run_tile(int64_t t0, int64_t g0, int count, int64_t next) const {
+  void run_tile(int64_t t0, int64_t g0, int count, int64_t next, int64_t stride = 1) const {
     const uint8_t* w[Gr];
     int64_t rows[Gr];
-    chunk<Gr>(g0, count, w, rows);
+    chunk<Gr>(g0, count, w, rows, stride);
     f32x16 acc[Mr][Gr] = {};
     tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, next, 0, a.in, acc);
-    for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t]);
+    for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t], stride);
   }
 
   // Cache-blocked over the inputs: each block of the chunk's weights is read from memory
@@ -152,6 +152,25 @@ struct Product {
         run_tokens8(tokens, g, pair, next_tile(g, pair, groups, then));
       }
     }
+    if (!blocked && tokens - t_begin < 8) {
+      // Decode: the range's whole tiles take their groups from its `step` parts, far apart
+      // (tile j: groups g + j, g + j + tiles, ...), so a thread reads `step` streams of
+      // distant memory at once, as readbw's best loop does, not neighbouring groups (23 KB
+      // apart in a Qwen3-4B q4_0 projection). Each group's sums are the same: only which
+      // groups share a tile changes.
+      // Qwen3-4B, 2 threads, AMD Zen 5, alternating: the decode step's read rate +4% (q4_0)
+      // and +5-8% (q8_0) (BENCHMARKS.md, twenty-fifth session).
+      const int64_t full_end = groups.end < last_full ? groups.end : last_full;
+      const int64_t tiles = full_end > g ? (full_end - g) / step : 0;
+      for (int64_t j = 0; j < tiles; ++j) {
+        // Within the range each stream leads on to its next group; the last tile's lead to
+        // the next piece is exact for its first stream only (the next piece's parts are
+        // spaced by its own length, not known here).
+        const int64_t next = j + 1 < tiles ? G * m.row_bytes : (then != nullptr ? then - m.group(g + j) : 0);
+        run_tokens<Gr>(tokens, g + j, step, next, tiles);
+      }
+      g += tiles * step;
+    }
     for (; g + step <= groups.end && g + step <= last_full; g += step) {
       if (blocked) run_blocked<4, Gr>(tokens, g, step);
       else run_tokens<Gr>(tokens, g, step, next_tile(g, step, groups, then));
@@ -176,10 +195,10 @@ struct Product {
     for (; t < tokens; ++t) run_tile<1, 2>(t, g0, count, next);
   }
   template <int Gr>
-  void run_tokens(int64_t tokens, int64_t g0, int count, int64_t next = 0) const {
+  void run_tokens(int64_t tokens, int64_t g0, int count, int64_t next = 0, int64_t stride = 1) const {
     int64_t t = t_begin;
-    for (; t + 4 <= tokens; t += 4) run_tile<4, Gr>(t, g0, count, next);
-    for (; t < tokens; ++t) run_tile<1, Gr>(t, g0, count, next);
+    for (; t + 4 <= tokens; t += 4) run_tile<4, Gr>(t, g0, count, next, stride);
+    for (; t < tokens; ++t) run_tile<1, Gr>(t, g0, count, next, stride);
   }
 };
 
