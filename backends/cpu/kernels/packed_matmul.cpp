@@ -152,12 +152,14 @@ struct Product {
         run_tokens8(tokens, g, pair, next_tile(g, pair, groups, then));
       }
     }
-    if (!blocked && tokens - t_begin < 8) {
-      // Decode: the range's whole tiles take their groups from its `step` parts, far apart
-      // (tile j: groups g + j, g + j + tiles, ...), so a thread reads `step` streams of
-      // distant memory at once, as readbw's best loop does, not neighbouring groups (23 KB
-      // apart in a Qwen3-4B q4_0 projection). Each group's sums are the same: only which
-      // groups share a tile changes.
+    if (blocked) {
+      for (; g + step <= groups.end && g + step <= last_full; g += step) run_blocked<4, Gr>(tokens, g, step);
+    } else {
+      // Streamed (what the 8-token tiles left: all of a decode step's groups): the range's
+      // whole tiles take their groups from its `step` parts, far apart (tile j: groups g + j,
+      // g + j + tiles, ...), so a thread reads `step` streams of distant memory at once, as
+      // readbw's best loop does, not neighbouring groups (23 KB apart in a Qwen3-4B q4_0
+      // projection). Each group's sums are the same: only which groups share a tile changes.
       // Qwen3-4B, 2 threads, AMD Zen 5, alternating: the decode step's read rate +4% (q4_0)
       // and +5-8% (q8_0) (BENCHMARKS.md, twenty-fifth session).
       const int64_t full_end = groups.end < last_full ? groups.end : last_full;
@@ -170,10 +172,6 @@ struct Product {
         run_tokens<Gr>(tokens, g + j, step, next, tiles);
       }
       g += tiles * step;
-    }
-    for (; g + step <= groups.end && g + step <= last_full; g += step) {
-      if (blocked) run_blocked<4, Gr>(tokens, g, step);
-      else run_tokens<Gr>(tokens, g, step, next_tile(g, step, groups, then));
     }
     for (; g < groups.end; ++g) {  // rare: short chunks, tails
       if (gated) run_tokens<2>(tokens, g, 1);
