@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "runtime/core/error.h"
+#include "runtime/core/huge_pages.h"
 #include "runtime/artifact/random_weights.h"
 
 namespace qwen3c {
@@ -40,6 +41,10 @@ WeightStore WeightStore::load(const Artifact& artifact) {
     }
   }
   return store;
+}
+
+std::optional<double> WeightStore::huge_page_share() const {
+  return qwen3c::huge_page_share(base_, base_ != nullptr ? size_ : 0);
 }
 
 void WeightStore::release() {

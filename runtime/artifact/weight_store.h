@@ -3,6 +3,7 @@
 // background, which ruins decode speed), each tensor 64-byte aligned.
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "runtime/artifact/artifact.h"
@@ -23,6 +24,8 @@ class WeightStore {
   void* mutable_data(std::size_t index) { return base_ + offsets_.at(index); }
   std::size_t count() const { return offsets_.size(); }
   std::uint64_t total_bytes() const { return size_; }
+  // The share of the weights in transparent huge pages now (nullopt: unknown or released).
+  std::optional<double> huge_page_share() const;
   // Frees the memory (an executor copied the weights elsewhere); data() is then invalid,
   // total_bytes() still reports the size.
   void release();

@@ -329,6 +329,11 @@ void run_bench(const BenchOptions& opts) {
   const std::string quant = quant_of(model->artifact());
   const std::string kv = kv_type_name(session.kv_type());
   const int threads = model->executor().threads();
+  // The weights' pages after the tests: on this project's VMs a decode step streaming weights
+  // in 4 KiB pages ran at 60% of the speed it had in huge pages (BENCHMARKS.md), so a
+  // benchmark says which it ran on.
+  const std::optional<double> huge_pages =
+      model->executor().keeps_host_weights() ? model->weights().huge_page_share() : std::nullopt;
   if (opts.json) {
     for (const Result& r : results) {
       std::printf(
@@ -339,6 +344,7 @@ void run_bench(const BenchOptions& opts) {
         std::printf(", \"bytes_per_step\": %.0f, \"read_bandwidth_gbs\": %.2f, \"bandwidth_fraction\": %.3f",
                     r.share->bytes_per_step, r.share->read_bandwidth / 1e9, r.share->fraction);
       }
+      if (huge_pages) std::printf(", \"weights_in_huge_pages\": %.3f", *huge_pages);
       std::printf("}\n");
     }
     return;
@@ -352,6 +358,7 @@ void run_bench(const BenchOptions& opts) {
                 human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
                 kv.c_str(), r.test.c_str(), r.mean, r.stddev, r.median);
   }
+  if (huge_pages) std::printf("\nweights in transparent huge pages: %.1f%%\n", 100 * *huge_pages);
   for (const Result& r : results) {
     if (!r.share) continue;
     std::printf("\n%s: %.3f GB read a step at %.2f GB/s (median); the read bandwidth of %d threads around the "
