@@ -181,6 +181,35 @@ TEST_P(AmxKernels, ClaimedGroupsGiveTheBitsOfFixedShares) {
   }
 }
 
+// Batched decode (8 to 31 tokens) runs 8-token tiles (for q4_0 on AVX-512 VNNI, in
+// assembly: kernels/q4_tile_8x2_avx512.h); decode runs one token a tile. Each computes the
+// same operations on each value in the same order, so a step of 8 or 11 tokens gives each
+// token the bits it gets alone. Inputs of 2560 (Qwen3-4B's), so a group's weights outrun the
+// lines asked for ahead and those requests move on to the next tile's groups partway.
+TEST_P(AmxKernels, BatchedDecodeTilesGiveTheBitsOfOneTokenAtATime) {
+  if (!__builtin_cpu_supports("avx512bf16") || !__builtin_cpu_supports("avx512vnni")) {
+    GTEST_SKIP() << "the kernels here are compiled for AVX-512 BF16 and VNNI; this machine lacks them";
+  }
+  const Case c = GetParam();
+  // 200 outputs: 12 whole groups of 16 and a short one of 8.
+  const std::int64_t in = 2560, out = 200, rows = c.gated ? 2 * out : out;
+  const Weights w = make_weights(c.dtype, rows, in, c.gated);
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  for (const std::int64_t tokens : {8L, 11L}) {
+    std::vector<float> x(tokens * in);
+    for (float& v : x) v = u(rng);
+    std::vector<float> together(tokens * out, NAN), scratch(tokens * (3 * in + 64));
+    c.fn(x.data(), w.packed.data(), tokens, in, out, /*fast=*/1, scratch.data(), together.data(), 0, 1, nullptr);
+    for (std::int64_t t = 0; t < tokens; ++t) {
+      std::vector<float> alone(out, NAN);
+      c.fn(x.data() + t * in, w.packed.data(), 1, in, out, 1, scratch.data(), alone.data(), 0, 1, nullptr);
+      EXPECT_EQ(std::memcmp(alone.data(), together.data() + t * out, out * sizeof(float)), 0)
+          << c.name << ", token " << t << " of " << tokens;
+    }
+  }
+}
+
 // A layer's q, k and v projections run as one call (compiler/lowering.cpp): the threads'
 // claims span the three matrices, pieces may straddle two, and each group's sums must be
 // the bits of the three products run alone with the same threads, for decode, batched

@@ -349,6 +349,8 @@ void run_bench(const BenchOptions& opts) {
     }
     return;
   }
+  // Before the table: scripts take its last line.
+  if (huge_pages) std::printf("weights in transparent huge pages: %.1f%%\n\n", 100 * *huge_pages);
   std::printf("| model | size | params | backend | threads | quant | kv | test | t/s | median |\n");
   std::printf("| --- | ---: | ---: | --- | ---: | --- | --- | --- | ---: | ---: |\n");
   for (const Result& r : results) {
@@ -358,7 +360,6 @@ void run_bench(const BenchOptions& opts) {
                 human_count(parameter_count(c)).c_str(), model->artifact().backend().c_str(), threads, quant.c_str(),
                 kv.c_str(), r.test.c_str(), r.mean, r.stddev, r.median);
   }
-  if (huge_pages) std::printf("\nweights in transparent huge pages: %.1f%%\n", 100 * *huge_pages);
   for (const Result& r : results) {
     if (!r.share) continue;
     std::printf("\n%s: %.3f GB read a step at %.2f GB/s (median); the read bandwidth of %d threads around the "

@@ -48,6 +48,7 @@ struct Target {
 Target make_target(const std::string& requested_cpu) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeNativeTargetAsmParser();  // the kernels' inline assembly
   Target t;
   t.triple = llvm::sys::getDefaultTargetTriple();
   std::string error;

@@ -276,11 +276,22 @@ constexpr int32_t int8_zero_point() {
   return !Q4 && kSignedQ8 ? 0 : zero_point<Q4>();
 }
 
+}  // namespace
+
+#include "int8_tile_8x2_avx512.h"  // batched decode's int8 tiles, in assembly (use the above)
+
+namespace {
+
 // Quantised weights, int8 activation blocks: an int32 dot product per block, then one f32
 // step with both scales; the weights' zero point comes off with the block's activation sum.
 template <bool Q4, int Mr, int Gr, bool Full>
 void tile_quant_int8(const Activations& a, int64_t t0, const uint8_t* const* w, const int64_t* rows,
                      const Streams& s, int64_t k0, int64_t k1, f32x16 acc[Mr][Gr]) {
+#if defined(__AVX512VNNI__)
+  if constexpr (Mr == 8 && Gr == 2 && Full) {  // batched decode's tile, in assembly
+    return int8_tile_8x2<Q4>(a, t0, w, s, k0, k1, acc);
+  }
+#endif
   const int64_t blocks = a.in / kBlock;
   constexpr bool kSigned = !Q4 && kSignedQ8;  // the AVX2 q8_0 path multiplies q, not u
   constexpr int32_t kZero = int8_zero_point<Q4>();
