@@ -44,7 +44,7 @@ WeightStore WeightStore::load(const Artifact& artifact) {
 }
 
 std::optional<double> WeightStore::huge_page_share() const {
-  return qwen3c::huge_page_share(base_, base_ != nullptr ? size_ : 0);
+  return qwen3c::huge_page_share(base_, size_);  // released: base_ is null, so nullopt
 }
 
 void WeightStore::release() {

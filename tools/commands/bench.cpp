@@ -329,9 +329,9 @@ void run_bench(const BenchOptions& opts) {
   const std::string quant = quant_of(model->artifact());
   const std::string kv = kv_type_name(session.kv_type());
   const int threads = model->executor().threads();
-  // The weights' pages after the tests: on this project's VMs a decode step streaming weights
-  // in 4 KiB pages ran at 60% of the speed it had in huge pages (BENCHMARKS.md), so a
-  // benchmark says which it ran on.
+  // The weights' pages after the tests: decode streams every weight once a token, and in
+  // 4 KiB pages each 4 KiB is a TLB miss (a nested page walk on a VM), so a benchmark says
+  // which it ran on.
   const std::optional<double> huge_pages =
       model->executor().keeps_host_weights() ? model->weights().huge_page_share() : std::nullopt;
   if (opts.json) {
