@@ -164,27 +164,30 @@ class HugePages {
 // threads claim output groups from a counter each product shares, as the executor's threads
 // do, and meet at a barrier after each product. range(0) tokens (1: decode; 8: a batched
 // step), --precision fast. The single-matrix benchmark above reads its 14 MB from L3.
+// range(2) = 1 (`cached`): the same harness over one copy, multiplied 64 times, so from the
+// last-level cache: what the streamed rate loses to memory, with everything else alike.
 // `gated`: `fn` is a SwiGLU kernel, which reads the same bytes as gate and up matrices of
 // kOut / 2 rows each (kOut / 2 is a whole number of 16-row groups, so the packed matrix is
 // both halves as the SwiGLU layout stacks them).
 void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType format, bool gated) {
-  const int64_t tokens = state.range(0), threads = state.range(1);
+  const int64_t tokens = state.range(0), threads = state.range(1), cached = state.range(2);
   const std::vector<std::uint8_t> one = packed_weights(format);
-  const std::size_t copies = std::max<std::size_t>(4, (std::size_t{1} << 30) / one.size());
+  const std::size_t copies = cached != 0 ? 1 : std::max<std::size_t>(4, (std::size_t{1} << 30) / one.size());
+  const std::size_t products = cached != 0 ? 64 : copies;
   HugePages w(copies * one.size());
   for (std::size_t c = 0; c < copies; ++c) std::memcpy(w.data() + c * one.size(), one.data(), one.size());
   const std::vector<float> x = random_floats(static_cast<std::size_t>(tokens * kIn), 1.0f);
   const std::size_t scratch_floats = static_cast<std::size_t>(tokens * (3 * kIn + 64));
   std::vector<float> out(static_cast<std::size_t>(tokens * kOut)), scratch(threads * scratch_floats);
-  std::vector<int64_t> claimed(copies);
+  std::vector<int64_t> claimed(products);
   qwen3c::SpinBarrier meet(static_cast<int>(threads));  // the executor's: std::barrier sleeps
   for (auto _ : state) {
     std::fill(claimed.begin(), claimed.end(), 0);
     std::vector<std::thread> pool;
     for (int64_t t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
-        for (std::size_t c = 0; c < copies; ++c) {
-          fn(x.data(), w.data() + c * one.size(), tokens, kIn, gated ? kOut / 2 : kOut, /*fast=*/1,
+        for (std::size_t c = 0; c < products; ++c) {
+          fn(x.data(), w.data() + (c % copies) * one.size(), tokens, kIn, gated ? kOut / 2 : kOut, /*fast=*/1,
              scratch.data() + t * scratch_floats,
              out.data(), t, threads, &claimed[c]);
           meet.wait();
@@ -194,9 +197,9 @@ void packed_linear_streamed(benchmark::State& state, PackedFn fn, qwen3c::DType 
     for (std::thread& thread : pool) thread.join();
     benchmark::DoNotOptimize(out.data());
   }
-  state.counters["weight_bytes/s"] = benchmark::Counter(static_cast<double>(w.size()) * state.iterations(),
-                                                        benchmark::Counter::kIsRate);
-  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(copies) * kIn * kOut * tokens * state.iterations(),
+  state.counters["weight_bytes/s"] = benchmark::Counter(
+      static_cast<double>(products * one.size()) * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(products) * kIn * kOut * tokens * state.iterations(),
                                                benchmark::Counter::kIsRate);
 }
 
@@ -301,11 +304,11 @@ BENCHMARK_CAPTURE(linear, f32, q3k_linear_f32, qwen3c::DType::F32)->Arg(1)->Arg(
 Q3_PACKED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16)
 Q3_PACKED_BENCH(q8_0, q3k_packed_linear_q8_0, qwen3c::DType::Q8_0)
 Q3_PACKED_BENCH(q4_0, q3k_packed_linear_q4_0, qwen3c::DType::Q4_0)
-// Streamed from memory, {tokens, threads}.
+// Streamed from memory (cached:0) or from the last-level cache (cached:1), {tokens, threads, cached}.
 #define Q3_STREAMED_BENCH(name, fn, format, gated)                                                       \
   BENCHMARK_CAPTURE(packed_linear_streamed, name, fn, format, gated)                                     \
-      ->ArgsProduct({{1, 8}, {1, 2}})                                                                    \
-      ->ArgNames({"tokens", "threads"})                                                                  \
+      ->ArgsProduct({{1, 8}, {1, 2}, {0, 1}})                                                            \
+      ->ArgNames({"tokens", "threads", "cached"})                                                        \
       ->Unit(benchmark::kMillisecond)                                                                    \
       ->UseRealTime();
 Q3_STREAMED_BENCH(bf16, q3k_packed_linear_bf16, qwen3c::DType::BF16, false)
