@@ -223,14 +223,18 @@ inline void int8_tile_8x2(const Activations& a, int64_t t0, const uint8_t* const
   };
   if (!a.stream) return run(first, end, 0, 0);
   const int64_t l1 = kPrefetchBytes, l2 = q3k_target_prefetches_to_l2 != 0 ? 4 * kPrefetchBytes : 0;
-  if (s.next_tile == 0) return run(first, end, l1, l2);
+  const int64_t redirect = s.next_tile - s.group_bytes;
+  // No next tile known, or it is the groups right after these (a SwiGLU tile's): the
+  // distances lead on into it as they are, in one run. (Each run loads and stores the 16
+  // sums; SwiGLU's 8-token products from cache ran 2-10% faster in one run a tile than in
+  // the two of a redirection of nothing.)
+  if (s.next_tile == 0 || redirect == 0) return run(first, end, l1, l2);
   // The first block whose lines a distance asks for lie past the group's end: from there on
   // the distance leads into the next tile's group (Streams::ahead, to the block).
   auto past_end = [&](int64_t distance) {
     const int64_t b = (s.group_bytes - distance + kBytes - 1) / kBytes;
     return b < first ? first : (b > end ? end : b);
   };
-  const int64_t redirect = s.next_tile - s.group_bytes;
   // L2's distance is the longer, so its redirection comes first: b2 <= b1.
   const int64_t b1 = past_end(l1), b2 = l2 != 0 ? past_end(l2) : b1;
   run(first, b2, l1, l2);
