@@ -80,17 +80,18 @@ struct Product {
   // scalar, they took 2-9% of a decode step's SwiGLU product); the lanes of a short group
   // one at a time. Both compute the same operations on each value, so the bits agree.
   void write(int64_t t, int64_t g0, int count, const int64_t* rows, const f32x16* acc, int64_t stride = 1) const {
-    float* o = out + t * m.rows;
     for (int i = 0; i < count; ++i) {
-      const int64_t first = (g0 + i * stride) * G;
+      float* o = output_of(t, g0 + i * stride);
       if (rows[i] == G) {
         const f32x16 y = gated ? silu(acc[i]) * acc[count + i] : acc[i];
-        __builtin_memcpy(o + first, &y, sizeof y);
+        __builtin_memcpy(o, &y, sizeof y);
       } else {
-        for (int64_t r = 0; r < rows[i]; ++r) o[first + r] = gated ? silu(acc[i][r]) * acc[count + i][r] : acc[i][r];
+        for (int64_t r = 0; r < rows[i]; ++r) o[r] = gated ? silu(acc[i][r]) * acc[count + i][r] : acc[i][r];
       }
     }
   }
+  // Where token t's outputs of group g start.
+  float* output_of(int64_t t, int64_t g) const { return out + t * m.rows + g * G; }
 
   // Whole inputs at once: decode, and prefill chunks too small to block. The tile after this
   // one reads the groups `next` bytes on from each of these (0: none known).
@@ -106,7 +107,7 @@ struct Product {
       // batched step's products from cache ran 8-9% faster with no writes at all, 3-4% with
       // this; BENCHMARKS.md, twenty-seventh session).
       for (int t = 0; t < Mr; ++t)
-        for (int i = 0; i < count; ++i) __builtin_prefetch(out + (t0 + t) * m.rows + (g0 + i * stride) * G, 1, 3);
+        for (int i = 0; i < count; ++i) __builtin_prefetch(output_of(t0 + t, g0 + i * stride), 1, 3);
     }
     tile<K, Mr, Gr>(a, t0, w, rows, G * m.row_bytes, next, 0, a.in, acc);
     for (int t = 0; t < Mr; ++t) write(t0 + t, g0, count, rows, acc[t], stride);
