@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <random>
 #include <map>
 #include <set>
 
 #include "runtime/core/error.h"
+#include "runtime/core/first_largest.h"
 
 namespace qwen3c {
 namespace {
@@ -33,6 +37,51 @@ TEST(Sampler, TemperatureZeroIsGreedy) {
   o.temperature = 0;
   std::vector<float> logits = {0.1f, 3.0f, 2.9f, -1.0f};
   EXPECT_EQ(histogram(o, logits, 100), (std::map<std::int64_t, int>{{1, 100}}));
+}
+
+// Greedy sampling's scan: the first of the largest values, as std::max_element, wherever
+// they fall (the lanes' main part, the tail, a tie across lanes) and at a vocabulary's size.
+TEST(FirstLargest, IsTheFirstPlaceOfTheLargestValue) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (std::size_t size : {1u, 15u, 16u, 17u, 33u, 151936u}) {
+    std::vector<float> x(size);
+    for (float& v : x) v = normal(rng);
+    EXPECT_EQ(first_largest(x), std::max_element(x.begin(), x.end()) - x.begin()) << size;
+    // A tie: the largest value again at a later place, and at an earlier one.
+    const std::int64_t at = std::max_element(x.begin(), x.end()) - x.begin();
+    x[size - 1] = x[static_cast<std::size_t>(at)];
+    EXPECT_EQ(first_largest(x), at) << size;
+    x[0] = x[static_cast<std::size_t>(at)];
+    EXPECT_EQ(first_largest(x), 0) << size;
+  }
+  // Largest in the tail past the last whole 16, and two equal largest in different lanes.
+  std::vector<float> tail(37, -1.0f);
+  tail[35] = 2.0f;
+  EXPECT_EQ(first_largest(tail), 35);
+  std::vector<float> lanes(64, 0.0f);
+  lanes[21] = lanes[5] = 1.0f;
+  EXPECT_EQ(first_largest(lanes), 5);
+}
+
+TEST(FirstLargest, MaskedAndNotANumberAreNeverChosenOverAValue) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> x(40, -inf);
+  EXPECT_EQ(first_largest(x), 0);  // all masked: the first
+  x[3] = nan;
+  x[30] = -5.0f;
+  EXPECT_EQ(first_largest(x), 30);
+  EXPECT_EQ(first_largest(std::vector<float>(20, nan)), 0);
+}
+
+// Greedy sampling reads the logits as they are, and still applies a penalty when one is set.
+TEST(Sampler, GreedyWithAPenaltyTakesThePenalisedLogits) {
+  SamplingOptions o;
+  o.temperature = 0;
+  const std::vector<float> logits = {0.1f, 3.0f, 2.9f, -1.0f};
+  EXPECT_EQ(Sampler(o).sample(logits, std::vector<std::int64_t>{1}), 1);
+  o.repetition_penalty = 1.5f;  // 3.0 / 1.5 = 2.0 < 2.9
+  EXPECT_EQ(Sampler(o).sample(logits, std::vector<std::int64_t>{1}), 2);
 }
 
 TEST(Sampler, TopKNeverSamplesOutsideTheTopK) {

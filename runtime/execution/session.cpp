@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "runtime/core/error.h"
+#include "runtime/core/first_largest.h"
 #include "runtime/core/kv_type_names.h"
 
 namespace qwen3c {
@@ -161,7 +162,7 @@ std::vector<float> Session::forward(std::span<const std::int64_t> ids, bool all_
 std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
   if (!model_->executor().computes_argmax()) {
     std::vector<float> logits = forward(ids);
-    return std::max_element(logits.begin(), logits.end()) - logits.begin();
+    return first_largest(logits);
   }
   check_ids(ids, 0);
   PositionRollback rollback(positions_[0]);

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "runtime/core/error.h"
+#include "runtime/core/first_largest.h"
 
 namespace qwen3c {
 
@@ -43,8 +44,7 @@ std::vector<Sampler::Candidate> Sampler::distribution(std::span<const float> log
   }
   std::vector<Candidate> c;
   if (options_.temperature == 0.0f) {
-    auto best = std::max_element(adjusted.begin(), adjusted.end()) - adjusted.begin();
-    c.push_back({best, 1.0f});
+    c.push_back({first_largest(adjusted), 1.0f});
     return c;
   }
   c.reserve(adjusted.size());
@@ -87,6 +87,7 @@ std::vector<Sampler::Candidate> Sampler::distribution(std::span<const float> log
 
 std::int64_t Sampler::sample(std::span<const float> logits, std::span<const std::int64_t> history) {
   if (logits.empty()) throw Error("sampling from empty logits");
+  if (is_plain_argmax()) return first_largest(logits);  // no copy of the logits to adjust
   std::vector<Candidate> c = distribution(logits, history);
   if (c.size() == 1) return c.front().id;
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
