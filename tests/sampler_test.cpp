@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <random>
 #include <map>
+#include <random>
 #include <set>
 
 #include "runtime/core/error.h"

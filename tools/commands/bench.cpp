@@ -25,6 +25,7 @@
 #include <optional>
 
 #include "runtime/core/error.h"
+#include "runtime/core/first_largest.h"
 #include "runtime/execution/read_bandwidth.h"
 #include "runtime/execution/session.h"
 #include "tools/commands/commands.h"
@@ -167,7 +168,7 @@ void decode_together(Session& session, std::int64_t steps, std::int64_t depth) {
     const std::vector<float> logits = session.forward_batch(chunks);
     for (std::int64_t s = 0; s < batch; ++s) {
       const float* row = logits.data() + s * vocab;
-      tokens[s] = std::max_element(row, row + vocab) - row;
+      tokens[s] = first_largest(std::span<const float>(row, static_cast<std::size_t>(vocab)));  // as the server's greedy steps
     }
   }
 }
