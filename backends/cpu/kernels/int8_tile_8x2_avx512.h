@@ -43,6 +43,13 @@ struct Int8Tile8x2 {
   int64_t ahead_l2;           // 64: ... into L2 (0: none)
   f32x16* acc;                // 72: [8][2]
   uint32_t low_nibbles;       // 80: 0x0f0f0f0f
+  // Where the lines asked for ahead pass the groups' end: with this many blocks left, each
+  // distance grows by its redirection (to the next tile's groups). Inside the loop, so the
+  // tile is one run: stopping to change the distances stores and reloads the 16 sums.
+  int64_t l2_switch_left;     // 88
+  int64_t l1_switch_left;     // 96
+  int64_t l2_redirect;        // 104
+  int64_t l1_redirect;        // 112
 };
 
 // Token i (0-3) of a pass from its first token's register X: X, X + s, X + 2s, X + 3s.
@@ -129,6 +136,14 @@ struct Int8Tile8x2 {
       "mov 56(%%rdi), %%rax\n\t"                                                                         \
       "mov 64(%%rdi), %%rbx\n\t"                                                                         \
       "1:\n\t"                                                                                           \
+      "cmp 88(%%rdi), %%rcx\n\t"                                                                         \
+      "jne 4f\n\t"                                                                                       \
+      "add 104(%%rdi), %%rbx\n\t"                                                                        \
+      "4:\n\t"                                                                                           \
+      "cmp 96(%%rdi), %%rcx\n\t"                                                                         \
+      "jne 5f\n\t"                                                                                       \
+      "add 112(%%rdi), %%rax\n\t"                                                                        \
+      "5:\n\t"                                                                                           \
       "test %%rax, %%rax\n\t"                                                                            \
       "jz 2f\n\t"                                                                                        \
       ASK("prefetcht0", "%%rsi", "%%rax") ASK("prefetcht0", "%%rdx", "%%rax")                            \
@@ -209,37 +224,34 @@ inline void int8_tile_8x2(const Activations& a, int64_t t0, const uint8_t* const
   t.starts_stride = blocks * static_cast<int64_t>(sizeof(int32_t));
   t.acc = &acc[0][0];
   t.low_nibbles = 0x0f0f0f0fu;
-  // Blocks [from, to) with lines asked for `l1` and `l2` bytes ahead.
-  auto run = [&](int64_t from, int64_t to, int64_t l1, int64_t l2) {
-    if (to <= from) return;
-    t.w0 = w[0] + from * kBytes;
-    t.w1 = w[1] + from * kBytes;
-    t.x = a.blocks + t0 * blocks + from;
-    t.starts = a.sum_starts + t0 * blocks + from;
-    t.blocks = to - from;
-    t.ahead_l1 = l1;
-    t.ahead_l2 = l2;
-    int8_tile_8x2<Q4>(t);
-  };
-  if (!a.stream) return run(first, end, 0, 0);
-  const int64_t l1 = kPrefetchBytes, l2 = q3k_target_prefetches_to_l2 != 0 ? 4 * kPrefetchBytes : 0;
+  t.w0 = w[0] + first * kBytes;
+  t.w1 = w[1] + first * kBytes;
+  t.x = a.blocks + t0 * blocks + first;
+  t.starts = a.sum_starts + t0 * blocks + first;
+  t.blocks = end - first;
+  if (t.blocks <= 0) return;
+  if (!a.stream) return int8_tile_8x2<Q4>(t);  // nothing asked for ahead; no switch (0 left never comes)
+  t.ahead_l1 = kPrefetchBytes;
+  t.ahead_l2 = q3k_target_prefetches_to_l2 != 0 ? 4 * kPrefetchBytes : 0;
   const int64_t redirect = s.next_tile - s.group_bytes;
   // No next tile known, or it is the groups right after these (a SwiGLU tile's): the
-  // distances lead on into it as they are, in one run. (Each run loads and stores the 16
-  // sums; SwiGLU's 8-token products from cache ran 2-10% faster in one run a tile than in
-  // the two of a redirection of nothing.)
-  if (s.next_tile == 0 || redirect == 0) return run(first, end, l1, l2);
+  // distances lead on into it as they are (no switch).
+  if (s.next_tile == 0 || redirect == 0) return int8_tile_8x2<Q4>(t);
   // The first block whose lines a distance asks for lie past the group's end: from there on
-  // the distance leads into the next tile's group (Streams::ahead, to the block).
-  auto past_end = [&](int64_t distance) {
-    const int64_t b = (s.group_bytes - distance + kBytes - 1) / kBytes;
-    return b < first ? first : (b > end ? end : b);
+  // the distance leads into the next tile's group (Streams::ahead, to the block), so it
+  // switches with `end - that block` blocks left (0: never, the loop ends first).
+  auto switch_left = [&](int64_t distance) {
+    int64_t b = (s.group_bytes - distance + kBytes - 1) / kBytes;
+    b = b < first ? first : (b > end ? end : b);
+    return end - b;
   };
-  // L2's distance is the longer, so its redirection comes first: b2 <= b1.
-  const int64_t b1 = past_end(l1), b2 = l2 != 0 ? past_end(l2) : b1;
-  run(first, b2, l1, l2);
-  run(b2, b1, l1, l2 + redirect);
-  run(b1, end, l1 + redirect, l2 != 0 ? l2 + redirect : 0);
+  t.l1_switch_left = switch_left(t.ahead_l1);
+  t.l1_redirect = redirect;
+  if (t.ahead_l2 != 0) {
+    t.l2_switch_left = switch_left(t.ahead_l2);
+    t.l2_redirect = redirect;
+  }
+  int8_tile_8x2<Q4>(t);
 }
 
 }  // namespace
