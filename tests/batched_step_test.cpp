@@ -63,6 +63,7 @@ std::vector<Trace> run_batched(const std::shared_ptr<Model>& model, const std::v
   std::deque<std::size_t> waiting;
   std::vector<bool> slot_busy(static_cast<std::size_t>(slots), false);
   std::size_t finished = 0;
+  std::vector<float> logits;  // one buffer for every step, as the server's scheduler keeps it
   for (int step = 0; finished < requests.size(); ++step) {
     EXPECT_LT(step, 1000) << "the schedule does not finish";
     if (step >= 1000) break;
@@ -82,7 +83,7 @@ std::vector<Trace> run_batched(const std::shared_ptr<Model>& model, const std::v
       const std::size_t n = std::min(a.pending.size(), chunk);
       chunks.push_back({a.slot, std::span<const std::int64_t>(a.pending.data(), n), n == a.pending.size()});
     }
-    const std::vector<float> logits = s.forward_batch(chunks);
+    s.forward_batch(chunks, logits);
     const auto vocab = static_cast<std::size_t>(model->config().vocab_size);
     std::size_t row = 0;
     for (std::size_t i = 0; i < active.size(); ++i) {
@@ -206,6 +207,11 @@ TEST(BatchedStepErrors, BadChunksAreRefusedAndChangeNothing) {
   // A chunk that asks for no logits still advances its sequence.
   EXPECT_TRUE(s.forward_batch(std::vector<Session::Chunk>{{1, ids, false}}).empty());
   EXPECT_EQ(s.position(1), 3);
+  // So does it into a kept buffer, which it leaves holding no rows.
+  std::vector<float> kept(7, 1.0f);
+  s.forward_batch(std::vector<Session::Chunk>{{1, ids, false}}, kept);
+  EXPECT_TRUE(kept.empty());
+  EXPECT_EQ(s.position(1), 6);
 }
 
 // A KV cache that cannot fit in this machine's memory is refused when the session is made,

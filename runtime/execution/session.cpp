@@ -173,6 +173,12 @@ std::int64_t Session::forward_greedy(std::span<const std::int64_t> ids) {
 }
 
 std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
+  std::vector<float> logits;
+  forward_batch(chunks, logits);
+  return logits;
+}
+
+void Session::forward_batch(std::span<const Chunk> chunks, std::vector<float>& logits) {
   if (chunks.empty()) throw Error("a batched step needs at least one sequence");
   std::vector<bool> seen(positions_.size(), false);
   for (const Chunk& c : chunks) {
@@ -201,16 +207,13 @@ std::vector<float> Session::forward_batch(std::span<const Chunk> chunks) {
                 model_->artifact().backend() + " backend returns at most " +
                 std::to_string(model_->executor().max_logit_rows()) + " rows of logits a step here");
   }
-  std::vector<float> logits(static_cast<std::size_t>(logit_rows * model_->config().vocab_size));
-  if (logit_rows == 0) {  // every step computes at least one row's logits: the last row's
-    logits.resize(static_cast<std::size_t>(model_->config().vocab_size));
-    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, 1, logits.data()});
-    logits.clear();
-  } else {
-    model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, logit_rows, logits.data()});
-  }
+  const auto vocab = static_cast<std::size_t>(model_->config().vocab_size);
+  // Every step computes at least one row's logits (the last row's), wanted or not.
+  logits.resize(std::max<std::size_t>(1, static_cast<std::size_t>(logit_rows)) * vocab);
+  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, std::max<std::int64_t>(1, logit_rows),
+                                       logits.data()});
+  logits.resize(static_cast<std::size_t>(logit_rows) * vocab);
   for (const Chunk& c : chunks) positions_[static_cast<std::size_t>(c.slot)] += static_cast<std::int64_t>(c.ids.size());
-  return logits;
 }
 
 void Session::truncate(std::int64_t length, std::int64_t slot) {

@@ -81,6 +81,9 @@ class Session {
   // [chunks asking * vocab]. Throws, changing nothing, as forward() does, and when more
   // chunks ask than the executor's max_logit_rows().
   std::vector<float> forward_batch(std::span<const Chunk> chunks);
+  // The same into `logits` (resized to [chunks asking * vocab]): a caller that steps over
+  // and over keeps one buffer (a step of eight's 4.9 MB, not allocated and zeroed each step).
+  void forward_batch(std::span<const Chunk> chunks, std::vector<float>& logits);
 
   std::int64_t position(std::int64_t slot = 0) const;
   std::int64_t max_context() const { return max_context_; }

@@ -178,9 +178,8 @@ void SlotScheduler::step() {
   }
   if (first_waiting) first_slot_ = *first_waiting;
   if (chunks.empty()) return;
-  std::vector<float> logits;
   try {
-    logits = session_.forward_batch(chunks);
+    session_.forward_batch(chunks, logits_);
   } catch (const Error& e) {
     for (Slot* s : stepping) finish(*s, GenerationJob::Finish::Failed, e.what());
     return;
@@ -193,7 +192,7 @@ void SlotScheduler::step() {
     s.cached.insert(s.cached.end(), s.pending.begin(), s.pending.begin() + n);
     s.pending.erase(s.pending.begin(), s.pending.begin() + n);
     if (!chunks[i].logits) continue;  // more of the prompt next turn
-    advance(s, std::span<float>(logits.data() + row * vocab, vocab));  // its row, masked in place
+    advance(s, std::span<float>(logits_.data() + row * vocab, vocab));  // its row, masked in place
     ++row;
   }
 }

@@ -103,6 +103,7 @@ class SlotScheduler {
   std::vector<std::int64_t> undecodable_;
   Session session_;  // one sequence per slot
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<float> logits_;  // each step's rows of logits (one buffer, kept)
   // Where step() starts looking: the first slot a full step left waiting (see step()).
   std::size_t first_slot_ = 0;
 
