@@ -567,13 +567,15 @@ void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
 }
 
 // Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
-// its rows see; k_head / v_head: that head's cache rows in the sequence.
+// its rows see; k_head / v_head: that head's cache rows in the sequence; k_then / v_then:
+// the cache rows of the head this thread attends to next (null: none).
 // integer_products: the q8_0 cache's scores as int8 dot products (int8_block_scores) and its
 // value sums as int16 ones (int16_value_rows).
 template <KvType T>
 void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t0, int64_t block_tokens,
-                 int64_t kvh, const uint8_t* k_head, const uint8_t* v_head, int64_t heads, int64_t kv_heads,
-                 int64_t head_dim, float scale, bool integer_products, float* out) {
+                 int64_t kvh, const uint8_t* k_head, const uint8_t* v_head, const uint8_t* k_then,
+                 const uint8_t* v_then, int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
+                 bool integer_products, float* out) {
   const int64_t group = heads / kv_heads, row_bytes = kv_row_bytes(T, head_dim);
   const float* q_rows[kMaxRows];
   const int64_t rows = block_tokens * group;  // row r: token t0 + r / group, head kvh * group + r % group
@@ -596,8 +598,11 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
     // the same bytes): the decode attention of Qwen3-4B from memory ran 7-21% faster so
     // on one thread, 4-16% on two (AMD Zen 5), where the f16 cache's f32 products lost
     // 7-24% (BENCHMARKS.md, twentieth session).
-    const uint8_t* next_keys = decoding ? k_head + (j0 + kBlockKeys) * row_bytes : nullptr;
-    const uint8_t* next_values = decoding ? v_head + (j0 + kBlockKeys) * row_bytes : nullptr;
+    // The last block asks for the first block of the head attended to next: at a few
+    // hundred positions (a server's sequences) most of a tile's blocks are its first.
+    const bool last = j0 + kBlockKeys > last_key;
+    const uint8_t* next_keys = !decoding ? nullptr : last ? k_then : k_head + (j0 + kBlockKeys) * row_bytes;
+    const uint8_t* next_values = !decoding ? nullptr : last ? v_then : v_head + (j0 + kBlockKeys) * row_bytes;
     const uint8_t* ask_while_scoring = integer_products ? next_values : next_keys;
     const uint8_t* ask_while_summing = integer_products ? next_keys : next_values;
     if (integer_products) {
@@ -639,10 +644,15 @@ void flash_attention(const float* q, const int64_t* positions, const int64_t* sl
     for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
       const int64_t u = tile_index * kv_heads + kvh;
       if (u < units.begin || u >= units.end) continue;
+      // The thread's next unit: this tile's next KV head, or the next tile's (the next run
+      // of rows) first.
+      int64_t then = -1;
+      if (u + 1 < units.end) then = kvh + 1 < kv_heads ? slots[t0] * kv_heads + kvh + 1 : slots[t0 + block_tokens] * kv_heads;
       with_kv_type(kv_type, [&]<KvType T>() {
         const int64_t head = slots[t0] * kv_heads + kvh;
-        attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head], heads,
-                       kv_heads, head_dim, scale, integer_products, out);
+        attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head],
+                       then < 0 ? nullptr : k_cache[then], then < 0 ? nullptr : v_cache[then], heads, kv_heads,
+                       head_dim, scale, integer_products, out);
       });
     }
     ++tile_index;
