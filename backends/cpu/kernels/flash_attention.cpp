@@ -647,7 +647,9 @@ void flash_attention(const float* q, const int64_t* positions, const int64_t* sl
       // The thread's next unit: this tile's next KV head, or the next tile's (the next run
       // of rows) first.
       int64_t then = -1;
-      if (u + 1 < units.end) then = kvh + 1 < kv_heads ? slots[t0] * kv_heads + kvh + 1 : slots[t0 + block_tokens] * kv_heads;
+      if (u + 1 < units.end) {
+        then = kvh + 1 < kv_heads ? slots[t0] * kv_heads + kvh + 1 : slots[t0 + block_tokens] * kv_heads;
+      }
       with_kv_type(kv_type, [&]<KvType T>() {
         const int64_t head = slots[t0] * kv_heads + kvh;
         attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head],

@@ -181,6 +181,11 @@ struct Int8Tile8x2 {
 template <bool Q4>
 inline void int8_tile_8x2(const Int8Tile8x2& t) {
   static_assert(sizeof(ActivationBlock) == 40 && offsetof(ActivationBlock, scale) == 32);
+  // The offsets the assembly reads its fields at.
+  static_assert(offsetof(Int8Tile8x2, ahead_l1) == 56 && offsetof(Int8Tile8x2, acc) == 72 &&
+                offsetof(Int8Tile8x2, low_nibbles) == 80 && offsetof(Int8Tile8x2, l2_switch_left) == 88 &&
+                offsetof(Int8Tile8x2, l1_switch_left) == 96 && offsetof(Int8Tile8x2, l2_redirect) == 104 &&
+                offsetof(Int8Tile8x2, l1_redirect) == 112);
   static_assert(kBlock == 32);
   if constexpr (Q4) {
     __asm__ volatile(Q3_TILE(Q3_LOW_VALUES, Q3_HIGH_VALUES, Q3_ASK_AHEAD_Q4, "288") : : "D"(&t) : Q3_TILE_CLOBBERS);
