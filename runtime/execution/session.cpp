@@ -209,9 +209,9 @@ void Session::forward_batch(std::span<const Chunk> chunks, std::vector<float>& l
   }
   const auto vocab = static_cast<std::size_t>(model_->config().vocab_size);
   // Every step computes at least one row's logits (the last row's), wanted or not.
-  logits.resize(std::max<std::size_t>(1, static_cast<std::size_t>(logit_rows)) * vocab);
-  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, std::max<std::int64_t>(1, logit_rows),
-                                       logits.data()});
+  const std::int64_t computed = std::max<std::int64_t>(1, logit_rows);
+  logits.resize(static_cast<std::size_t>(computed) * vocab);
+  model_->executor().forward(*state_, {rows.ids, rows.positions, rows.slots, computed, logits.data()});
   logits.resize(static_cast<std::size_t>(logit_rows) * vocab);
   for (const Chunk& c : chunks) positions_[static_cast<std::size_t>(c.slot)] += static_cast<std::int64_t>(c.ids.size());
 }

@@ -163,12 +163,13 @@ void decode_together(Session& session, std::int64_t steps, std::int64_t depth) {
   const std::int64_t batch = session.slots(), vocab = session.model().config().vocab_size;
   std::vector<std::int64_t> tokens(static_cast<std::size_t>(batch), 1);
   std::vector<Session::Chunk> chunks(static_cast<std::size_t>(batch));
+  std::vector<float> logits;  // one buffer for every step, as the server's scheduler keeps it
   for (std::int64_t i = 0; i < steps; ++i) {
     for (std::int64_t s = 0; s < batch; ++s) chunks[s] = {s, std::span<const std::int64_t>(&tokens[s], 1)};
-    const std::vector<float> logits = session.forward_batch(chunks);
-    for (std::int64_t s = 0; s < batch; ++s) {
+    session.forward_batch(chunks, logits);
+    for (std::int64_t s = 0; s < batch; ++s) {  // greedy, as the server's steps
       const float* row = logits.data() + s * vocab;
-      tokens[s] = first_largest(std::span<const float>(row, static_cast<std::size_t>(vocab)));  // as the server's greedy steps
+      tokens[s] = first_largest(std::span<const float>(row, static_cast<std::size_t>(vocab)));
     }
   }
 }
