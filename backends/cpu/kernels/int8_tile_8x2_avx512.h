@@ -236,7 +236,11 @@ inline void int8_tile_8x2(const Activations& a, int64_t t0, const uint8_t* const
   t.blocks = end - first;
   if (t.blocks <= 0) return;
   if (!a.stream) return int8_tile_8x2<Q4>(t);  // nothing asked for ahead; no switch (0 left never comes)
-  t.ahead_l1 = kPrefetchBytes;
+  // The same time ahead for both formats: a q8_0 block is 544 bytes to q4_0's 288 for the
+  // same arithmetic, so its lines are asked for twice the bytes ahead. Qwen3-4B's q8_0
+  // output projection in a step of eight (2 threads, AMD Zen 5, four alternated --profile
+  // rounds): 9.75 -> 8.62 ms (BENCHMARKS.md).
+  t.ahead_l1 = Q4 ? kPrefetchBytes : 2 * kPrefetchBytes;
   t.ahead_l2 = q3k_target_prefetches_to_l2 != 0 ? 4 * kPrefetchBytes : 0;
   const int64_t redirect = s.next_tile - s.group_bytes;
   // No next tile known, or it is the groups right after these (a SwiGLU tile's): the
