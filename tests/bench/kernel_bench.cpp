@@ -130,8 +130,7 @@ void prompt_attention(benchmark::State& state) {
   for (auto _ : state) {
     q3k::flash_attention(q.data(), positions.data(), slots.data(), tokens, keys.data(), values.data(),
                          /*kv_type=f32*/ 0, heads,
-                         kv_heads, head_dim, 0.088f, /*integer_products=*/false, scratch.data(), out.data(), 0, 1,
-                         /*work=*/nullptr);
+                         kv_heads, head_dim, 0.088f, /*integer_products=*/false, scratch.data(), out.data(), 0, 1);
     benchmark::DoNotOptimize(out.data());
   }
   // Causal: half the score matrix, QK^T and PV.
@@ -268,7 +267,7 @@ void attention_layers(benchmark::State& state, int64_t layers) {
     for (int64_t layer = 0; layer < layers; ++layer) {
       const std::uint8_t* const* k = heads.data() + 2 * layer * kKvHeads;
       q3k_cached_attention(q.data(), &position, &slot, 1, k, k + kKvHeads, kv_type, kHeads, kKvHeads, kHeadDim, 0.088f,
-                           int8, scratch.data() + t * scratch_floats, out.data(), t, threads, /*work=*/nullptr);
+                           int8, scratch.data() + t * scratch_floats, out.data(), t, threads);
     }
   };
   for (auto _ : state) {

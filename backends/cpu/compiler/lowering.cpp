@@ -141,8 +141,7 @@ class ScheduleLowering : public ForwardLowering {
   }
 
   // Every kernel ends with (thread, threads): it does its share of the work. Kernels that
-  // claim their work as they go (the packed matrix products, the cached attention) also take
-  // the call's counter.
+  // claim their work as they go (the packed matrix products) also take the call's counter.
   enum class Shares { Fixed, Claimed };
   void emit(std::string kernel, std::vector<Operand> args, Shares shares = Shares::Fixed) {
     args.push_back({Kind::Thread});
@@ -234,8 +233,7 @@ class ScheduleLowering : public ForwardLowering {
          {read(c.getQuery()), read(c.getPositions()), read(c.getSlots()), rows(), {Kind::KCache, layer},
           {Kind::VCache, layer}, {Kind::KvType},
           i64(c.getNumHeads()), i64(c.getNumKvHeads()), i64(c.getHeadDim()), real(c.getScale()),
-          integer(c.getIntegerProducts() ? 1 : 0), {Kind::Scratch}, write(c.getResult())},
-         Shares::Claimed);
+          integer(c.getIntegerProducts() ? 1 : 0), {Kind::Scratch}, write(c.getResult())});
   }
   // linear, swiglu and their norm-folded forms: one kernel family each, over the packed
   // layouts (kernels/packed_matmul.cpp) or, for the row-major ones, kernels/linear.cpp.

@@ -61,10 +61,10 @@ void attend_plain(const float* q, const int64_t* positions, const int64_t* slots
 void attend(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
             const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
             int64_t kv_heads, int64_t head_dim, float scale, int64_t integer_products, float* scores, float* out,
-            int64_t thread, int64_t threads, int64_t* work) {
+            int64_t thread, int64_t threads) {
   if (q3k::flash_attention_applies(heads, kv_heads, head_dim)) {
     q3k::flash_attention(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale,
-                         integer_products != 0, scores, out, thread, threads, work);
+                         integer_products != 0, scores, out, thread, threads);
     return;
   }
   q3k::with_kv_type(kv_type, [&]<KvType T>() {
@@ -91,16 +91,16 @@ Q3_KERNEL void q3k_attention(const float* q, const float* k, const float* v, con
   }
   barrier(barrier_context);
   attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, integer_products,
-         scores, out, thread, threads, nullptr);
+         scores, out, thread, threads);
 }
 
 Q3_KERNEL void q3k_cached_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                                     const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type,
                                     int64_t heads, int64_t kv_heads, int64_t head_dim, float scale,
                                     int64_t integer_products, float* scores, float* out, int64_t thread,
-                                    int64_t threads, int64_t* work) {
+                                    int64_t threads) {
   attend(q, positions, slots, tokens, k_cache, v_cache, kv_type, heads, kv_heads, head_dim, scale, integer_products,
-         scores, out, thread, threads, work);
+         scores, out, thread, threads);
 }
 
 // Normalises and rotates q (into out) and k (into its cache row), stores v in the cache.

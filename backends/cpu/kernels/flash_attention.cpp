@@ -14,7 +14,6 @@
 #endif
 
 #include "flash_attention.h"
-#include "claims.h"
 #include "kernel_abi.h"
 #include "kv_cache.h"
 #include "quantize_block.h"
@@ -554,30 +553,17 @@ void accumulate_any(const float* p, int64_t rows, const uint8_t* v, int64_t keys
 }
 
 // The query tiles: runs of at most kBlockTokens consecutive rows of one sequence (a
-// prompt chunk makes full tiles, a decoding sequence a tile of one row), numbered in order.
-// A cursor walks forward to the tile a unit names: a thread's units only increase, so each
-// cursor passes over the rows once a call.
-struct TileCursor {
-  const int64_t* slots;
-  int64_t tokens;
-  int64_t index = -1, t0 = 0, count = 0;  // tile `index` is rows [t0, t0 + count)
-  void step() {
-    t0 += count;
-    count = 1;
+// prompt chunk makes full tiles, a decoding sequence a tile of one row). Calls
+// visit(t0, count) for each, in order.
+template <typename Visit>
+void for_each_tile(const int64_t* slots, int64_t tokens, Visit visit) {
+  int64_t t0 = 0;
+  while (t0 < tokens) {
+    int64_t count = 1;
     while (count < kBlockTokens && t0 + count < tokens && slots[t0 + count] == slots[t0]) ++count;
-    ++index;
+    visit(t0, count);
+    t0 += count;
   }
-  void seek(int64_t tile) {
-    if (tile < index) *this = TileCursor{slots, tokens};
-    while (index < tile) step();
-  }
-};
-
-int64_t count_tiles(const int64_t* slots, int64_t tokens) {
-  TileCursor c{slots, tokens};
-  int64_t tiles = 0;
-  for (c.step(); c.t0 < tokens; c.step()) ++tiles;
-  return tiles;
 }
 
 // Query tile (rows t0..t0 + block_tokens - 1, one sequence) of KV head kvh over every key
@@ -644,46 +630,35 @@ void attend_tile(Tile& tile, const float* q, const int64_t* positions, int64_t t
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
                      int64_t kv_heads, int64_t head_dim, float scale, bool integer_products, float* scratch, float* out,
-                     int64_t thread, int64_t threads, int64_t* work) {
+                     int64_t thread, int64_t threads) {
   Tile tile{scratch, scratch + head_dim * kBlockKeys, nullptr, nullptr, nullptr};
   tile.o = tile.p + kMaxRows * kBlockKeys;
   tile.m = tile.o + kMaxRows * head_dim;
   tile.l = tile.m + kMaxRows;
-  // Work units: (tile, KV head) pairs, unit u = tile_index * kv_heads + kvh.
-  const int64_t tiles = count_tiles(slots, tokens);
-  TileCursor at{slots, tokens}, then_at{slots, tokens};
-  // Unit u, and the unit the thread attends to next (-1: none), whose first keys and values
-  // u's last block asks for.
-  auto attend_unit = [&](int64_t u, int64_t then) {
-    at.seek(u / kv_heads);
-    const int64_t kvh = u % kv_heads;
-    int64_t then_head = -1;
-    if (then >= 0) {
-      then_at.seek(then / kv_heads);
-      then_head = slots[then_at.t0] * kv_heads + then % kv_heads;
-    }
-    with_kv_type(kv_type, [&]<KvType T>() {
-      const int64_t head = slots[at.t0] * kv_heads + kvh;
-      attend_tile<T>(tile, q, positions, at.t0, at.count, kvh, k_cache[head], v_cache[head],
-                     then_head < 0 ? nullptr : k_cache[then_head], then_head < 0 ? nullptr : v_cache[then_head],
-                     heads, kv_heads, head_dim, scale, integer_products, out);
-    });
-  };
-  if (work != nullptr && threads > 1) {
-    // Claimed as the products claim their groups: the threads' rates drift (a step of eight
-    // Qwen3-4B sequences with fixed halves: one thread waited 10-15 us at each layer's
-    // attention, AMD Zen 5). The next piece is claimed ahead, so that the last unit of this
-    // one leads on into it.
-    const Claims claims{work, kv_heads * tiles, 1, threads};
-    Range r, next;
-    for (bool more = claims.next(r); more; r = next) {
-      more = claims.next(next);
-      for (int64_t u = r.begin; u < r.end; ++u) attend_unit(u, u + 1 < r.end ? u + 1 : more ? next.begin : -1);
-    }
-    return;
-  }
+  // Work units: (tile, KV head) pairs, split evenly between the threads.
+  int64_t tiles = 0;
+  for_each_tile(slots, tokens, [&](int64_t, int64_t) { ++tiles; });
   const Range units = share(kv_heads * tiles, thread, threads);
-  for (int64_t u = units.begin; u < units.end; ++u) attend_unit(u, u + 1 < units.end ? u + 1 : -1);
+  int64_t tile_index = 0;
+  for_each_tile(slots, tokens, [&](int64_t t0, int64_t block_tokens) {
+    for (int64_t kvh = 0; kvh < kv_heads; ++kvh) {
+      const int64_t u = tile_index * kv_heads + kvh;
+      if (u < units.begin || u >= units.end) continue;
+      // The thread's next unit: this tile's next KV head, or the next tile's (the next run
+      // of rows) first.
+      int64_t then = -1;
+      if (u + 1 < units.end) {
+        then = kvh + 1 < kv_heads ? slots[t0] * kv_heads + kvh + 1 : slots[t0 + block_tokens] * kv_heads;
+      }
+      with_kv_type(kv_type, [&]<KvType T>() {
+        const int64_t head = slots[t0] * kv_heads + kvh;
+        attend_tile<T>(tile, q, positions, t0, block_tokens, kvh, k_cache[head], v_cache[head],
+                       then < 0 ? nullptr : k_cache[then], then < 0 ? nullptr : v_cache[then], heads, kv_heads,
+                       head_dim, scale, integer_products, out);
+      });
+    }
+    ++tile_index;
+  });
 }
 
 }  // namespace q3k

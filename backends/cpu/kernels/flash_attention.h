@@ -27,11 +27,10 @@ constexpr int64_t flash_attention_scratch(int64_t head_dim) {
 // pairs) in that sequence, stored as the KvType `kv_type` (kv_cache.h). integer_products
 // (--precision fast): with a q8_0 cache, queries are rounded to int8 blocks of 32 with a
 // scale and scored by int8 dot products, and the values are summed by int16 dot products
-// with the probabilities rounded to 15 bits; other cache types ignore it. work: the call's
-// counter (claims.h) from which the threads claim (tile, KV head) units; null: fixed shares.
+// with the probabilities rounded to 15 bits; other cache types ignore it.
 void flash_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                      const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type, int64_t heads,
                      int64_t kv_heads, int64_t head_dim, float scale, bool integer_products, float* scratch, float* out,
-                     int64_t thread, int64_t threads, int64_t* work);
+                     int64_t thread, int64_t threads);
 
 }  // namespace q3k

@@ -43,11 +43,10 @@ Q3_DECLARE_ROW_PRODUCT(q4_0)
 #undef Q3_DECLARE_ROW_PRODUCT
 
 // Attention of `tokens` query rows over their sequences' cached keys and values (every
-// position up to each row's own); k_cache / v_cache: one pointer per (slot, KV head);
-// work: the call's counter the threads claim their units from (null: fixed shares).
+// position up to each row's own); k_cache / v_cache: one pointer per (slot, KV head).
 void q3k_cached_attention(const float* q, const int64_t* positions, const int64_t* slots, int64_t tokens,
                           const uint8_t* const* k_cache, const uint8_t* const* v_cache, int64_t kv_type,
                           int64_t heads, int64_t kv_heads, int64_t head_dim, float scale, int64_t integer_products,
-                          float* scores, float* out, int64_t thread, int64_t threads, int64_t* work);
+                          float* scores, float* out, int64_t thread, int64_t threads);
 
 }  // extern "C"
