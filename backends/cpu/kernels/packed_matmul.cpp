@@ -238,7 +238,7 @@ void product(const Activations& a, int64_t tokens, const Matrix& m, const Matrix
 // before the second began, and if it then ran slower the other waited for it. In a step of
 // eight Qwen3-4B sequences (2 threads, AMD Zen 5) a thread waited 110-550 us at the end of
 // the output projection and 8-22 us at the end of each other product; simulated with one
-// thread 10% slower, halves lose up to 14% of a product and quarters 0.1-5%.
+// thread at 0.7-1.4x the other's rate, halves lose up to 14% of a product, quarters 0.1-5.5%.
 struct Claims {
   int64_t* claimed;
   int64_t total, unit, threads;  // pieces are whole multiples of `unit` groups (one tile)
