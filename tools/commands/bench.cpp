@@ -193,7 +193,10 @@ void print_calls(const std::vector<Executor::CallTime>& calls, std::int64_t step
   for (std::size_t i = 0; i < calls.size(); ++i) {
     const Executor::CallTime& c = calls[i];
     std::string weights;
-    for (const std::string& name : c.weights) weights += (weights.empty() ? "" : " ") + short_tensor_name(name);
+    for (const std::string& name : c.weights) {
+      if (!weights.empty()) weights += ' ';
+      weights += short_tensor_name(name);
+    }
     const double seconds = c.seconds / static_cast<double>(std::max<std::int64_t>(steps, 1));
     std::fprintf(stderr, "  %5zu  %-32s %-56s %9.1f", i, c.kernel.c_str(), weights.empty() ? "-" : weights.c_str(),
                  seconds * 1e6);
