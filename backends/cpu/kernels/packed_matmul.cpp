@@ -37,6 +37,8 @@ constexpr int64_t kBlockedTokens = 32;
 constexpr int kTileGroups = 4;
 // Output groups a tile covers: gated tiles hold each output group's gate and up groups.
 constexpr int tile_outputs(bool gated) { return gated ? kTileGroups / 2 : kTileGroups; }
+// Output groups a batched decode tile (8 tokens x 2 groups) covers: one gate and up pair, or two groups.
+constexpr int tile8_outputs(bool gated) { return tile_outputs(gated) / 2; }
 
 //===----------------------------------------------------------------------===//
 // Drivers: tiles over this thread's groups and all tokens, results to the output.
@@ -156,7 +158,7 @@ struct Product {
     if (!blocked && tokens - t_begin >= 8) {
       // Batched decode: 8 tokens a tile, 2 groups (one gate and up pair), so each weight
       // block is read and unpacked once for all of them.
-      const int pair = gated ? 1 : 2;
+      const int pair = tile8_outputs(gated);
       for (; g + pair <= groups.end && g + pair <= last_full; g += pair) {
         run_tokens8(tokens, g, pair, next_tile(g, pair, groups, then));
       }
@@ -323,8 +325,8 @@ void matmul(Format format, int64_t fast, const float* x, const Target* targets, 
       for (i = 0; c >= groups[i]; ++i) c -= groups[i];
       return c;
     };
-    // The smallest piece is one tile: an 8-token tile covers half a streamed tile's groups.
-    const int64_t unit = tokens >= 8 ? tile_outputs(gated) / 2 : tile_outputs(gated);
+    // The smallest piece is one tile.
+    const int64_t unit = tokens >= 8 ? tile8_outputs(gated) : tile_outputs(gated);
     const Claims claims{work, all_groups, unit, threads};
     q3k::Range r, next;
     for (bool more = claims.next(r); more; r = next) {
